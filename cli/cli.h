@@ -1,0 +1,22 @@
+/*
+ * The `tortuga` command: subcommands share these helpers.
+ */
+#ifndef CLI_CLI_H
+#define CLI_CLI_H
+
+#include <stdint.h>
+
+#include <tortuga/tortuga.h>
+
+/* Parse "128M", "1G", "4096", "2KiB"... into bytes; -1 on bad input. */
+int cli_parse_size(const char *s, uint64_t *out);
+/* Parse a non-negative decimal (or 0x hex) count with optional k/M/G suffix
+ * (powers of 1000); -1 on bad input. */
+int cli_parse_count(const char *s, uint64_t *out);
+
+int cli_run(int argc, char **argv);
+
+/* Print "tortuga: <msg>" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * tortuga run: run one guest and exit with its status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static tortuga_vm *running_vm;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (running_vm)
+		tortuga_vm_request_stop(running_vm);
+}
+
+static void run_usage(FILE *f)
+{
+	fputs("usage: tortuga run [options] GUEST.elf [-- GUEST-ARGS...]\n"
+	      "\n"
+	      "Run GUEST.elf in a VM on tortuga's software x86-64 CPU. The process exits\n"
+	      "with the guest's debug-exit status ((V << 1) | 1 for a write of V to port\n"
+	      "0xf4), or with 4 (triple fault), 6 (--max-insns reached), 8 (halted with\n"
+	      "nothing to wake it), 10 (tortuga error), 12 (stopped by a signal),\n"
+	      "2 (bad usage or guest image).\n"
+	      "\n"
+	      "options:\n"
+	      "  --mem SIZE         guest RAM, e.g. 64M, 1G (default 128M)\n"
+	      "  --boot PROTOCOL    direct (default): 64-bit entry, see bootinfo.h\n"
+	      "  --serial stdio|FILE  where the guest's serial console goes (default stdio)\n"
+	      "  --max-insns N      stop after N guest instructions (k/M/G suffixes)\n"
+	      "  --trace FILE       write every trace event to FILE (.csv: CSV, else binary)\n"
+	      "  --stats FILE       write a JSON summary of the run to FILE\n"
+	      "  -q, --quiet        no summary line on stderr\n"
+	      "  -h, --help         show this help\n",
+	      f);
+}
+
+enum { OPT_MEM = 256, OPT_BOOT, OPT_SERIAL, OPT_MAX_INSNS, OPT_TRACE, OPT_STATS };
+
+/* The guest command line: GUEST-ARGS joined by spaces. */
+static char *join_args(int argc, char **argv)
+{
+	size_t len = 1;
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	char *s = calloc(1, len);
+	if (!s)
+		return NULL;
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+static void print_summary(tortuga_vm *vm, const struct tortuga_result *r)
+{
+	double secs = (double)r->wall_ns / 1e9;
+	double mips = r->wall_ns ? (double)r->instructions * 1e3 / (double)r->wall_ns : 0;
+	fprintf(stderr,
+		"tortuga: %s (status %d): %" PRIu64 " instructions in %.3f s (%.1f MIPS), %" PRIu64
+		" exits",
+		tortuga_stop_reason_name(r->stop_reason), r->exit_status, r->instructions, secs, mips,
+		r->exits);
+	if (r->trace_dropped)
+		fprintf(stderr, ", %" PRIu64 " trace events dropped", r->trace_dropped);
+	fputc('\n', stderr);
+	(void)vm;
+}
+
+static void dump_state(tortuga_vm *vm)
+{
+	char buf[4096];
+	if (tortuga_vm_dump_state(vm, 0, buf, sizeof(buf)) > 0)
+		fputs(buf, stderr);
+}
+
+int cli_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mem", required_argument, NULL, OPT_MEM },
+		{ "boot", required_argument, NULL, OPT_BOOT },
+		{ "serial", required_argument, NULL, OPT_SERIAL },
+		{ "max-insns", required_argument, NULL, OPT_MAX_INSNS },
+		{ "trace", required_argument, NULL, OPT_TRACE },
+		{ "stats", required_argument, NULL, OPT_STATS },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct tortuga_config cfg;
+	tortuga_config_init(&cfg);
+	const char *serial = "stdio", *trace = NULL, *stats = NULL;
+	bool quiet = false;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_MEM:
+			if (cli_parse_size(optarg, &cfg.mem_size)) {
+				cli_error("--mem: '%s' is not a size (try 64M or 1G)", optarg);
+				return TORTUGA_STATUS_USAGE;
+			}
+			break;
+		case OPT_BOOT:
+			if (strcmp(optarg, "direct")) {
+				cli_error("--boot: unknown protocol '%s' (supported: direct)", optarg);
+				return TORTUGA_STATUS_USAGE;
+			}
+			cfg.boot = TORTUGA_BOOT_DIRECT;
+			break;
+		case OPT_SERIAL:
+			serial = optarg;
+			break;
+		case OPT_MAX_INSNS:
+			if (cli_parse_count(optarg, &cfg.max_insns) || !cfg.max_insns) {
+				cli_error("--max-insns: '%s' is not a positive count", optarg);
+				return TORTUGA_STATUS_USAGE;
+			}
+			break;
+		case OPT_TRACE:
+			trace = optarg;
+			break;
+		case OPT_STATS:
+			stats = optarg;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			run_usage(stdout);
+			return 0;
+		case ':':
+			cli_error("option '%s' needs a value", argv[optind - 1]);
+			return TORTUGA_STATUS_USAGE;
+		default:
+			cli_error("unknown option '%s' (try: tortuga run --help)", argv[optind - 1]);
+			return TORTUGA_STATUS_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		cli_error("no guest given (usage: tortuga run [options] GUEST.elf)");
+		return TORTUGA_STATUS_USAGE;
+	}
+	const char *guest = argv[optind++];
+	if (optind < argc && !strcmp(argv[optind], "--"))
+		optind++;
+	else if (optind < argc) {
+		cli_error("unexpected argument '%s': guest arguments go after '--'", argv[optind]);
+		return TORTUGA_STATUS_USAGE;
+	}
+	char *cmdline = join_args(argc - optind, argv + optind);
+
+	int serial_fd = -1;
+	if (!strcmp(serial, "stdio")) {
+		serial_fd = STDOUT_FILENO;
+	} else {
+		serial_fd = open(serial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (serial_fd < 0) {
+			cli_error("--serial: %s: %s", serial, strerror(errno));
+			free(cmdline);
+			return TORTUGA_STATUS_USAGE;
+		}
+	}
+	cfg.serial_mode = TORTUGA_SERIAL_FD;
+	cfg.serial_fd = serial_fd;
+
+	int status = TORTUGA_STATUS_USAGE;
+	tortuga_vm *vm = NULL;
+	int err = tortuga_vm_create(&cfg, &vm);
+	if (err) {
+		cli_error("%s", tortuga_last_error());
+		goto out;
+	}
+	if (tortuga_vm_load_elf(vm, guest, cmdline)) {
+		cli_error("%s", tortuga_vm_error(vm));
+		goto out;
+	}
+	if (trace && tortuga_vm_trace_to_file(vm, trace, NULL)) {
+		cli_error("--trace: %s", tortuga_vm_error(vm));
+		goto out;
+	}
+	running_vm = vm;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	struct tortuga_result res;
+	err = tortuga_vm_run(vm, &res);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	running_vm = NULL;
+	status = res.exit_status;
+	if (err || res.stop_reason == TORTUGA_STOP_ERROR) {
+		cli_error("%s", tortuga_vm_error(vm));
+		dump_state(vm);
+		status = TORTUGA_STATUS_ERROR;
+	} else if (res.stop_reason == TORTUGA_STOP_TRIPLE_FAULT) {
+		cli_error("guest triple-faulted (shutdown); CPU state:");
+		dump_state(vm);
+	} else if (res.stop_reason == TORTUGA_STOP_INSN_LIMIT && !quiet) {
+		cli_error("instruction limit reached; CPU state:");
+		dump_state(vm);
+	} else if (res.stop_reason == TORTUGA_STOP_HALTED) {
+		cli_error("guest halted with nothing that could wake it");
+	}
+	if (stats && tortuga_vm_write_stats(vm, stats)) {
+		cli_error("--stats: %s", tortuga_vm_error(vm));
+		if (status == 0)
+			status = TORTUGA_STATUS_ERROR;
+	}
+	if (!quiet)
+		print_summary(vm, &res);
+out:
+	tortuga_vm_destroy(vm);
+	free(cmdline);
+	if (serial_fd > STDERR_FILENO)
+		close(serial_fd);
+	return status;
+}

@@ -1,0 +1,22 @@
+/*
+ * Reset state and boot protocols (DESIGN.md "Guests and boot").
+ */
+#ifndef CORE_BOOT_H
+#define CORE_BOOT_H
+
+#include <stdint.h>
+
+struct vm;
+struct vcpu;
+
+/* The power-up state of a vCPU (SDM Vol. 3A 10.1.1, Table 10-1). */
+void boot_reset_vcpu(struct vcpu *v);
+
+/*
+ * The direct protocol (include/tortuga/bootinfo.h): builds the GDT, the
+ * identity page tables and the boot information in guest RAM and puts vCPU 0
+ * at the entry point in 64-bit mode.
+ */
+int boot_direct(struct vm *vm, uint64_t entry, const char *cmdline);
+
+#endif

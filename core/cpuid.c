@@ -1,0 +1,162 @@
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cpuid.h"
+
+static const struct {
+	uint32_t leaf, subleaf;
+	uint8_t reg, bit;
+	const char *name;
+} feature_bits[CPUF_COUNT] = {
+#define X(name_, leaf_, sub_, reg_, bit_, desc) \
+	[CPUF_##name_] = { .leaf = leaf_, .subleaf = sub_, .reg = reg_, .bit = bit_, .name = #name_ },
+#include "hw/cpuid_features.def"
+#undef X
+};
+
+void cpu_model_set(struct cpu_model *m, enum cpu_feature f, bool on)
+{
+	if (on)
+		m->features[f / 64] |= 1ull << (f % 64);
+	else
+		m->features[f / 64] &= ~(1ull << (f % 64));
+}
+
+int cpu_feature_by_name(const char *name)
+{
+	for (int f = 0; f < CPUF_COUNT; f++)
+		if (!strcasecmp(feature_bits[f].name, name))
+			return f;
+	return -ENOENT;
+}
+
+/*
+ * The features the software CPU implements today. Anything absent here makes
+ * CPUID clear the bit, so a guest that checks CPUID never uses an instruction
+ * tortuga would answer with #UD.
+ */
+static const enum cpu_feature tortuga_features[] = {
+	CPUF_TSC, CPUF_MSR, CPUF_PAE, CPUF_CX8, CPUF_PGE, CPUF_CMOV, CPUF_PAT, CPUF_CLFSH,
+	CPUF_CX16, CPUF_POPCNT, CPUF_MOVBE, CPUF_HYPERVISOR,
+	CPUF_BMI1, CPUF_ERMS,
+	CPUF_LAHF_LM, CPUF_ABM, CPUF_NX, CPUF_PDPE1GB, CPUF_RDTSCP, CPUF_LM, CPUF_INVTSC,
+};
+
+static const char *const model_names[] = { "tortuga", NULL };
+
+const char *const *cpu_model_names(void)
+{
+	return model_names;
+}
+
+int cpu_model_init(struct cpu_model *m, const char *name)
+{
+	if (name && strcmp(name, "tortuga"))
+		return -ENOENT;
+	memset(m, 0, sizeof(*m));
+	strcpy(m->name, "tortuga");
+	memcpy(m->vendor, "GenuineIntel", 13);
+	strcpy(m->brand, "tortuga virtual x86-64 CPU");
+	/* Family 6, model 0x55 (a Skylake server signature), stepping 4. */
+	m->family = 6;
+	m->model = 0x55;
+	m->stepping = 4;
+	m->phys_bits = 40;
+	m->virt_bits = 48;
+	m->tsc_hz = 1000000000ull; /* 1 GHz: one modelled cycle per ns */
+	for (size_t i = 0; i < sizeof(tortuga_features) / sizeof(tortuga_features[0]); i++)
+		cpu_model_set(m, tortuga_features[i], true);
+	return 0;
+}
+
+static void apply_features(const struct cpu_model *m, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+{
+	for (int f = 0; f < CPUF_COUNT; f++)
+		if (feature_bits[f].leaf == leaf && feature_bits[f].subleaf == subleaf && cpu_has(m, f))
+			out[feature_bits[f].reg] |= 1u << feature_bits[f].bit;
+}
+
+static void put_str(uint32_t *regs, const char *s, int n)
+{
+	char buf[16] = { 0 };
+	size_t len = strlen(s);
+	memcpy(buf, s, len < (size_t)n * 4 ? len : (size_t)n * 4);
+	memcpy(regs, buf, (size_t)n * 4);
+}
+
+#define MAX_BASIC_LEAF 0x7u
+#define MAX_EXT_LEAF 0x80000008u
+#define HV_LEAF 0x40000000u
+
+/*
+ * SDM Vol. 2A CPUID: leaves above the maximum basic leaf return the data of
+ * the highest basic leaf (Intel behaviour); reserved subleaves return zeros.
+ */
+void cpuid_query(const struct cpu_model *m, const struct cpuid_ctx *ctx, uint32_t leaf,
+		 uint32_t subleaf, uint32_t out[4])
+{
+	memset(out, 0, 4 * sizeof(uint32_t));
+	if ((leaf > MAX_BASIC_LEAF && leaf < HV_LEAF) || (leaf > HV_LEAF + 0xff && leaf < 0x80000000) ||
+	    leaf > MAX_EXT_LEAF) {
+		leaf = MAX_BASIC_LEAF;
+		subleaf = 0;
+	}
+	switch (leaf) {
+	case 0: {
+		out[0] = MAX_BASIC_LEAF;
+		/* Vendor string in EBX, EDX, ECX order. */
+		memcpy(&out[1], m->vendor, 4);
+		memcpy(&out[3], m->vendor + 4, 4);
+		memcpy(&out[2], m->vendor + 8, 4);
+		break;
+	}
+	case 1: {
+		uint32_t fam = m->family, mod = m->model;
+		uint32_t eax = (m->stepping & 0xf) | ((mod & 0xf) << 4) | ((fam > 0xf ? 0xf : fam) << 8);
+		if (fam == 6 || fam == 0xf)
+			eax |= ((mod >> 4) & 0xf) << 16;
+		if (fam > 0xf)
+			eax |= ((fam - 0xf) & 0xff) << 20;
+		out[0] = eax;
+		/* EBX: CLFLUSH line size (8 x 8 = 64 bytes), logical processors, APIC id. */
+		out[1] = (8u << 8) | ((ctx->vcpus & 0xff) << 16) | (ctx->apic_id << 24);
+		apply_features(m, 1, 0, out);
+		out[2] &= ~(1u << 27);
+		if (ctx->osxsave && cpu_has(m, CPUF_XSAVE))
+			out[2] |= 1u << 27;
+		if (ctx->vcpus > 1)
+			out[3] |= 1u << 28;
+		else
+			out[3] &= ~(1u << 28);
+		break;
+	}
+	case 7:
+		if (subleaf == 0)
+			apply_features(m, 7, 0, out);
+		break;
+	case HV_LEAF:
+		out[0] = HV_LEAF;
+		put_str(&out[1], "TortugaHV\0\0\0", 3);
+		break;
+	case 0x80000000:
+		out[0] = MAX_EXT_LEAF;
+		break;
+	case 0x80000001:
+		apply_features(m, 0x80000001, 0, out);
+		break;
+	case 0x80000002:
+	case 0x80000003:
+	case 0x80000004:
+		put_str(out, m->brand + (leaf - 0x80000002) * 16, 4);
+		break;
+	case 0x80000007:
+		apply_features(m, 0x80000007, 0, out);
+		break;
+	case 0x80000008:
+		out[0] = m->phys_bits | ((uint32_t)m->virt_bits << 8);
+		break;
+	default:
+		break;
+	}
+}

@@ -1,0 +1,161 @@
+/*
+ * MOV to control and debug registers: Intel SDM Vol. 2B "MOV—Move to/from Control
+ * Registers" (the #GP conditions) and Vol. 3A 2.5 (the bits), 4.1.1 (mode
+ * changes) and 4.10.4.1 (which writes invalidate TLBs).
+ */
+#include "arch.h"
+#include "cpuid.h"
+#include "vm.h"
+
+static void changed(struct vcpu *v, unsigned what)
+{
+	if (v->vm->be->state_changed)
+		v->vm->be->state_changed(v, what);
+}
+
+uint64_t arch_read_cr0(const struct vcpu *v)
+{
+	return vmx_cr_read_value(v->s.cr0, v->ctls->cr0_mask, v->ctls->cr0_shadow);
+}
+
+uint64_t arch_read_cr4(const struct vcpu *v)
+{
+	return vmx_cr_read_value(v->s.cr4, v->ctls->cr4_mask, v->ctls->cr4_shadow);
+}
+
+bool arch_canonical(const struct vcpu *v, uint64_t la)
+{
+	unsigned bits = v->vm->model.virt_bits;
+	int64_t s = (int64_t)(la << (64 - bits)) >> (64 - bits);
+	return (uint64_t)s == la;
+}
+
+uint64_t arch_phys_reserved(const struct vcpu *v)
+{
+	return ~0ull << v->vm->model.phys_bits;
+}
+
+int arch_write_cr0(struct vcpu *v, uint64_t val)
+{
+	struct x86_state *s = &v->s;
+	/* Bits 63:32 are reserved (#GP); ET is hard-wired to 1 on P6+. */
+	if (val >> 32)
+		return ARCH_FAULT(X86_GP);
+	val |= CR0_ET;
+	if ((val & CR0_PG) && !(val & CR0_PE))
+		return ARCH_FAULT(X86_GP);
+	if ((val & CR0_NW) && !(val & CR0_CD))
+		return ARCH_FAULT(X86_GP);
+	/* Enabling paging with EFER.LME needs CR4.PAE (SDM 4.1.2, 9.8.5). */
+	if ((val & CR0_PG) && !(s->cr0 & CR0_PG) && (s->efer & EFER_LME)) {
+		if (!(s->cr4 & CR4_PAE))
+			return ARCH_FAULT(X86_GP);
+		if (s->seg[SEG_CS].ar & SEG_AR_L)
+			return ARCH_FAULT(X86_GP);
+	}
+	/* Clearing PG in 64-bit mode is #GP (leave through compatibility mode). */
+	if (!(val & CR0_PG) && (s->cr0 & CR0_PG) && x86_64bit_mode(s))
+		return ARCH_FAULT(X86_GP);
+
+	uint64_t old = s->cr0;
+	s->cr0 = val;
+	if ((val & CR0_PG) && !(old & CR0_PG) && (s->efer & EFER_LME))
+		s->efer |= EFER_LMA;
+	if (!(val & CR0_PG) && (old & CR0_PG))
+		s->efer &= ~EFER_LMA;
+	unsigned what = STATE_CRS;
+	if ((old ^ val) & (CR0_PG | CR0_WP | CR0_PE))
+		what |= STATE_TLB;
+	changed(v, what);
+	return ARCH_OK;
+}
+
+int arch_write_cr3(struct vcpu *v, uint64_t val)
+{
+	struct x86_state *s = &v->s;
+	uint64_t addr = val;
+	if ((s->cr4 & CR4_PCIDE) && x86_long_mode(s))
+		addr &= ~(1ull << 63); /* bit 63: do not invalidate (SDM 4.10.4.1) */
+	if (x86_long_mode(s) && (addr & arch_phys_reserved(v)))
+		return ARCH_FAULT(X86_GP);
+	s->cr3 = addr;
+	changed(v, STATE_CRS | STATE_TLB);
+	return ARCH_OK;
+}
+
+static uint64_t cr4_supported(const struct vcpu *v)
+{
+	const struct cpu_model *m = &v->vm->model;
+	uint64_t ok = CR4_PVI | CR4_VME | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE |
+		      CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	if (cpu_has(m, CPUF_UMIP))
+		ok |= CR4_UMIP;
+	if (cpu_has(m, CPUF_VMX))
+		ok |= CR4_VMXE;
+	if (cpu_has(m, CPUF_FSGSBASE))
+		ok |= CR4_FSGSBASE;
+	if (cpu_has(m, CPUF_PCID))
+		ok |= CR4_PCIDE;
+	if (cpu_has(m, CPUF_XSAVE))
+		ok |= CR4_OSXSAVE;
+	if (cpu_has(m, CPUF_SMEP))
+		ok |= CR4_SMEP;
+	if (cpu_has(m, CPUF_SMAP))
+		ok |= CR4_SMAP;
+	return ok;
+}
+
+int arch_write_cr4(struct vcpu *v, uint64_t val)
+{
+	struct x86_state *s = &v->s;
+	if (val & ~cr4_supported(v))
+		return ARCH_FAULT(X86_GP);
+	if (x86_long_mode(s) && !(val & CR4_PAE))
+		return ARCH_FAULT(X86_GP);
+	if ((val & CR4_PCIDE) && !(s->cr4 & CR4_PCIDE) && (!x86_long_mode(s) || (s->cr3 & 0xfff)))
+		return ARCH_FAULT(X86_GP);
+	uint64_t old = s->cr4;
+	s->cr4 = val;
+	unsigned what = STATE_CRS;
+	if ((old ^ val) & (CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP | CR4_SMAP | CR4_PCIDE))
+		what |= STATE_TLB;
+	changed(v, what);
+	return ARCH_OK;
+}
+
+int arch_write_cr8(struct vcpu *v, uint64_t val)
+{
+	if (val & ~0xfull)
+		return ARCH_FAULT(X86_GP);
+	v->s.cr8 = val;
+	return ARCH_OK;
+}
+
+/* SDM Vol. 3A 18.2: DR6 bits 31:16 and 11:4 read as 1, bit 12 as 0; DR7
+ * bit 10 reads as 1, bits 15:14 and 12 as 0. */
+int arch_write_dr(struct vcpu *v, unsigned dr, uint64_t val)
+{
+	struct x86_state *s = &v->s;
+	if (dr == 4 || dr == 5)
+		dr += 2;
+	if (!x86_64bit_mode(s))
+		val = (uint32_t)val;
+	if ((dr == 6 || dr == 7) && (val >> 32))
+		return ARCH_FAULT(X86_GP);
+	if (dr < 4)
+		s->dr[dr] = val;
+	else if (dr == 6)
+		s->dr6 = (val | DR6_FIXED1) & ~(1ull << 12);
+	else
+		s->dr7 = (val | DR7_FIXED1) & ~((1ull << 12) | (3ull << 14));
+	return ARCH_OK;
+}
+
+uint64_t arch_read_dr(const struct vcpu *v, unsigned dr)
+{
+	const struct x86_state *s = &v->s;
+	if (dr == 4 || dr == 5)
+		dr += 2;
+	uint64_t val = dr < 4 ? s->dr[dr] : dr == 6 ? s->dr6 : s->dr7;
+	return x86_64bit_mode(s) ? val : (uint32_t)val;
+}

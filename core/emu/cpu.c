@@ -1,0 +1,308 @@
+/*
+ * The emu backend's run loop and block cache.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "core/cost_model.h"
+#include "emu.h"
+
+#define ARENA_SIZE (64u << 20)
+#define HASH_BITS 16
+
+/* ---- mode ---- */
+
+void emu_update_mode(struct emu_cpu *c)
+{
+	struct x86_state *s = c->s;
+	const struct x86_segment *cs = &s->seg[SEG_CS];
+	uint32_t mode;
+	if (!(s->cr0 & CR0_PE) || (s->rflags & RFLAGS_VM))
+		mode = MODE_REAL16;
+	else if (s->efer & EFER_LMA)
+		mode = (cs->ar & SEG_AR_L) ? MODE_LONG64 : (cs->ar & SEG_AR_DB) ? MODE_COMPAT32 : MODE_COMPAT16;
+	else
+		mode = (cs->ar & SEG_AR_DB) ? MODE_LEGACY32 : MODE_LEGACY16;
+	c->mode = mode;
+	if (!(s->cr0 & CR0_PE))
+		c->cpl = 0;
+	else if (s->rflags & RFLAGS_VM)
+		c->cpl = 3;
+	else
+		c->cpl = cs->sel & 3;
+	c->tlb = &c->tlbs[c->cpl == 3];
+	switch (mode) {
+	case MODE_LONG64:
+		c->ip_mask = ~0ull;
+		break;
+	case MODE_COMPAT32:
+	case MODE_LEGACY32:
+		c->ip_mask = 0xffffffffull;
+		break;
+	default:
+		c->ip_mask = 0xffffull;
+	}
+	for (int i = 0; i < SEG_COUNT; i++)
+		c->seg_base[i] = (mode == MODE_LONG64 && i < SEG_FS) ? 0 : s->seg[i].base;
+	/* The jump cache is keyed by CS.base + RIP under a mode: revalidate. */
+	c->tlb_epoch++;
+}
+
+/* ---- block cache ---- */
+
+static void cache_flush(struct vm *vm)
+{
+	struct emu_vm *ev = emu_vm_of(vm);
+	memset(ev->hash, 0, (ev->hash_mask + 1) * sizeof(*ev->hash));
+	ev->arena_used = 0;
+	ev->flushes++;
+	for (uint32_t i = 0; i < vm->nvcpus; i++)
+		if (vm->vcpus[i] && vm->vcpus[i]->be)
+			emu_of(vm->vcpus[i])->tlb_epoch++;
+}
+
+static inline bool block_valid(const struct guest_ram *ram, const struct emu_block *b)
+{
+	if (ram->gen[b->page[0]] != b->gen[0])
+		return false;
+	return b->page[1] == ~0ull || ram->gen[b->page[1]] == b->gen[1];
+}
+
+static inline uint32_t hash_of(uint64_t gpa, uint32_t mode, uint32_t mask)
+{
+	uint64_t h = (gpa ^ ((uint64_t)mode << 60)) * 0x9e3779b97f4a7c15ull;
+	return (uint32_t)(h >> 40) & mask;
+}
+
+static struct emu_block *lookup_slow(struct emu_cpu *c, uint64_t la)
+{
+	struct vm *vm = c->vm;
+	struct emu_vm *ev = emu_vm_of(vm);
+	uint64_t gpa = emu_translate(c, la, ACC_EXEC);
+	uint8_t *host = aspace_ram_ptr(&vm->as, gpa, 1);
+	if (!host) {
+		vm_error(vm, -EFAULT, "guest executes from non-RAM physical address 0x%llx",
+			 (unsigned long long)gpa);
+		vm_stop(vm, TORTUGA_STOP_ERROR, TORTUGA_STATUS_ERROR);
+		return NULL;
+	}
+	uint32_t h = hash_of(gpa, c->mode, ev->hash_mask);
+	for (struct emu_block *b = ev->hash[h]; b; b = b->hnext)
+		if (b->gpa == gpa && b->mode == c->mode && block_valid(&vm->ram, b))
+			return b;
+	struct emu_block *b = emu_decode_block(c, la, host, gpa);
+	if (!b && !vm_should_stop(vm)) {
+		cache_flush(vm);
+		b = emu_decode_block(c, la, host, gpa);
+	}
+	if (!b)
+		return NULL;
+	h = hash_of(gpa, c->mode, ev->hash_mask); /* unchanged; flush kept the mask */
+	b->hnext = ev->hash[h];
+	ev->hash[h] = b;
+	return b;
+}
+
+static inline struct emu_block *lookup(struct emu_cpu *c)
+{
+	uint64_t la = c->seg_base[SEG_CS] + c->s->rip;
+	struct emu_jmp_entry *je = &c->jmp[(la ^ (la >> JMP_CACHE_BITS)) & ((1u << JMP_CACHE_BITS) - 1)];
+	if (likely(je->rip == la && je->epoch == c->tlb_epoch && je->b->mode == c->mode &&
+		   block_valid(&c->vm->ram, je->b)))
+		return je->b;
+	if (c->mode != MODE_LONG64)
+		la = emu_linear(c, SEG_CS, c->s->rip, 1, ACC_EXEC);
+	else if (!arch_canonical_la(c, la))
+		emu_raise(c, X86_GP, 0);
+	struct emu_block *b = lookup_slow(c, la);
+	if (b) {
+		je->rip = c->seg_base[SEG_CS] + c->s->rip;
+		je->epoch = c->tlb_epoch;
+		je->b = b;
+	}
+	return b;
+}
+
+/* ---- execution ---- */
+
+static void retire(struct emu_cpu *c, uint64_t n)
+{
+	c->v->stats.insns += n;
+	c->v->cycles += n * COST_INSN_DEFAULT;
+}
+
+static void run_block(struct emu_cpu *c, const struct emu_block *b, uint32_t maxn)
+{
+	struct x86_state *s = c->s;
+	const struct emu_insn *i = b->insn;
+	const struct emu_insn *end = i + (b->n < maxn ? b->n : maxn);
+	c->brk = false;
+	c->cur_block = b;
+	for (; i < end; i++) {
+		c->cur = i;
+		c->next_rip = (s->rip + i->len) & c->ip_mask;
+		i->fn(c, i);
+		s->rip = c->next_rip;
+		if (unlikely(c->brk)) {
+			i++;
+			break;
+		}
+	}
+	c->cur_block = NULL;
+	retire(c, (uint64_t)(i - b->insn));
+}
+
+static void deliver_injected(struct emu_cpu *c)
+{
+	struct vcpu *v = c->v;
+	struct vcpu_event ev = v->inject;
+	v->inject.valid = false;
+	emu_deliver(c, ev.vector, ev.type, ev.has_error, ev.error, c->s->rip + ev.insn_len);
+}
+
+static int emu_vcpu_run(struct vcpu *v)
+{
+	struct emu_cpu *c = emu_of(v);
+	struct x86_state *s = c->s;
+	struct vm *vm = v->vm;
+
+	if (setjmp(c->jb)) {
+		/* A fault unwound an instruction, a decode or a delivery. */
+		if (c->cur_block) {
+			retire(c, (uint64_t)(c->cur - c->cur_block->insn));
+			c->cur_block = NULL;
+		}
+		c->brk = false;
+		emu_handle_fault(c, (unsigned)c->exc_vector, c->exc_has_error, c->exc_error);
+	}
+	while (!vm_should_stop(vm) && s->activity == ACT_ACTIVE) {
+		uint32_t maxn = EMU_BLOCK_MAX;
+		uint32_t shadow = s->interruptibility & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
+		if (!shadow && v->inject.valid) {
+			deliver_injected(c);
+			continue;
+		}
+		if (v->insn_limit) {
+			if (v->stats.insns >= v->insn_limit) {
+				vm_stop(vm, TORTUGA_STOP_INSN_LIMIT, TORTUGA_STATUS_INSN_LIMIT);
+				break;
+			}
+			if (v->insn_limit - v->stats.insns < maxn)
+				maxn = (uint32_t)(v->insn_limit - v->stats.insns);
+		}
+		bool tf = (s->rflags & RFLAGS_TF) != 0;
+		if (shadow || tf)
+			maxn = 1;
+		const struct emu_block *b = lookup(c);
+		if (!b)
+			break;
+		run_block(c, b, maxn);
+		if (shadow)
+			s->interruptibility &= ~shadow;
+		if (tf) {
+			/* Single-step trap after the instruction (SDM 18.3.1.4). */
+			s->dr6 |= 1ull << 14;
+			emu_handle_fault(c, X86_DB, false, 0);
+		}
+	}
+	return 0;
+}
+
+/* ---- backend interface ---- */
+
+static void emu_state_changed(struct vcpu *v, unsigned what)
+{
+	struct emu_cpu *c = emu_of(v);
+	if (!c)
+		return;
+	if (what & STATE_FLAGS)
+		c->lf.op = LF_NONE;
+	if (what & (STATE_CRS | STATE_SEGS | STATE_FLAGS))
+		emu_update_mode(c);
+	if (what & STATE_TLB)
+		emu_tlb_flush(c);
+	emu_break(c);
+}
+
+static void emu_complete_io(struct vcpu *v, const struct vm_exit *e)
+{
+	(void)e;
+	emu_of(v)->io_done = true;
+}
+
+static int emu_sync_state(struct vcpu *v)
+{
+	struct emu_cpu *c = emu_of(v);
+	if (c)
+		emu_flags(c);
+	return 0;
+}
+
+static int emu_vcpu_init(struct vcpu *v)
+{
+	struct emu_cpu *c;
+	if (posix_memalign((void **)&c, 64, sizeof(*c)))
+		return -ENOMEM;
+	memset(c, 0, sizeof(*c));
+	c->s = &v->s;
+	c->v = v;
+	c->vm = v->vm;
+	c->delivering = -1;
+	v->be = c;
+	emu_tlb_flush(c);
+	emu_update_mode(c);
+	return 0;
+}
+
+static void emu_vcpu_fini(struct vcpu *v)
+{
+	free(v->be);
+	v->be = NULL;
+}
+
+static int emu_vm_init(struct vm *vm)
+{
+	struct emu_vm *ev = calloc(1, sizeof(*ev));
+	if (!ev)
+		return -ENOMEM;
+	vm->be_data = ev;
+	if (emu_decoders_init(ev))
+		return vm_error(vm, -EINVAL, "cannot initialise the Zydis decoder");
+	ev->hash_mask = (1u << HASH_BITS) - 1;
+	ev->hash = calloc(ev->hash_mask + 1, sizeof(*ev->hash));
+	ev->arena = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			 -1, 0);
+	if (!ev->hash || ev->arena == MAP_FAILED) {
+		if (ev->arena == MAP_FAILED)
+			ev->arena = NULL;
+		return vm_error(vm, -ENOMEM, "out of memory for the decoded-block cache");
+	}
+	ev->arena_size = ARENA_SIZE;
+	return 0;
+}
+
+static void emu_vm_fini(struct vm *vm)
+{
+	struct emu_vm *ev = emu_vm_of(vm);
+	if (!ev)
+		return;
+	if (ev->arena)
+		munmap(ev->arena, ev->arena_size);
+	free(ev->hash);
+	free(ev);
+	vm->be_data = NULL;
+}
+
+const struct backend_ops emu_backend_ops = {
+	.name = "emu",
+	.vm_init = emu_vm_init,
+	.vm_fini = emu_vm_fini,
+	.vcpu_init = emu_vcpu_init,
+	.vcpu_fini = emu_vcpu_fini,
+	.vcpu_run = emu_vcpu_run,
+	.state_changed = emu_state_changed,
+	.complete_io = emu_complete_io,
+	.flush_page = emu_flush_page,
+	.sync_state = emu_sync_state,
+};

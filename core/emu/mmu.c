@@ -1,0 +1,430 @@
+/*
+ * Linear-address translation for the emu CPU: segmentation checks, the page
+ * walk (Intel SDM Vol. 3A chapter 4: 32-bit, PAE and 4-level paging), access
+ * rights (4.6), accessed/dirty flags (4.8), page-fault error codes (4.7), the
+ * software TLB and the memory slow paths that turn MMIO and unbacked accesses
+ * into VM exits.
+ */
+#include <errno.h>
+
+#include "emu.h"
+
+/* ---- TLB ---- */
+
+static void tlb_clear(struct emu_tlb *t)
+{
+	for (unsigned i = 0; i < TLB_SIZE; i++) {
+		t->r[i].tag = TLB_INVALID;
+		t->w[i].tag = TLB_INVALID;
+		t->x[i].tag = TLB_INVALID;
+	}
+}
+
+void emu_tlb_flush(struct emu_cpu *c)
+{
+	tlb_clear(&c->tlbs[0]);
+	tlb_clear(&c->tlbs[1]);
+	c->tlb_epoch++;
+}
+
+void emu_flush_page(struct vcpu *v, uint64_t la)
+{
+	struct emu_cpu *c = emu_of(v);
+	uint64_t tag = la & PAGE_MASK;
+	unsigned idx = (la >> 12) & (TLB_SIZE - 1);
+	for (int k = 0; k < 2; k++) {
+		struct emu_tlb *t = &c->tlbs[k];
+		if (t->r[idx].tag == tag)
+			t->r[idx].tag = TLB_INVALID;
+		if (t->w[idx].tag == tag)
+			t->w[idx].tag = TLB_INVALID;
+		if (t->x[idx].tag == tag)
+			t->x[idx].tag = TLB_INVALID;
+	}
+	c->tlb_epoch++;
+}
+
+void emu_tlb_protect_code(struct emu_vm *ev, struct vm *vm, uint64_t ram_page)
+{
+	(void)ev;
+	uintptr_t host = (uintptr_t)(vm->ram.host + (ram_page << PAGE_SHIFT));
+	for (uint32_t n = 0; n < vm->nvcpus; n++) {
+		struct emu_cpu *c = emu_of(vm->vcpus[n]);
+		if (!c)
+			continue;
+		for (int k = 0; k < 2; k++) {
+			struct tlb_entry *w = c->tlbs[k].w;
+			for (unsigned i = 0; i < TLB_SIZE; i++)
+				if (w[i].tag != TLB_INVALID && w[i].tag + w[i].addend == host)
+					w[i].tag = TLB_INVALID;
+		}
+	}
+}
+
+/* ---- page walk ---- */
+
+struct walk {
+	uint64_t gpa;
+	bool user, write, nx; /* effective U/S, R/W, XD over all levels */
+	bool dirty; /* final entry's D flag after the walk */
+};
+
+static uint64_t read_pte(struct emu_cpu *c, uint64_t gpa, unsigned size, uint8_t **host)
+{
+	uint8_t *h = aspace_ram_ptr(&c->vm->as, gpa, size);
+	*host = h;
+	uint64_t v = 0;
+	if (h)
+		memcpy(&v, h, size);
+	else
+		aspace_read(&c->vm->as, gpa, &v, size);
+	return v;
+}
+
+/* Set A (and D) in a paging-structure entry (SDM 4.8); entries outside RAM
+ * are not written. */
+static void set_ad(struct emu_cpu *c, uint8_t *host, uint64_t *pte, uint64_t bits, unsigned size)
+{
+	if ((*pte & bits) == bits || !host)
+		return;
+	*pte |= bits;
+	memcpy(host, pte, size);
+	ram_note_write(&c->vm->ram, host, size);
+}
+
+/*
+ * Walk the paging structures for la. Returns 0 and fills w, or a page-fault
+ * error code with bit 31 set (so that 0 is never a valid fault result) whose
+ * P and RSVD bits say why; the caller adds W/U/I.
+ */
+#define WALK_FAULT (1u << 31)
+
+static uint32_t walk(struct emu_cpu *c, uint64_t la, bool is_write, struct walk *w)
+{
+	const struct x86_state *s = c->s;
+	uint64_t rsvd_phys = ~0ull << c->vm->model.phys_bits;
+	bool nxe = (s->efer & EFER_NXE) != 0;
+	uint64_t nx_rsvd = nxe ? 0 : PTE_NX;
+	w->user = w->write = true;
+	w->nx = false;
+	w->dirty = true;
+
+	if (!(s->cr0 & CR0_PG)) {
+		w->gpa = la & 0xffffffffull;
+		return 0;
+	}
+
+	if (!(s->cr4 & CR4_PAE)) {
+		/* 32-bit paging (SDM 4.3). */
+		uint8_t *h;
+		uint64_t pde_a = (s->cr3 & 0xfffff000ull) | ((la >> 20) & 0xffc);
+		uint64_t pde = read_pte(c, pde_a, 4, &h);
+		if (!(pde & PTE_P))
+			return WALK_FAULT;
+		w->user &= (pde & PTE_U) != 0;
+		w->write &= (pde & PTE_W) != 0;
+		if ((pde & PTE_PS) && (s->cr4 & CR4_PSE)) {
+			/* 4-MByte page; bits 20:13 hold PA bits 39:32 (PSE-36). */
+			uint64_t hi = ((pde >> 13) & 0xff) << 32;
+			if ((pde & (1ull << 21)) || (hi & rsvd_phys))
+				return WALK_FAULT | PFEC_RSVD | PFEC_P;
+			set_ad(c, h, &pde, PTE_A | (is_write ? PTE_D : 0), 4);
+			w->dirty = (pde & PTE_D) != 0;
+			w->gpa = (pde & 0xffc00000ull) | hi | (la & 0x3fffff);
+			return 0;
+		}
+		set_ad(c, h, &pde, PTE_A, 4);
+		uint64_t pte_a = (pde & 0xfffff000ull) | ((la >> 10) & 0xffc);
+		uint64_t pte = read_pte(c, pte_a, 4, &h);
+		if (!(pte & PTE_P))
+			return WALK_FAULT;
+		w->user &= (pte & PTE_U) != 0;
+		w->write &= (pte & PTE_W) != 0;
+		set_ad(c, h, &pte, PTE_A | (is_write ? PTE_D : 0), 4);
+		w->dirty = (pte & PTE_D) != 0;
+		w->gpa = (pte & 0xfffff000ull) | (la & 0xfff);
+		return 0;
+	}
+
+	uint64_t table;
+	int level;
+	if (s->efer & EFER_LMA) {
+		table = s->cr3 & 0x000ffffffffff000ull;
+		level = 4;
+	} else {
+		/* PAE paging (SDM 4.4): the PDPTE selected by bits 31:30. */
+		uint8_t *h;
+		uint64_t pdpte = read_pte(c, (s->cr3 & 0xffffffe0ull) + ((la >> 30) & 3) * 8, 8, &h);
+		if (!(pdpte & PTE_P))
+			return WALK_FAULT;
+		if (pdpte & (rsvd_phys | 0x1e6ull | PTE_NX))
+			return WALK_FAULT | PFEC_RSVD | PFEC_P;
+		table = pdpte & 0x000ffffffffff000ull;
+		level = 2;
+	}
+
+	for (;; level--) {
+		unsigned shift = 12 + 9 * (unsigned)(level - 1);
+		uint8_t *h;
+		uint64_t ea = table + ((la >> shift) & 0x1ff) * 8;
+		uint64_t e = read_pte(c, ea, 8, &h);
+		if (!(e & PTE_P))
+			return WALK_FAULT;
+		uint64_t rsvd = (rsvd_phys & 0x000fffffffffffffull) | nx_rsvd;
+		bool leaf = level == 1 || ((e & PTE_PS) && level <= 3);
+		if (level == 4 && (e & PTE_PS))
+			rsvd |= PTE_PS;
+		if (level == 3 && (e & PTE_PS) && !cpu_has(&c->vm->model, CPUF_PDPE1GB))
+			rsvd |= PTE_PS;
+		if (leaf && level == 3)
+			rsvd |= 0x3fffe000ull; /* 1-GByte page: bits 29:13 */
+		if (leaf && level == 2)
+			rsvd |= 0x1fe000ull; /* 2-MByte page: bits 20:13 */
+		if (e & rsvd)
+			return WALK_FAULT | PFEC_RSVD | PFEC_P;
+		w->user &= (e & PTE_U) != 0;
+		w->write &= (e & PTE_W) != 0;
+		w->nx |= nxe && (e & PTE_NX);
+		if (leaf) {
+			set_ad(c, h, &e, PTE_A | (is_write ? PTE_D : 0), 8);
+			w->dirty = (e & PTE_D) != 0;
+			uint64_t off_mask = (1ull << shift) - 1;
+			w->gpa = (e & 0x000ffffffffff000ull & ~off_mask) | (la & off_mask);
+			return 0;
+		}
+		set_ad(c, h, &e, PTE_A, 8);
+		table = e & 0x000ffffffffff000ull;
+	}
+}
+
+/*
+ * Access rights (SDM 4.6). Returns the PFEC_P-style fault code or 0.
+ */
+static bool access_ok(const struct emu_cpu *c, const struct walk *w, unsigned acc, bool user)
+{
+	const struct x86_state *s = c->s;
+	unsigned kind = acc & 3;
+	if (!(s->cr0 & CR0_PG))
+		return true;
+	if (user) {
+		if (!w->user)
+			return false;
+		if (kind == ACC_WRITE && !w->write)
+			return false;
+		if (kind == ACC_EXEC && w->nx)
+			return false;
+		return true;
+	}
+	if (kind == ACC_EXEC) {
+		if (w->nx)
+			return false;
+		if (w->user && (s->cr4 & CR4_SMEP))
+			return false;
+		return true;
+	}
+	/* Supervisor data access to a user page with SMAP (4.6.1). */
+	if (w->user && (s->cr4 & CR4_SMAP) &&
+	    ((acc & ACC_IMPLICIT) || !(c->s->rflags & RFLAGS_AC)))
+		return false;
+	if (kind == ACC_WRITE && !w->write && (s->cr0 & CR0_WP))
+		return false;
+	return true;
+}
+
+static uint32_t pfec_for(const struct emu_cpu *c, unsigned acc, bool user)
+{
+	uint32_t e = 0;
+	if ((acc & 3) == ACC_WRITE)
+		e |= PFEC_W;
+	if (user)
+		e |= PFEC_U;
+	if ((acc & 3) == ACC_EXEC &&
+	    ((c->s->cr4 & CR4_SMEP) || ((c->s->cr4 & CR4_PAE) && (c->s->efer & EFER_NXE))))
+		e |= PFEC_I;
+	return e;
+}
+
+static void tlb_fill(struct emu_cpu *c, uint64_t la, const struct walk *w, bool user)
+{
+	uint8_t *host = aspace_ram_ptr(&c->vm->as, w->gpa & PAGE_MASK, PAGE_SIZE);
+	if (!host)
+		return;
+	uint64_t tag = la & PAGE_MASK;
+	uintptr_t addend = (uintptr_t)host - (uintptr_t)tag;
+	unsigned idx = (la >> 12) & (TLB_SIZE - 1);
+	struct emu_tlb *t = c->tlb;
+	if (access_ok(c, w, ACC_READ, user))
+		t->r[idx] = (struct tlb_entry){ tag, addend };
+	if (access_ok(c, w, ACC_EXEC, user))
+		t->x[idx] = (struct tlb_entry){ tag, addend };
+	if (w->dirty && access_ok(c, w, ACC_WRITE, user) && !c->vm->ram.code[ram_page(&c->vm->ram, host)])
+		t->w[idx] = (struct tlb_entry){ tag, addend };
+}
+
+static bool translate(struct emu_cpu *c, uint64_t la, unsigned acc, uint64_t *gpa, uint32_t *pfec)
+{
+	bool user = c->cpl == 3 && !(acc & (ACC_IMPLICIT | ACC_SUPER));
+	struct walk w;
+	uint32_t f = walk(c, la, (acc & 3) == ACC_WRITE, &w);
+	if (f) {
+		*pfec = (f & ~WALK_FAULT) | pfec_for(c, acc, user);
+		return false;
+	}
+	if (!access_ok(c, &w, acc, user)) {
+		*pfec = PFEC_P | pfec_for(c, acc, user);
+		return false;
+	}
+	/* Fill only the TLB of the current privilege class, and never from
+	 * implicit accesses (their rights differ, e.g. under SMAP). */
+	if (!(acc & ACC_IMPLICIT) && user == (c->cpl == 3))
+		tlb_fill(c, la, &w, user);
+	*gpa = w.gpa;
+	return true;
+}
+
+uint64_t emu_translate(struct emu_cpu *c, uint64_t la, unsigned acc)
+{
+	uint64_t gpa;
+	uint32_t pfec;
+	if (!translate(c, la, acc, &gpa, &pfec)) {
+		c->s->cr2 = la;
+		emu_raise(c, X86_PF, pfec);
+	}
+	return gpa;
+}
+
+bool emu_translate_probe(struct emu_cpu *c, uint64_t la, unsigned acc, uint64_t *gpa)
+{
+	uint32_t pfec;
+	return translate(c, la, acc, gpa, &pfec);
+}
+
+/* ---- segmentation (SDM Vol. 3A 5.3 limit checking, 5.4 type checking) ---- */
+
+__attribute__((noreturn)) static void seg_fault(struct emu_cpu *c, unsigned seg)
+{
+	emu_raise(c, seg == SEG_SS ? X86_SS : X86_GP, 0);
+}
+
+uint64_t emu_linear(struct emu_cpu *c, unsigned seg, uint64_t off, unsigned size, unsigned acc)
+{
+	if (c->mode == MODE_LONG64) {
+		uint64_t la = c->seg_base[seg] + off;
+		unsigned bits = c->vm->model.virt_bits;
+		if ((uint64_t)((int64_t)(la << (64 - bits)) >> (64 - bits)) != la)
+			seg_fault(c, seg);
+		return la;
+	}
+	const struct x86_segment *sg = &c->s->seg[seg];
+	if (c->mode != MODE_REAL16 && !(c->s->rflags & RFLAGS_VM)) {
+		if (sg->ar & SEG_AR_UNUSABLE)
+			seg_fault(c, seg);
+		unsigned type = sg->ar & SEG_AR_TYPE_MASK;
+		unsigned kind = acc & 3;
+		if (kind == ACC_WRITE && ((type & SEG_AR_TYPE_CODE) || !(type & SEG_AR_TYPE_RW)))
+			seg_fault(c, seg);
+		if (kind == ACC_READ && (type & SEG_AR_TYPE_CODE) && !(type & SEG_AR_TYPE_RW) &&
+		    seg != SEG_CS)
+			seg_fault(c, seg);
+	}
+	uint64_t last = off + size - 1;
+	unsigned type = sg->ar & SEG_AR_TYPE_MASK;
+	if (!(type & SEG_AR_TYPE_CODE) && (type & SEG_AR_TYPE_DC) && (sg->ar & SEG_AR_S)) {
+		/* Expand-down: valid offsets are limit+1 .. 0xffff or 0xffffffff. */
+		uint64_t upper = (sg->ar & SEG_AR_DB) ? 0xffffffffull : 0xffffull;
+		if (off <= sg->limit || last > upper)
+			seg_fault(c, seg);
+	} else if (last > sg->limit) {
+		seg_fault(c, seg);
+	}
+	return (c->seg_base[seg] + off) & 0xffffffffull;
+}
+
+/* ---- slow paths ---- */
+
+static uint64_t mmio_exit(struct emu_cpu *c, uint64_t la, uint64_t gpa, unsigned size, bool write,
+			  uint64_t val, bool mapped)
+{
+	uint64_t data = val;
+	struct vm_exit e = {
+		.reason = mapped ? TORTUGA_EXIT_EPT_MISCONFIG : TORTUGA_EXIT_EPT_VIOLATION,
+		/* EPT violation qualification (SDM 28.2.1 Table 28-7): bit 0 read,
+		 * bit 1 write, bit 7 linear address valid, bit 8 translation. */
+		.qual = mapped ? 0 : ((write ? 2u : 1u) | (1u << 7) | (1u << 8)),
+		.gla = la,
+		.gpa = gpa,
+		.aux = gpa,
+		.mmio = { .gpa = gpa, .size = (uint8_t)size, .write = write, .data = &data },
+	};
+	vcpu_handle_exit(c->v, &e);
+	return data & size_mask(size);
+}
+
+static uint64_t read_page(struct emu_cpu *c, uint64_t la, unsigned size, unsigned acc)
+{
+	uint64_t gpa = emu_translate(c, la, acc);
+	uint8_t *h = aspace_ram_ptr(&c->vm->as, gpa, size);
+	if (h) {
+		uint64_t v = 0;
+		memcpy(&v, h, size);
+		return v;
+	}
+	const struct mem_region *r = aspace_find(&c->vm->as, gpa);
+	return mmio_exit(c, la, gpa, size, false, 0, r != NULL);
+}
+
+uint64_t emu_read_slow(struct emu_cpu *c, uint64_t la, unsigned size, unsigned acc)
+{
+	unsigned first = 4096 - (unsigned)(la & 0xfff);
+	if (first >= size)
+		return read_page(c, la, size, acc);
+	/* Crosses a page boundary: two accesses, low part first. */
+	uint64_t lo = 0, hi = 0;
+	for (unsigned k = 0; k < first; k++)
+		lo |= read_page(c, la + k, 1, acc) << (8 * k);
+	for (unsigned k = 0; k < size - first; k++)
+		hi |= read_page(c, la + first + k, 1, acc) << (8 * k);
+	return lo | (hi << (8 * first));
+}
+
+static void write_page(struct emu_cpu *c, uint64_t la, uint64_t gpa, unsigned size, uint64_t val)
+{
+	uint8_t *h = aspace_ram_ptr(&c->vm->as, gpa, size);
+	if (h) {
+		memcpy(h, &val, size);
+		uint64_t page = ram_page(&c->vm->ram, h);
+		if (c->vm->ram.code[page] || c->vm->ram.code[ram_page(&c->vm->ram, h + size - 1)]) {
+			ram_note_write(&c->vm->ram, h, size);
+			c->brk = true; /* the running block may have been rewritten */
+		}
+		return;
+	}
+	const struct mem_region *r = aspace_find(&c->vm->as, gpa);
+	mmio_exit(c, la, gpa, size, true, val, r != NULL);
+}
+
+void emu_write_slow(struct emu_cpu *c, uint64_t la, unsigned size, uint64_t val, unsigned acc)
+{
+	unsigned first = 4096 - (unsigned)(la & 0xfff);
+	if (first >= size) {
+		write_page(c, la, emu_translate(c, la, acc), size, val);
+		return;
+	}
+	/* Translate both pages before writing either (no partial writes). */
+	uint64_t g0 = emu_translate(c, la, acc);
+	uint64_t g1 = emu_translate(c, la + first, acc);
+	for (unsigned k = 0; k < first; k++)
+		write_page(c, la + k, g0 + k, 1, val >> (8 * k));
+	for (unsigned k = 0; k < size - first; k++)
+		write_page(c, la + first + k, g1 + k, 1, val >> (8 * (first + k)));
+}
+
+void emu_probe_write(struct emu_cpu *c, uint64_t la, unsigned size)
+{
+	struct tlb_entry *e = &c->tlb->w[(la >> 12) & (TLB_SIZE - 1)];
+	if (e->tag == (la & PAGE_MASK) && (la & 0xfff) + size <= 4096)
+		return;
+	emu_translate(c, la, ACC_WRITE);
+	if ((la & 0xfff) + size > 4096)
+		emu_translate(c, (la & PAGE_MASK) + PAGE_SIZE, ACC_WRITE);
+}

@@ -1,0 +1,292 @@
+/*
+ * VM lifecycle and the run loop. A VM owns the platform (RAM, address space,
+ * port bus, devices, trace) and its vCPUs; the backend executes them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "boot.h"
+#include "cost_model.h"
+#include "platform.h"
+#include "vm.h"
+
+#include "tracing/trace.h"
+
+#define VM_MIN_MEM (2ull << 20)
+#define VM_MAX_MEM (256ull << 30)
+#define VM_WARN_LINES 20
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int vm_error(struct vm *vm, int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(vm->err, sizeof(vm->err), fmt, ap);
+	va_end(ap);
+	return err < 0 ? err : -err;
+}
+
+void vm_guest_warn(struct vm *vm, const char *fmt, ...)
+{
+	if (vm->warn_budget == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("tortuga: guest: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	if (--vm->warn_budget == 0)
+		fputs("tortuga: guest: further warnings suppressed\n", stderr);
+}
+
+void vm_stop(struct vm *vm, uint32_t reason, int32_t status)
+{
+	if (!vm->stop_reason) {
+		vm->stop_reason = reason;
+		vm->exit_status = status;
+	}
+	atomic_store(&vm->stop_requested, 1);
+}
+
+static void vcpu_destroy(struct vcpu *v)
+{
+	if (!v)
+		return;
+	if (v->be && v->vm->be->vcpu_fini)
+		v->vm->be->vcpu_fini(v);
+	free(v->ctls);
+	free(v);
+}
+
+static int vcpu_create(struct vm *vm, uint32_t id, struct vcpu **out)
+{
+	struct vcpu *v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->vm = vm;
+	v->id = id;
+	v->level = 1;
+	v->ctls = malloc(sizeof(*v->ctls));
+	if (!v->ctls) {
+		free(v);
+		return -ENOMEM;
+	}
+	*v->ctls = vm->l0_ctls;
+	boot_reset_vcpu(v);
+	int err = vm->be->vcpu_init(v);
+	if (err) {
+		vcpu_destroy(v);
+		return err;
+	}
+	*out = v;
+	return 0;
+}
+
+static int check_config(const struct tortuga_config *cfg, char *msg, size_t len)
+{
+	if (cfg->size < sizeof(uint32_t) * 2 || cfg->size > sizeof(struct tortuga_config)) {
+		snprintf(msg, len, "config size %u is not one this library knows", cfg->size);
+		return -EINVAL;
+	}
+	if (cfg->mem_size < VM_MIN_MEM || cfg->mem_size > VM_MAX_MEM) {
+		snprintf(msg, len, "memory size %llu bytes is outside 2 MiB .. 256 GiB",
+			 (unsigned long long)cfg->mem_size);
+		return -EINVAL;
+	}
+	if (cfg->vcpus != 1) {
+		snprintf(msg, len, "%u vCPUs requested: this build runs exactly 1 vCPU", cfg->vcpus);
+		return -EINVAL;
+	}
+	if (cfg->boot != TORTUGA_BOOT_DIRECT) {
+		snprintf(msg, len, "boot protocol %u is not supported (use direct)", cfg->boot);
+		return -EINVAL;
+	}
+	if (cfg->backend == TORTUGA_BACKEND_KVM) {
+		snprintf(msg, len, "the kvm backend is not part of this build; use the emu backend");
+		return -ENOTSUP;
+	}
+	if (cfg->backend > TORTUGA_BACKEND_AUTO) {
+		snprintf(msg, len, "unknown backend %u", cfg->backend);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int vm_create(const struct tortuga_config *ucfg, struct vm **out)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	/* Accept configs from older callers: missing fields keep defaults. */
+	tortuga_config_init(&vm->cfg);
+	memcpy(&vm->cfg, ucfg, ucfg->size <= sizeof(vm->cfg) ? ucfg->size : sizeof(vm->cfg));
+	vm->cfg.size = sizeof(vm->cfg);
+	vm->warn_budget = VM_WARN_LINES;
+	*out = vm;
+
+	int err = check_config(ucfg, vm->err, sizeof(vm->err));
+	if (err)
+		return err;
+	vm->be = &emu_backend_ops;
+
+	err = ram_init(&vm->ram, vm->cfg.mem_size);
+	if (err)
+		return vm_error(vm, err, "cannot allocate %llu bytes of guest RAM",
+				(unsigned long long)vm->cfg.mem_size);
+	aspace_init(&vm->as, &vm->ram);
+	iobus_init(&vm->io);
+	vm->trace = trace_create(vm->cfg.trace_ring_events,
+				 (vm->cfg.flags & TORTUGA_CFG_TRACE_OVERWRITE) != 0);
+	vm->io_bitmap = calloc(1, 8192);
+	vm->msr_bitmap = calloc(1, 4096);
+	if (!vm->trace || !vm->io_bitmap || !vm->msr_bitmap)
+		return vm_error(vm, -ENOMEM, "out of memory");
+	cpu_model_init(&vm->model, NULL);
+	vmx_policy_default_l0(&vm->l0_ctls, vm->io_bitmap, vm->msr_bitmap);
+	cost_model_default(vm->exit_cost);
+
+	err = platform_init(vm);
+	if (err)
+		return err;
+	err = vm->be->vm_init(vm);
+	if (err)
+		return vm->err[0] ? err : vm_error(vm, err, "%s backend: cannot create the VM", vm->be->name);
+	vm->nvcpus = vm->cfg.vcpus;
+	for (uint32_t i = 0; i < vm->nvcpus; i++) {
+		err = vcpu_create(vm, i, &vm->vcpus[i]);
+		if (err)
+			return vm->err[0] ? err : vm_error(vm, err, "cannot create vCPU %u", i);
+		vm->vcpus[i]->insn_limit = vm->cfg.max_insns;
+	}
+	return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	for (uint32_t i = 0; i < VM_MAX_VCPUS; i++)
+		vcpu_destroy(vm->vcpus[i]);
+	if (vm->be && vm->be->vm_fini)
+		vm->be->vm_fini(vm);
+	platform_fini(vm);
+	trace_destroy(vm->trace);
+	iobus_fini(&vm->io);
+	aspace_fini(&vm->as);
+	ram_fini(&vm->ram);
+	free(vm->io_bitmap);
+	free(vm->msr_bitmap);
+	free(vm);
+}
+
+static bool stop_is_final(uint32_t reason)
+{
+	return reason == TORTUGA_STOP_DEBUG_EXIT || reason == TORTUGA_STOP_TRIPLE_FAULT ||
+	       reason == TORTUGA_STOP_ERROR || reason == TORTUGA_STOP_HALTED;
+}
+
+/*
+ * A halted vCPU wakes on an interrupt, NMI, SMI or INIT (SDM Vol. 3A 9.x and
+ * the HLT reference). Nothing in this platform can raise one yet, so a VM
+ * whose every vCPU is halted is stopped instead of waiting forever.
+ */
+static bool vm_any_wakeup_source(struct vm *vm)
+{
+	(void)vm;
+	return false;
+}
+
+int vm_run(struct vm *vm)
+{
+	if (!vm->image.loaded)
+		return vm_error(vm, -ENOEXEC, "no guest loaded: load an ELF image before running");
+	if (stop_is_final(vm->stop_reason))
+		return 0;
+	vm->stop_reason = TORTUGA_STOP_NONE;
+	vm->exit_status = 0;
+	atomic_store(&vm->stop_requested, 0);
+
+	uint64_t t0 = now_ns();
+	int err = 0;
+	while (!vm_should_stop(vm)) {
+		bool ran = false;
+		for (uint32_t i = 0; i < vm->nvcpus && !vm_should_stop(vm); i++) {
+			struct vcpu *v = vm->vcpus[i];
+			if (v->s.activity != ACT_ACTIVE)
+				continue;
+			ran = true;
+			err = vm->be->vcpu_run(v);
+			if (err) {
+				if (!vm->err[0])
+					vm_error(vm, err, "vCPU %u: %s backend failed", i, vm->be->name);
+				vm_stop(vm, TORTUGA_STOP_ERROR, TORTUGA_STATUS_ERROR);
+			}
+		}
+		if (!ran && !vm_should_stop(vm)) {
+			if (!vm_any_wakeup_source(vm))
+				vm_stop(vm, TORTUGA_STOP_HALTED, TORTUGA_STATUS_HALTED);
+		}
+	}
+	vm->wall_ns += now_ns() - t0;
+	if (!vm->stop_reason)
+		vm_stop(vm, TORTUGA_STOP_REQUESTED, TORTUGA_STATUS_STOPPED);
+	for (uint32_t i = 0; i < vm->nvcpus; i++)
+		if (vm->be->sync_state)
+			vm->be->sync_state(vm->vcpus[i]);
+	vcpu_trace(vm->vcpus[0], TORTUGA_EV_STOP, (uint16_t)vm->stop_reason,
+		   (uint64_t)(int64_t)vm->exit_status, 0, 0);
+	int ferr = trace_flush(vm->trace);
+	if (ferr && !err)
+		err = vm_error(vm, ferr, "cannot write the trace file");
+	return err;
+}
+
+/* ---- vCPU helpers ---- */
+
+void vcpu_skip_insn(struct vcpu *v, const struct vm_exit *e)
+{
+	v->s.rip += e->insn_len;
+	if (!x86_64bit_mode(&v->s))
+		v->s.rip &= 0xffffffffull;
+	/* Retiring an instruction ends STI/MOV SS blocking (SDM 26.1.2 note). */
+	v->s.interruptibility &= ~(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
+}
+
+void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
+{
+	v->inject = (struct vcpu_event){
+		.valid = true,
+		.vector = vector,
+		.type = INTR_TYPE_HW_EXCEPTION >> 8,
+		.has_error = has_error,
+		.error = error,
+	};
+}
+
+uint64_t vcpu_trace(struct vcpu *v, uint8_t kind, uint16_t reason, uint64_t qual, uint64_t aux,
+		    uint64_t parent)
+{
+	struct tortuga_event ev = {
+		.cycles = v->cycles,
+		.qual = qual,
+		.rip = v->s.rip,
+		.aux = aux,
+		.parent = parent ? parent : v->cur_exit_seq,
+		.reason = reason,
+		.vcpu = (uint16_t)v->id,
+		.kind = kind,
+		.level = v->level,
+		.handler = 0,
+	};
+	return trace_emit(v->vm->trace, &ev);
+}

@@ -1,0 +1,162 @@
+/*
+ * The VM and its vCPUs: the platform shared by both backends (memory, port
+ * I/O, devices, trace, exit policy) and the backend interface (one struct of
+ * function pointers, SimpleVisor style).
+ */
+#ifndef CORE_VM_H
+#define CORE_VM_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <tortuga/tortuga.h>
+
+#include "cpuid.h"
+#include "exit.h"
+#include "exit_policy.h"
+#include "iobus.h"
+#include "memory.h"
+#include "state.h"
+
+struct vm;
+struct vcpu;
+struct trace;
+struct uart16550;
+
+#define VM_MAX_VCPUS 64
+
+/* What changed in struct x86_state behind the backend's back. */
+#define STATE_GPRS (1u << 0)
+#define STATE_SEGS (1u << 1) /* segment registers, descriptor tables */
+#define STATE_CRS (1u << 2) /* CR0/3/4, EFER: mode and paging may change */
+#define STATE_TLB (1u << 3) /* TLB must be flushed (CR3 write, INVLPG all) */
+#define STATE_FLAGS (1u << 4)
+#define STATE_ALL 0xffffffffu
+
+struct backend_ops {
+	const char *name;
+	int (*vm_init)(struct vm *vm);
+	void (*vm_fini)(struct vm *vm);
+	int (*vcpu_init)(struct vcpu *v);
+	void (*vcpu_fini)(struct vcpu *v);
+	/* Run until vm_should_stop() or the vCPU cannot make progress. Returns 0
+	 * or a negative errno (the VM is then stopped with an error). */
+	int (*vcpu_run)(struct vcpu *v);
+	/* Core code changed v->s; `what` is STATE_* bits. */
+	void (*state_changed)(struct vcpu *v, unsigned what);
+	/* After an I/O exit was handled: store IN data, advance RIP. */
+	void (*complete_io)(struct vcpu *v, const struct vm_exit *e);
+	/* Invalidate cached translations of one linear address (INVLPG). */
+	void (*flush_page)(struct vcpu *v, uint64_t la);
+	/* Bring v->s up to date from the backend (kvm: KVM_GET_*), if needed. */
+	int (*sync_state)(struct vcpu *v);
+};
+
+extern const struct backend_ops emu_backend_ops;
+
+/* A pending event to deliver at the next instruction boundary (SDM 26.6). */
+struct vcpu_event {
+	bool valid;
+	uint8_t vector;
+	uint8_t type; /* INTR_TYPE_* >> 8 */
+	bool has_error;
+	uint32_t error;
+	uint32_t insn_len; /* software interrupts/exceptions */
+};
+
+struct vcpu_stats {
+	uint64_t insns;
+	uint64_t exits;
+	uint64_t exits_by_reason[TORTUGA_EXIT_REASON_MAX];
+};
+
+struct vcpu {
+	struct vm *vm;
+	uint32_t id;
+	struct x86_state s;
+	void *be; /* backend's per-vCPU state */
+
+	/* The VM-execution controls the running level is under (vmcs01 for L1). */
+	struct vmx_exec_controls *ctls;
+	uint8_t level; /* level currently running: 1 (L1) or 2 (L2) */
+
+	uint64_t cycles; /* modelled cycles: the emulated TSC before offsetting */
+	uint64_t insn_limit; /* stop when stats.insns reaches it; 0: none */
+	struct vcpu_event inject;
+	uint64_t cur_exit_seq; /* seq of the exit being handled (parent of events) */
+
+	struct vcpu_stats stats;
+};
+
+struct vm_image {
+	uint64_t entry;
+	uint64_t start, end; /* guest-physical extent */
+	bool loaded;
+};
+
+struct vm {
+	struct tortuga_config cfg;
+	const struct backend_ops *be;
+	void *be_data;
+
+	struct guest_ram ram;
+	struct aspace as; /* normal view */
+	struct iobus io;
+	struct trace *trace;
+
+	uint32_t nvcpus;
+	struct vcpu *vcpus[VM_MAX_VCPUS];
+
+	struct cpu_model model;
+	struct vmx_exec_controls l0_ctls; /* vmcs01 policy template */
+	uint8_t *io_bitmap; /* 8 KiB */
+	uint8_t *msr_bitmap; /* 4 KiB */
+	uint32_t exit_cost[TORTUGA_EXIT_REASON_MAX]; /* cost model, cycles */
+
+	struct uart16550 *uart;
+	struct vm_image image;
+
+	atomic_int stop_requested;
+	uint32_t stop_reason;
+	int32_t exit_status;
+	uint64_t wall_ns; /* total over runs */
+	char err[256];
+	unsigned warn_budget; /* rate limit for guest-caused log lines */
+};
+
+/* ---- VM ---- */
+int vm_create(const struct tortuga_config *cfg, struct vm **out);
+void vm_destroy(struct vm *vm);
+int vm_run(struct vm *vm);
+
+/* Stop the VM (first reason wins). status is the process exit status. */
+void vm_stop(struct vm *vm, uint32_t reason, int32_t status);
+static inline bool vm_should_stop(struct vm *vm)
+{
+	return atomic_load_explicit(&vm->stop_requested, memory_order_relaxed) != 0;
+}
+
+/* Record a one-line error (printf style); returns -err for convenience. */
+int vm_error(struct vm *vm, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A rate-limited diagnostic caused by the guest (never fatal). */
+void vm_guest_warn(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- vCPU helpers used by exit handlers and devices ---- */
+/* Retire the instruction that exited (RIP += instruction length). */
+void vcpu_skip_insn(struct vcpu *v, const struct vm_exit *e);
+/* Queue a hardware exception for delivery before the next instruction. */
+void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
+/* Emit a trace event from this vCPU (fills vcpu, level, rip, cycles). */
+uint64_t vcpu_trace(struct vcpu *v, uint8_t kind, uint16_t reason, uint64_t qual, uint64_t aux,
+		    uint64_t parent);
+/* The guest-visible TSC. */
+static inline uint64_t vcpu_tsc(const struct vcpu *v)
+{
+	return v->cycles + v->s.tsc_offset;
+}
+/* Format a QEMU-style register dump into buf. */
+int vcpu_dump_state(const struct vcpu *v, char *buf, size_t len);
+
+#endif

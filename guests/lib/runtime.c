@@ -1,0 +1,71 @@
+/*
+ * Guest start-up and exit (see include/guest/guest.h).
+ */
+#include <guest/guest.h>
+#include <guest/io.h>
+
+int guest_start(const struct tortuga_bootinfo *bi);
+
+int guest_start(const struct tortuga_bootinfo *bi)
+{
+	serial_init();
+	return main(bi);
+}
+
+void guest_exit(uint32_t code)
+{
+	outl(GUEST_DEBUG_EXIT_PORT, code);
+	for (;;)
+		hlt();
+}
+
+const char *cmdline_get(const struct tortuga_bootinfo *bi, const char *key)
+{
+	static char val[256];
+	if (!bi || !bi->cmdline_len)
+		return NULL;
+	const char *s = (const char *)(uintptr_t)bi->cmdline;
+	size_t kl = strlen(key);
+	while (*s) {
+		while (*s == ' ')
+			s++;
+		if (!strncmp(s, key, kl) && s[kl] == '=') {
+			s += kl + 1;
+			size_t n = 0;
+			while (s[n] && s[n] != ' ' && n < sizeof(val) - 1) {
+				val[n] = s[n];
+				n++;
+			}
+			val[n] = 0;
+			return val;
+		}
+		while (*s && *s != ' ')
+			s++;
+	}
+	return NULL;
+}
+
+uint64_t parse_u64(const char *s, uint64_t def)
+{
+	if (!s || !*s)
+		return def;
+	uint64_t v = 0;
+	unsigned base = 10;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	for (; *s; s++) {
+		unsigned d;
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			return def;
+		v = v * base + d;
+	}
+	return v;
+}
