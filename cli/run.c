@@ -40,12 +40,13 @@ static void run_usage(FILE *f)
 	      "  --max-insns N      stop after N guest instructions (k/M/G suffixes)\n"
 	      "  --trace FILE       write every trace event to FILE (.csv: CSV, else binary)\n"
 	      "  --stats FILE       write a JSON summary of the run to FILE\n"
+	      "  --report           print the exits by reason when the guest stops\n"
 	      "  -q, --quiet        no summary line on stderr\n"
 	      "  -h, --help         show this help\n",
 	      f);
 }
 
-enum { OPT_MEM = 256, OPT_BOOT, OPT_SERIAL, OPT_MAX_INSNS, OPT_TRACE, OPT_STATS };
+enum { OPT_MEM = 256, OPT_BOOT, OPT_SERIAL, OPT_MAX_INSNS, OPT_TRACE, OPT_STATS, OPT_REPORT };
 
 /* The guest command line: GUEST-ARGS joined by spaces. */
 static char *join_args(int argc, char **argv)
@@ -79,6 +80,37 @@ static void print_summary(tortuga_vm *vm, const struct tortuga_result *r)
 	(void)vm;
 }
 
+/* Exits at L0 by basic reason, most frequent first. */
+static void print_report(tortuga_vm *vm, const struct tortuga_result *r)
+{
+	struct {
+		uint32_t reason;
+		uint64_t n;
+	} rows[TORTUGA_EXIT_REASON_MAX];
+	int n = 0;
+	for (uint32_t k = 0; k < TORTUGA_EXIT_REASON_MAX; k++) {
+		uint64_t cnt = tortuga_vm_exit_count(vm, k);
+		if (cnt)
+			rows[n++] = (typeof(rows[0])){ k, cnt };
+	}
+	for (int a = 1; a < n; a++)
+		for (int b = a; b > 0 && rows[b].n > rows[b - 1].n; b--) {
+			typeof(rows[0]) t = rows[b];
+			rows[b] = rows[b - 1];
+			rows[b - 1] = t;
+		}
+	fprintf(stderr, "tortuga: exits handled at L0, by basic exit reason (Intel SDM App. C)\n");
+	fprintf(stderr, "  %-3s %-28s %12s %8s\n", "#", "reason", "exits", "share");
+	for (int k = 0; k < n; k++)
+		fprintf(stderr, "  %-3u %-28s %12" PRIu64 " %7.2f%%\n", rows[k].reason,
+			tortuga_exit_reason_name(rows[k].reason), rows[k].n,
+			r->exits ? 100.0 * (double)rows[k].n / (double)r->exits : 0.0);
+	fprintf(stderr, "  %-3s %-28s %12" PRIu64 "\n", "", "total", r->exits);
+	if (r->instructions)
+		fprintf(stderr, "  %.2f exits per 1000 guest instructions\n",
+			1000.0 * (double)r->exits / (double)r->instructions);
+}
+
 static void dump_state(tortuga_vm *vm)
 {
 	char buf[4096];
@@ -95,6 +127,7 @@ int cli_run(int argc, char **argv)
 		{ "max-insns", required_argument, NULL, OPT_MAX_INSNS },
 		{ "trace", required_argument, NULL, OPT_TRACE },
 		{ "stats", required_argument, NULL, OPT_STATS },
+		{ "report", no_argument, NULL, OPT_REPORT },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -102,7 +135,7 @@ int cli_run(int argc, char **argv)
 	struct tortuga_config cfg;
 	tortuga_config_init(&cfg);
 	const char *serial = "stdio", *trace = NULL, *stats = NULL;
-	bool quiet = false;
+	bool quiet = false, report = false;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -135,6 +168,9 @@ int cli_run(int argc, char **argv)
 			break;
 		case OPT_STATS:
 			stats = optarg;
+			break;
+		case OPT_REPORT:
+			report = true;
 			break;
 		case 'q':
 			quiet = true;
@@ -219,6 +255,8 @@ int cli_run(int argc, char **argv)
 		if (status == 0)
 			status = TORTUGA_STATUS_ERROR;
 	}
+	if (report)
+		print_report(vm, &res);
 	if (!quiet)
 		print_summary(vm, &res);
 out:

@@ -1,0 +1,127 @@
+"""Loading libtortuga.so and declaring the C API's prototypes."""
+
+import ctypes
+import ctypes.util
+import os
+import pathlib
+
+
+class LibraryNotFound(OSError):
+    pass
+
+
+def _candidates():
+    env = os.environ.get("TORTUGA_LIB")
+    if env:
+        yield pathlib.Path(env)
+    here = pathlib.Path(__file__).resolve().parent
+    for build in ("build", "builddir", "_build"):
+        yield here.parent.parent / build / "libtortuga.so"
+    found = ctypes.util.find_library("tortuga")
+    if found:
+        yield pathlib.Path(found)
+
+
+def _load():
+    tried = []
+    for path in _candidates():
+        tried.append(str(path))
+        try:
+            return ctypes.CDLL(str(path))
+        except OSError:
+            continue
+    raise LibraryNotFound(
+        "libtortuga.so not found (tried: %s); build with `./dev build` or set TORTUGA_LIB"
+        % ", ".join(tried))
+
+
+class Config(ctypes.Structure):
+    _fields_ = [
+        ("size", ctypes.c_uint32),
+        ("backend", ctypes.c_uint32),
+        ("mem_size", ctypes.c_uint64),
+        ("vcpus", ctypes.c_uint32),
+        ("boot", ctypes.c_uint32),
+        ("max_insns", ctypes.c_uint64),
+        ("serial_mode", ctypes.c_uint32),
+        ("serial_fd", ctypes.c_int32),
+        ("trace_ring_events", ctypes.c_uint32),
+        ("flags", ctypes.c_uint32),
+        ("serial_capture_max", ctypes.c_uint64),
+    ]
+
+
+class CResult(ctypes.Structure):
+    _fields_ = [
+        ("stop_reason", ctypes.c_uint32),
+        ("exit_status", ctypes.c_int32),
+        ("instructions", ctypes.c_uint64),
+        ("wall_ns", ctypes.c_uint64),
+        ("exits", ctypes.c_uint64),
+        ("cycles", ctypes.c_uint64),
+        ("trace_dropped", ctypes.c_uint64),
+    ]
+
+
+class Field(ctypes.Structure):
+    _fields_ = [
+        ("name", ctypes.c_char_p),
+        ("doc", ctypes.c_char_p),
+        ("offset", ctypes.c_uint32),
+        ("size", ctypes.c_uint32),
+    ]
+
+
+lib = _load()
+
+_VM = ctypes.c_void_p
+_protos = {
+    "tortuga_version": (ctypes.c_char_p, []),
+    "tortuga_config_init": (None, [ctypes.POINTER(Config)]),
+    "tortuga_last_error": (ctypes.c_char_p, []),
+    "tortuga_exit_reason_name": (ctypes.c_char_p, [ctypes.c_uint32]),
+    "tortuga_event_kind_name": (ctypes.c_char_p, [ctypes.c_uint32]),
+    "tortuga_stop_reason_name": (ctypes.c_char_p, [ctypes.c_uint32]),
+    "tortuga_event_fields": (ctypes.c_uint32, [ctypes.POINTER(ctypes.POINTER(Field))]),
+    "tortuga_vm_create": (ctypes.c_int, [ctypes.POINTER(Config), ctypes.POINTER(_VM)]),
+    "tortuga_vm_destroy": (None, [_VM]),
+    "tortuga_vm_error": (ctypes.c_char_p, [_VM]),
+    "tortuga_vm_load_elf": (ctypes.c_int, [_VM, ctypes.c_char_p, ctypes.c_char_p]),
+    "tortuga_vm_load_elf_mem": (ctypes.c_int, [_VM, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]),
+    "tortuga_vm_run": (ctypes.c_int, [_VM, ctypes.POINTER(CResult)]),
+    "tortuga_vm_set_max_insns": (None, [_VM, ctypes.c_uint64]),
+    "tortuga_vm_request_stop": (None, [_VM]),
+    "tortuga_vm_serial_read": (ctypes.c_size_t, [_VM, ctypes.c_uint64, ctypes.c_char_p, ctypes.c_size_t]),
+    "tortuga_vm_serial_size": (ctypes.c_uint64, [_VM]),
+    "tortuga_vm_serial_write": (ctypes.c_int, [_VM, ctypes.c_char_p, ctypes.c_size_t]),
+    "tortuga_vm_trace_read": (ctypes.c_int, [_VM, ctypes.c_void_p, ctypes.c_uint32]),
+    "tortuga_vm_trace_dropped": (ctypes.c_uint64, [_VM]),
+    "tortuga_vm_trace_to_file": (ctypes.c_int, [_VM, ctypes.c_char_p, ctypes.c_char_p]),
+    "tortuga_vm_exit_count": (ctypes.c_uint64, [_VM, ctypes.c_uint32]),
+    "tortuga_vm_write_stats": (ctypes.c_int, [_VM, ctypes.c_char_p]),
+    "tortuga_vm_dump_state": (ctypes.c_int, [_VM, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t]),
+    "tortuga_vm_read_phys": (ctypes.c_int, [_VM, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_size_t]),
+    "tortuga_vm_write_phys": (ctypes.c_int, [_VM, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_size_t]),
+    "tortuga_vm_get_reg": (ctypes.c_int, [_VM, ctypes.c_uint32, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint64)]),
+}
+for _name, (_res, _args) in _protos.items():
+    _fn = getattr(lib, _name)
+    _fn.restype = _res
+    _fn.argtypes = _args
+
+
+def _s(b):
+    return b.decode() if b is not None else None
+
+
+def exit_reason_name(reason):
+    """Name of a basic exit reason (from include/tortuga/exit_reasons.def)."""
+    return _s(lib.tortuga_exit_reason_name(reason))
+
+
+def event_kind_name(kind):
+    return _s(lib.tortuga_event_kind_name(kind))
+
+
+def stop_reason_name(reason):
+    return _s(lib.tortuga_stop_reason_name(reason))
