@@ -170,26 +170,6 @@ int trace_flush(struct trace *t)
 	return t->sink_error;
 }
 
-const char *trace_exit_reason_name(uint32_t reason)
-{
-	static const char *const names[TORTUGA_EXIT_REASON_MAX] = {
-#define X(name, num, str) [num] = #name,
-#include <tortuga/exit_reasons.def>
-#undef X
-	};
-	return reason < TORTUGA_EXIT_REASON_MAX ? names[reason] : NULL;
-}
-
-const char *trace_event_kind_name(uint32_t kind)
-{
-	static const char *const names[] = {
-#define X(name, num, str, doc) [num] = str,
-#include <tortuga/event_kinds.def>
-#undef X
-	};
-	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : NULL;
-}
-
 int trace_format_parse(const char *name, enum trace_format *fmt)
 {
 	if (!strcmp(name, "bin"))

@@ -48,7 +48,15 @@ int trace_add_file_sink(struct trace *t, FILE *f, enum trace_format fmt);
 int trace_flush(struct trace *t);
 
 /* Names from the tables in include/tortuga/ (NULL when unknown). */
+#define TRACE_NAME_MAX 32
 const char *trace_exit_reason_name(uint32_t reason);
 const char *trace_event_kind_name(uint32_t kind);
+/* READ_CR3, EXCP14, IOIO, ... (ranges are formatted into buf). */
+const char *trace_svm_exit_name(uint32_t code, char buf[TRACE_NAME_MAX]);
+/* Kinds whose `reason` is an exit reason (VMX, or SVM with TORTUGA_EVF_SVM). */
+bool trace_kind_has_exit_reason(uint32_t kind);
+/* The event's reason as a name (VMX or SVM table, "reason-N" when the table
+ * has no entry); NULL for kinds whose reason is not an exit reason. */
+const char *trace_reason_name(const struct tortuga_event *e, char buf[TRACE_NAME_MAX]);
 
 #endif

@@ -26,10 +26,9 @@ static int write_csv_header(FILE *f)
 
 static void write_csv_event(FILE *f, const struct tortuga_event *e)
 {
+	char buf[TRACE_NAME_MAX];
 	const char *kind = trace_event_kind_name(e->kind);
-	const char *reason = e->kind == TORTUGA_EV_EXIT || e->kind == TORTUGA_EV_ENTRY ?
-				     trace_exit_reason_name(e->reason) :
-				     NULL;
+	const char *reason = trace_reason_name(e, buf);
 #define X(type, name, doc) fprintf(f, "%llu,", (unsigned long long)e->name);
 	TORTUGA_EVENT_FIELDS(X)
 #undef X
