@@ -15,6 +15,10 @@ int cli_parse_size(const char *s, uint64_t *out);
 int cli_parse_count(const char *s, uint64_t *out);
 
 int cli_run(int argc, char **argv);
+int cli_trace(int argc, char **argv);
+
+/* Report a getopt error (c is ':' or '?'); returns TORTUGA_STATUS_USAGE. */
+int cli_bad_option(int argc, char **argv, int c, const char *help);
 
 /* Print "tortuga: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,10 +1,11 @@
 /*
- * Names of event kinds and exit reasons, all derived from the tables in
+ * Names of event kinds, exit reasons and event fields, all derived from the tables in
  * include/tortuga/ (event_kinds.def, exit_reasons.def, svm_exit_codes.def).
  */
 #include <stdio.h>
 
 #include "trace.h"
+#include "trace_file.h"
 
 const char *trace_exit_reason_name(uint32_t reason)
 {
@@ -61,3 +62,12 @@ const char *trace_reason_name(const struct tortuga_event *e, char buf[TRACE_NAME
 		 e->reason);
 	return buf;
 }
+
+const struct trace_field_desc trace_event_fields[] = {
+#define X(type, name, doc)                                                                         \
+	{ #name, (uint32_t)__builtin_offsetof(struct tortuga_event, name),                          \
+	  (uint32_t)sizeof(((struct tortuga_event *)0)->name) },
+	TORTUGA_EVENT_FIELDS(X)
+#undef X
+};
+const uint32_t trace_event_nfields = sizeof(trace_event_fields) / sizeof(trace_event_fields[0]);

@@ -12,6 +12,7 @@
 
 #include "probes.h"
 #include "trace.h"
+#include "trace_file.h"
 #include "writer.h"
 
 /* USDT semaphore for tortuga:event (see probes.h). */
@@ -150,7 +151,8 @@ int trace_add_file_sink(struct trace *t, FILE *f, enum trace_format fmt)
 		return -ENOSPC;
 	}
 	struct trace_writer *w = NULL;
-	int err = trace_writer_open(&w, f, fmt);
+	struct trace_writer_opts opts = { .file_flags = TRACE_FILE_F_RING };
+	int err = trace_writer_open(&w, f, fmt, &opts);
 	if (err)
 		return err;
 	t->sinks[t->nsinks++] = w;
@@ -168,23 +170,4 @@ int trace_flush(struct trace *t)
 			t->sink_error = err;
 	}
 	return t->sink_error;
-}
-
-int trace_format_parse(const char *name, enum trace_format *fmt)
-{
-	if (!strcmp(name, "bin"))
-		*fmt = TRACE_FMT_BIN;
-	else if (!strcmp(name, "csv"))
-		*fmt = TRACE_FMT_CSV;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-enum trace_format trace_format_for_path(const char *path)
-{
-	size_t n = strlen(path);
-	if (n >= 4 && !strcmp(path + n - 4, ".csv"))
-		return TRACE_FMT_CSV;
-	return TRACE_FMT_BIN;
 }

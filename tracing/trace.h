@@ -39,9 +39,12 @@ uint32_t trace_capacity(const struct trace *t);
  * when it fills past half, and by trace_flush(). While a sink is attached the
  * ring never drops events.
  */
-enum trace_format { TRACE_FMT_BIN, TRACE_FMT_CSV };
+enum trace_format { TRACE_FMT_BIN, TRACE_FMT_CSV, TRACE_FMT_PERFETTO };
+/* "bin", "csv", "perfetto" (or "json"); -EINVAL for others. */
 int trace_format_parse(const char *name, enum trace_format *fmt);
+/* By suffix: .csv CSV, .json Perfetto, anything else binary. */
 enum trace_format trace_format_for_path(const char *path);
+const char *trace_format_name(enum trace_format fmt);
 /* Takes ownership of f. Returns 0 or -errno. */
 int trace_add_file_sink(struct trace *t, FILE *f, enum trace_format fmt);
 /* Drain the ring into the sinks and flush them; returns 0 or -errno. */
