@@ -38,7 +38,10 @@ static void run_usage(FILE *f)
 	      "  --boot PROTOCOL    direct (default): 64-bit entry, see bootinfo.h\n"
 	      "  --serial stdio|FILE  where the guest's serial console goes (default stdio)\n"
 	      "  --max-insns N      stop after N guest instructions (k/M/G suffixes)\n"
-	      "  --trace FILE       write every trace event to FILE (.csv: CSV, else binary)\n"
+	      "  --trace FILE       write every trace event to FILE (.csv: CSV, .json:\n"
+	      "                     Perfetto, else binary) from the in-process ring\n"
+	      "  --trace-bpf FILE   the same, recorded through eBPF (needs root; falls back\n"
+	      "                     to the in-process ring, saying why)\n"
 	      "  --stats FILE       write a JSON summary of the run to FILE\n"
 	      "  --report           print the exits by reason when the guest stops\n"
 	      "  -q, --quiet        no summary line on stderr\n"
@@ -46,7 +49,8 @@ static void run_usage(FILE *f)
 	      f);
 }
 
-enum { OPT_MEM = 256, OPT_BOOT, OPT_SERIAL, OPT_MAX_INSNS, OPT_TRACE, OPT_STATS, OPT_REPORT };
+enum { OPT_MEM = 256, OPT_BOOT, OPT_SERIAL, OPT_MAX_INSNS, OPT_TRACE, OPT_STATS, OPT_REPORT,
+       OPT_TRACE_BPF };
 
 /* The guest command line: GUEST-ARGS joined by spaces. */
 static char *join_args(int argc, char **argv)
@@ -126,6 +130,7 @@ int cli_run(int argc, char **argv)
 		{ "serial", required_argument, NULL, OPT_SERIAL },
 		{ "max-insns", required_argument, NULL, OPT_MAX_INSNS },
 		{ "trace", required_argument, NULL, OPT_TRACE },
+		{ "trace-bpf", required_argument, NULL, OPT_TRACE_BPF },
 		{ "stats", required_argument, NULL, OPT_STATS },
 		{ "report", no_argument, NULL, OPT_REPORT },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -134,7 +139,8 @@ int cli_run(int argc, char **argv)
 	};
 	struct tortuga_config cfg;
 	tortuga_config_init(&cfg);
-	const char *serial = "stdio", *trace = NULL, *stats = NULL;
+	const char *serial = "stdio", *trace = NULL, *stats = NULL, *trace_bpf = NULL;
+	struct tortuga_bpf *bpf = NULL;
 	bool quiet = false, report = false;
 	int c;
 	optind = 1;
@@ -165,6 +171,9 @@ int cli_run(int argc, char **argv)
 			break;
 		case OPT_TRACE:
 			trace = optarg;
+			break;
+		case OPT_TRACE_BPF:
+			trace_bpf = optarg;
 			break;
 		case OPT_STATS:
 			stats = optarg;
@@ -228,6 +237,8 @@ int cli_run(int argc, char **argv)
 		cli_error("--trace: %s", tortuga_vm_error(vm));
 		goto out;
 	}
+	if (trace_bpf)
+		bpf = cli_bpf_begin(vm, trace_bpf);
 	running_vm = vm;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -237,6 +248,8 @@ int cli_run(int argc, char **argv)
 	signal(SIGTERM, SIG_DFL);
 	running_vm = NULL;
 	status = res.exit_status;
+	if (cli_bpf_end(bpf, trace_bpf, quiet) && status == 0)
+		status = TORTUGA_STATUS_ERROR;
 	if (err || res.stop_reason == TORTUGA_STOP_ERROR) {
 		cli_error("%s", tortuga_vm_error(vm));
 		dump_state(vm);

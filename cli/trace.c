@@ -1,5 +1,6 @@
 /*
- * tortuga trace: work with trace files (report, convert).
+ * tortuga trace: work with trace files (report, convert) and record them
+ * through eBPF (record, check: cli/trace_record.c).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -31,8 +32,13 @@ static void trace_usage(FILE *f)
 	      "  convert IN OUT [--format bin|csv|perfetto] [--clock wall|cycles]\n"
 	      "        convert a trace (format from OUT's suffix: .csv, .json, else bin);\n"
 	      "        Perfetto JSON opens in ui.perfetto.dev\n"
+	      "  record -p PID -o FILE [options]\n"
+	      "        record a running process through eBPF until it exits or Ctrl-C\n"
+	      "        (tortuga trace record --help; needs root)\n"
+	      "  check  say whether eBPF recording works on this host, and why not\n"
 	      "\n"
-	      "Trace files are written by `tortuga run --trace FILE`.\n",
+	      "Trace files are written by `tortuga run --trace FILE` (the in-process\n"
+	      "ring), `tortuga run --trace-bpf FILE` and `tortuga trace record` (eBPF).\n",
 	      f);
 }
 
@@ -131,6 +137,10 @@ int cli_trace(int argc, char **argv)
 		return trace_report(argc - 1, argv + 1);
 	if (!strcmp(cmd, "convert"))
 		return trace_convert(argc - 1, argv + 1);
+	if (!strcmp(cmd, "record"))
+		return cli_trace_record(argc - 1, argv + 1);
+	if (!strcmp(cmd, "check"))
+		return cli_trace_check(argc - 1, argv + 1);
 	cli_error("unknown trace command '%s' (try: tortuga trace --help)", cmd);
 	return TORTUGA_STATUS_USAGE;
 }

@@ -11,6 +11,7 @@
 #include <tortuga/trace.h>
 
 #include "api_error.h"
+#include "bpf.h"
 #include "evset.h"
 #include "reader.h"
 #include "report.h"
@@ -145,4 +146,65 @@ TORTUGA_API int tortuga_trace_report(const char *in, const char *out, uint32_t f
 TORTUGA_API const char *tortuga_event_reason_name(const struct tortuga_event *ev, char *buf)
 {
 	return trace_reason_name(ev, buf);
+}
+
+/* ---- eBPF ---- */
+
+TORTUGA_API void tortuga_bpf_opts_init(struct tortuga_bpf_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->size = sizeof(*o);
+	o->ring_bytes = 4u << 20;
+	o->poll_ms = 100;
+}
+
+TORTUGA_API int tortuga_bpf_start(const char *path, const struct tortuga_bpf_opts *uo,
+				  tortuga_bpf **out)
+{
+	if (!path || !out)
+		return trace_api_fail(-EINVAL, "tortuga_bpf_start: NULL argument");
+	*out = NULL;
+	struct tortuga_bpf_opts o;
+	tortuga_bpf_opts_init(&o);
+	if (uo)
+		memcpy(&o, uo, uo->size < sizeof(o) ? uo->size : sizeof(o));
+	struct trace_bpf_opts bo = {
+		.pid = o.pid ? o.pid : getpid(),
+		.usdt = !(o.flags & TORTUGA_BPF_NO_USDT),
+		.kvm = !(o.flags & TORTUGA_BPF_NO_KVM),
+		.fmt = trace_format_for_path(path),
+		.ring_bytes = o.ring_bytes,
+		.poll_ms = o.poll_ms,
+	};
+	if (o.format && trace_format_parse(o.format, &bo.fmt))
+		return trace_api_fail(-EINVAL, "unknown trace format '%s' (use bin, csv or perfetto)",
+				      o.format);
+	struct trace_bpf *b;
+	int err = trace_bpf_start(&b, path, &bo, last_error);
+	if (!err)
+		*out = (tortuga_bpf *)b;
+	return err;
+}
+
+TORTUGA_API int tortuga_bpf_stats(tortuga_bpf *b, struct tortuga_bpf_stats *st)
+{
+	trace_bpf_peek((struct trace_bpf *)b, st);
+	return 0;
+}
+
+TORTUGA_API int tortuga_bpf_stop(tortuga_bpf *b, struct tortuga_bpf_stats *st)
+{
+	if (!b)
+		return 0;
+	return trace_bpf_stop((struct trace_bpf *)b, st, last_error);
+}
+
+TORTUGA_API int tortuga_bpf_check(char *buf, size_t len)
+{
+	FILE *f = fmemopen(buf, len, "w");
+	if (!f)
+		return trace_api_fail(-errno, "tortuga_bpf_check: %s", strerror(errno));
+	int err = trace_bpf_check(f);
+	fclose(f);
+	return err;
 }

@@ -35,14 +35,13 @@ enum {
 	FIELD_COUNT
 };
 
-static int fail(char *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, int code, const char *fmt, ...)
+int trace_errf(char err[TRACE_ERR_MAX], int code, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(err, TRACE_ERR_MAX, fmt, ap);
 	va_end(ap);
-	return code;
+	return code < 0 ? code : -code;
 }
 
 static int read_full(int fd, void *buf, size_t len, uint64_t off, size_t *got)
@@ -67,36 +66,36 @@ static int open_bin(struct trace_reader *r, char *err)
 	size_t got;
 	int e = read_full(r->fd, &h, sizeof(h), 0, &got);
 	if (e)
-		return fail(err, e, "%s: %s", r->path, strerror(-e));
+		return trace_errf(err, e, "%s: %s", r->path, strerror(-e));
 	if (got < sizeof(h))
-		return fail(err, -EINVAL, "%s: truncated trace header (%zu of %zu bytes)", r->path, got,
+		return trace_errf(err, -EINVAL, "%s: truncated trace header (%zu of %zu bytes)", r->path, got,
 			    sizeof(h));
 	if (h.version < 1 || h.version > TRACE_FILE_VERSION)
-		return fail(err, -EINVAL,
+		return trace_errf(err, -EINVAL,
 			    "%s: trace format version %u is not one this tortuga reads (1 to %u)",
 			    r->path, h.version, TRACE_FILE_VERSION);
 	if (h.event_size != sizeof(struct tortuga_event))
-		return fail(err, -EINVAL, "%s: events of %u bytes; this tortuga's are %zu bytes",
+		return trace_errf(err, -EINVAL, "%s: events of %u bytes; this tortuga's are %zu bytes",
 			    r->path, h.event_size, sizeof(struct tortuga_event));
 	uint32_t min_header = (uint32_t)sizeof(h);
 	if (h.version >= 2) {
 		min_header += h.nfields * (uint32_t)sizeof(struct trace_file_field);
 		if (h.nfields != NFIELDS)
-			return fail(err, -EINVAL,
+			return trace_errf(err, -EINVAL,
 				    "%s: the file's events have %u fields; this tortuga's have %zu",
 				    r->path, h.nfields, NFIELDS);
 	}
 	if (h.header_size < min_header || h.header_size > (1u << 20))
-		return fail(err, -EINVAL, "%s: bad header size %u", r->path, h.header_size);
+		return trace_errf(err, -EINVAL, "%s: bad header size %u", r->path, h.header_size);
 	for (uint32_t i = 0; h.version >= 2 && i < h.nfields; i++) {
 		struct trace_file_field ff;
 		e = read_full(r->fd, &ff, sizeof(ff), sizeof(h) + i * sizeof(ff), &got);
 		if (e || got < sizeof(ff))
-			return fail(err, -EINVAL, "%s: truncated field table (field %u)", r->path, i);
+			return trace_errf(err, -EINVAL, "%s: truncated field table (field %u)", r->path, i);
 		ff.name[sizeof(ff.name) - 1] = 0;
 		if (strcmp(ff.name, our_fields[i].name) || ff.offset != our_fields[i].offset ||
 		    ff.size != our_fields[i].size)
-			return fail(err, -EINVAL,
+			return trace_errf(err, -EINVAL,
 				    "%s: field %u is '%s' (offset %u, %u bytes), this tortuga expects "
 				    "'%s' (offset %u, %u bytes)",
 				    r->path, i, ff.name, ff.offset, ff.size, our_fields[i].name,
@@ -112,11 +111,11 @@ static int read_bin(struct trace_reader *r, struct tortuga_event *out, uint32_t 
 	size_t got;
 	int e = read_full(r->fd, out, (size_t)max * sizeof(*out), r->pos, &got);
 	if (e)
-		return fail(r->err, e, "%s: %s", r->path, strerror(-e));
+		return trace_errf(r->err, e, "%s: %s", r->path, strerror(-e));
 	size_t n = got / sizeof(*out), partial = got % sizeof(*out);
 	r->pos += n * sizeof(*out);
 	if (partial && !n && !(r->flags & TRACE_READ_FOLLOW))
-		return fail(r->err, -EINVAL,
+		return trace_errf(r->err, -EINVAL,
 			    "%s: truncated: %zu bytes after event %" PRIu64
 			    " are an incomplete event (%zu bytes each)",
 			    r->path, partial, r->nread, sizeof(*out));
@@ -145,16 +144,16 @@ static int open_csv(struct trace_reader *r, char *err)
 {
 	r->f = fdopen(r->fd, "r");
 	if (!r->f)
-		return fail(err, -errno, "%s: %s", r->path, strerror(errno));
+		return trace_errf(err, -errno, "%s: %s", r->path, strerror(errno));
 	r->fd = -1;
 	char want[512];
 	csv_header(want, sizeof(want));
 	if (getline(&r->line, &r->line_cap, r->f) < 0)
-		return fail(err, -EINVAL, "%s: empty file", r->path);
+		return trace_errf(err, -EINVAL, "%s: empty file", r->path);
 	r->lineno = 1;
 	chomp(r->line);
 	if (strcmp(r->line, want))
-		return fail(err, -EINVAL, "%s:1: not tortuga's CSV header (expected \"%s\")", r->path,
+		return trace_errf(err, -EINVAL, "%s:1: not tortuga's CSV header (expected \"%s\")", r->path,
 			    want);
 	return 0;
 }
@@ -169,15 +168,15 @@ static int parse_csv_line(struct trace_reader *r, char *line, struct tortuga_eve
 		errno = 0;
 		v[i] = strtoull(p, &end, 10);
 		if (!tok || end != p + tok || *p < '0' || *p > '9')
-			return fail(r->err, -EINVAL, "%s:%" PRIu64 ": field %s: '%.*s' is not a number",
+			return trace_errf(r->err, -EINVAL, "%s:%" PRIu64 ": field %s: '%.*s' is not a number",
 				    r->path, r->lineno, our_fields[i].name, (int)(tok < 40 ? tok : 40), p);
 		uint64_t max = our_fields[i].size == 8 ? UINT64_MAX :
 							 (1ull << (8 * our_fields[i].size)) - 1;
 		if (errno || v[i] > max)
-			return fail(r->err, -EINVAL, "%s:%" PRIu64 ": field %s: %.*s is out of range",
+			return trace_errf(r->err, -EINVAL, "%s:%" PRIu64 ": field %s: %.*s is out of range",
 				    r->path, r->lineno, our_fields[i].name, (int)tok, p);
 		if (p[tok] != ',')
-			return fail(r->err, -EINVAL,
+			return trace_errf(r->err, -EINVAL,
 				    "%s:%" PRIu64 ": expected %zu comma-separated numbers, then "
 				    "kind_name,reason_name",
 				    r->path, r->lineno, NFIELDS);
@@ -186,7 +185,7 @@ static int parse_csv_line(struct trace_reader *r, char *line, struct tortuga_eve
 	/* kind_name,reason_name are derived from the numbers; only their
 	 * presence is checked. */
 	if (!strchr(p, ','))
-		return fail(r->err, -EINVAL, "%s:%" PRIu64 ": missing kind_name,reason_name", r->path,
+		return trace_errf(r->err, -EINVAL, "%s:%" PRIu64 ": missing kind_name,reason_name", r->path,
 			    r->lineno);
 	size_t i = 0;
 #define X(type, name, doc) e->name = (type)v[i++];
@@ -218,7 +217,7 @@ static int read_csv(struct trace_reader *r, struct tortuga_event *out, uint32_t 
 		n++;
 	}
 	if (ferror(r->f))
-		return fail(r->err, -EIO, "%s: read error", r->path);
+		return trace_errf(r->err, -EIO, "%s: read error", r->path);
 	return (int)n;
 }
 
@@ -229,20 +228,20 @@ int trace_reader_open(struct trace_reader **out, const char *path, unsigned flag
 	struct trace_reader *r = calloc(1, sizeof(*r));
 	if (!r || !(r->path = strdup(path))) {
 		free(r);
-		return fail(err, -ENOMEM, "out of memory");
+		return trace_errf(err, -ENOMEM, "out of memory");
 	}
 	r->flags = flags;
 	r->fd = open(path, O_RDONLY | O_CLOEXEC);
 	int e;
 	if (r->fd < 0) {
-		e = fail(err, -errno, "%s: %s", path, strerror(errno));
+		e = trace_errf(err, -errno, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	char magic[8] = { 0 };
 	size_t got;
 	e = read_full(r->fd, magic, sizeof(magic), 0, &got);
 	if (e) {
-		fail(err, e, "%s: %s", path, strerror(-e));
+		trace_errf(err, e, "%s: %s", path, strerror(-e));
 		goto fail;
 	}
 	if (got == sizeof(magic) && !memcmp(magic, TRACE_FILE_MAGIC, 8)) {
@@ -252,12 +251,12 @@ int trace_reader_open(struct trace_reader **out, const char *path, unsigned flag
 		r->fmt = TRACE_FMT_CSV;
 		e = open_csv(r, err);
 	} else if (got && magic[0] == '{') {
-		e = fail(err, -EINVAL,
+		e = trace_errf(err, -EINVAL,
 			 "%s: a JSON file; Perfetto JSON is an output format, read the .bin or "
 			 ".csv it was made from",
 			 path);
 	} else {
-		e = fail(err, -EINVAL, "%s: not a tortuga trace (%s)", path,
+		e = trace_errf(err, -EINVAL, "%s: not a tortuga trace (%s)", path,
 			 got ? "neither the binary header nor tortuga's CSV" : "empty file");
 	}
 	if (e)
@@ -316,7 +315,7 @@ int trace_load(struct trace_evset *s, const char *path, char err[TRACE_ERR_MAX])
 	while ((n = trace_reader_read(r, buf, 1024)) > 0) {
 		e = trace_evset_push(s, buf, (size_t)n);
 		if (e) {
-			fail(err, e, "%s: out of memory after %zu events", path, s->n);
+			trace_errf(err, e, "%s: out of memory after %zu events", path, s->n);
 			break;
 		}
 	}

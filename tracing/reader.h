@@ -13,6 +13,10 @@
 
 #define TRACE_ERR_MAX 320
 
+/* Format a one-line message into err; returns -|code|. */
+int trace_errf(char err[TRACE_ERR_MAX], int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 struct trace_reader;
 
 /* Follow a file that is still being written: an incomplete last event is

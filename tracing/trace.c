@@ -15,9 +15,11 @@
 #include "trace_file.h"
 #include "writer.h"
 
+#ifndef TORTUGA_NO_USDT
 /* USDT semaphore for tortuga:event (see probes.h). */
 __extension__ unsigned short tortuga_event_semaphore __attribute__((unused))
 __attribute__((section(".probes")));
+#endif
 
 #define TRACE_MAX_SINKS 4
 
