@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf.h"
+#include "kvm_format.h"
 #include "kvm_tp.h"
 #include "trace_file.h"
 #include "usdt_find.h"
@@ -76,27 +77,6 @@ static const char *tracefs_dir(void)
 	return NULL;
 }
 
-/* Find "field:<type> <name>;\toffset:N;\tsize:M;" in a format file. */
-static int tp_field(const char *fmt_text, const char *name, struct kvm_tp_field *out)
-{
-	size_t nlen = strlen(name);
-	for (const char *p = strstr(fmt_text, "field:"); p; p = strstr(p + 6, "field:")) {
-		const char *semi = strchr(p, ';');
-		if (!semi || (size_t)(semi - p) < nlen + 1)
-			continue;
-		const char *nm = semi - nlen;
-		if (strncmp(nm, name, nlen) || (nm[-1] != ' ' && nm[-1] != '*'))
-			continue;
-		unsigned off, size;
-		if (sscanf(semi, ";%*[ \t]offset:%u;%*[ \t]size:%u;", &off, &size) != 2)
-			return -EINVAL;
-		out->off = (__u16)off;
-		out->size = (__u16)size;
-		return 0;
-	}
-	return -ENOENT;
-}
-
 static char *read_text(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -152,7 +132,7 @@ static unsigned kvm_layouts(struct kvm_tp_layout *lay, char *note)
 		snprintf(note, TRACE_ERR_MAX, "the kernel has no KVM tracepoints (%s/events/kvm)", dir);
 	memset(lay, 0, sizeof(*lay));
 #define X(tp, field, req)                                                                          \
-	if (text[TORTUGA_KVM_TP_##tp] && tp_field(text[TORTUGA_KVM_TP_##tp], #field, &lay->tp##__##field) && (req)) {       \
+	if (text[TORTUGA_KVM_TP_##tp] && kvm_tp_parse_field(text[TORTUGA_KVM_TP_##tp], #field, &lay->tp##__##field) && (req)) {       \
 		ok &= ~(1u << TORTUGA_KVM_TP_##tp);                                                            \
 		snprintf(note, TRACE_ERR_MAX, "kvm:%s has no field '%s' on this kernel", #tp, #field); \
 	}
