@@ -30,6 +30,7 @@ struct trace_bpf {
 	bool thread_started;
 	atomic_bool stop;
 	unsigned poll_ms;
+	bool streaming; /* the format writes as it goes (Perfetto renders at close) */
 	int error; /* first error of the reader thread */
 	pthread_mutex_t lock; /* stats */
 	struct tortuga_bpf_stats st;
@@ -225,8 +226,9 @@ static void *reader(void *arg)
 			break;
 		}
 		note_lost(b);
-		/* Keep the file readable while the run goes on. */
-		int err = trace_writer_flush(b->w);
+		/* Keep the file readable while the run goes on (a Perfetto file
+		 * is rendered whole, once, at the end). */
+		int err = b->streaming ? trace_writer_flush(b->w) : 0;
 		if (err && !b->error)
 			b->error = err;
 	}
@@ -277,6 +279,7 @@ int trace_bpf_start(struct trace_bpf **out, const char *path, const struct trace
 		return trace_errf(err, -ENOMEM, "out of memory");
 	pthread_mutex_init(&b->lock, NULL);
 	b->poll_ms = o->poll_ms ? o->poll_ms : 100;
+	b->streaming = o->fmt != TRACE_FMT_PERFETTO;
 	int e = 0;
 
 	/* A process without libtortuga (QEMU, say) can still be recorded
