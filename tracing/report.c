@@ -378,6 +378,28 @@ static double avg(uint64_t total, uint64_t n)
 	return n ? (double)total / (double)n : 0.0;
 }
 
+/* KVM tracepoint events carry no modelled cycles: say "-" (null), not 0. */
+static bool has_cycles(const struct model *m)
+{
+	return m->src == 0;
+}
+
+static void text_num(FILE *f, const struct model *m, int width, double v, int decimals)
+{
+	if (has_cycles(m))
+		fprintf(f, " %*.*f", width, decimals, v);
+	else
+		fprintf(f, " %*s", width, "-");
+}
+
+static void json_num(FILE *f, const struct model *m, const char *key, double v, int decimals)
+{
+	if (has_cycles(m))
+		fprintf(f, ",\"%s\":%.*f", key, decimals, v);
+	else
+		fprintf(f, ",\"%s\":null", key);
+}
+
 static const char *const source_names[] = { "tortuga (in-process events)",
 					    "KVM tracepoints (in-kernel exits)" };
 
@@ -427,12 +449,14 @@ static void text_exits(FILE *f, const struct model *m)
 			fprintf(f, "  %-26s %9" PRIu64 " %6.2f%% %6.2f%% %12" PRIu64, row_name(r, buf),
 				r->count, pct(r->count, m->exits_per_level[l]),
 				pct(r->total_ns, m->ns_per_level[l]), r->total_ns);
-			if (r->timed)
-				fprintf(f, " %10" PRIu64 " %12.1f %10" PRIu64 " %12.1f\n", r->min_ns,
-					avg(r->total_ns, r->timed), r->max_ns,
-					avg(r->total_cycles, r->timed));
-			else
+			if (r->timed) {
+				fprintf(f, " %10" PRIu64 " %12.1f %10" PRIu64, r->min_ns,
+					avg(r->total_ns, r->timed), r->max_ns);
+				text_num(f, m, 12, avg(r->total_cycles, r->timed), 1);
+				fputc('\n', f);
+			} else {
 				fprintf(f, " %10s %12s %10s %12s\n", "-", "-", "-", "-");
+			}
 		}
 		fprintf(f, "  %-26s %9" PRIu64 " %6.2f%% %6.2f%% %12" PRIu64 "\n", "total",
 			m->exits_per_level[l], 100.0, m->ns_per_level[l] ? 100.0 : 0.0,
@@ -528,8 +552,12 @@ static void text_time(FILE *f, const struct model *m)
 	for (unsigned l = 0; l < LEVELS; l++) {
 		if (!m->time[l].ns && !m->time[l].cycles && l != 0)
 			continue;
-		fprintf(f, "  L%-4u %14" PRIu64 " %6.2f%% %16" PRIu64 " %6.2f%%\n", l, m->time[l].ns,
-			pct(m->time[l].ns, ns), m->time[l].cycles, pct(m->time[l].cycles, cyc));
+		fprintf(f, "  L%-4u %14" PRIu64 " %6.2f%%", l, m->time[l].ns, pct(m->time[l].ns, ns));
+		text_num(f, m, 16, (double)m->time[l].cycles, 0);
+		if (has_cycles(m))
+			fprintf(f, " %6.2f%%\n", pct(m->time[l].cycles, cyc));
+		else
+			fprintf(f, " %7s\n", "-");
 	}
 }
 
@@ -544,8 +572,10 @@ static void text_chains(FILE *f, const struct model *m)
 	fprintf(f, "  %7s %7s %12s %12s  %s\n", "count", "exits", "avg ns", "avg cycles", "chain");
 	for (size_t k = 0; k < m->nchains && k < TRACE_REPORT_TOP_CHAINS; k++) {
 		const struct chain *c = &m->chains[k];
-		fprintf(f, "  %7" PRIu64 " %7.1f %12.1f %12.1f  %s\n", c->count, avg(c->exits, c->count),
-			avg(c->ns, c->count), avg(c->cycles, c->count), c->sig);
+		fprintf(f, "  %7" PRIu64 " %7.1f %12.1f", c->count, avg(c->exits, c->count),
+			avg(c->ns, c->count));
+		text_num(f, m, 12, avg(c->cycles, c->count), 1);
+		fprintf(f, "  %s\n", c->sig);
 	}
 }
 
@@ -576,13 +606,11 @@ static void json_rows(FILE *f, const struct model *m)
 				pct(r->total_ns, m->ns_per_level[l]), r->timed, r->total_ns,
 				r->total_cycles);
 			first = false;
-			if (r->timed)
-				fprintf(f,
-					",\"min_ns\":%" PRIu64 ",\"avg_ns\":%.1f,\"max_ns\":%" PRIu64
-					",\"avg_cycles\":%.1f",
-					r->min_ns, avg(r->total_ns, r->timed), r->max_ns,
-					avg(r->total_cycles, r->timed));
-			else
+			if (r->timed) {
+				fprintf(f, ",\"min_ns\":%" PRIu64 ",\"avg_ns\":%.1f,\"max_ns\":%" PRIu64,
+					r->min_ns, avg(r->total_ns, r->timed), r->max_ns);
+				json_num(f, m, "avg_cycles", avg(r->total_cycles, r->timed), 1);
+			} else
 				fputs(",\"min_ns\":null,\"avg_ns\":null,\"max_ns\":null,\"avg_cycles\":null",
 				      f);
 			fprintf(f, ",\"handled_at_l0\":%" PRIu64 ",\"reflected_to_l1\":%" PRIu64
@@ -607,10 +635,12 @@ static void json_model(FILE *f, const struct model *m)
 {
 	fprintf(f,
 		"{\"source\":\"%s\",\"events\":%" PRIu64 ",\"vcpus\":%u,\"exits\":%" PRIu64
-		",\"span_ns\":%" PRIu64 ",\"span_cycles\":%" PRIu64 ",\"lost\":%" PRIu64
-		",\"missing\":%" PRIu64 ",\"unfinished_exits\":%" PRIu64 ",\"kinds\":{",
-		m->src ? "kvm" : "tortuga", m->events, m->nvcpus, m->exits, m->t_last - m->t_first,
-		m->src ? 0 : m->c_last - m->c_first, m->lost, m->missing, m->unfinished);
+		",\"span_ns\":%" PRIu64,
+		m->src ? "kvm" : "tortuga", m->events, m->nvcpus, m->exits, m->t_last - m->t_first);
+	json_num(f, m, "span_cycles", (double)(m->c_last - m->c_first), 0);
+	fprintf(f, ",\"lost\":%" PRIu64 ",\"missing\":%" PRIu64 ",\"unfinished_exits\":%" PRIu64
+		   ",\"kinds\":{",
+		m->lost, m->missing, m->unfinished);
 	bool first = true;
 	for (unsigned k = 0; k <= TORTUGA_EV_KIND_COUNT; k++)
 		if (m->kinds[k]) {
@@ -631,21 +661,20 @@ static void json_model(FILE *f, const struct model *m)
 	for (unsigned l = 0; l < LEVELS; l++) {
 		if (!m->time[l].ns && !m->time[l].cycles && l != 0)
 			continue;
-		fprintf(f,
-			"%s{\"level\":%u,\"ns\":%" PRIu64 ",\"share\":%.2f,\"cycles\":%" PRIu64
-			",\"cycles_share\":%.2f}",
-			first ? "" : ",", l, m->time[l].ns, pct(m->time[l].ns, ns), m->time[l].cycles,
-			pct(m->time[l].cycles, cyc));
+		fprintf(f, "%s{\"level\":%u,\"ns\":%" PRIu64 ",\"share\":%.2f", first ? "" : ",", l,
+			m->time[l].ns, pct(m->time[l].ns, ns));
+		json_num(f, m, "cycles", (double)m->time[l].cycles, 0);
+		json_num(f, m, "cycles_share", pct(m->time[l].cycles, cyc), 2);
+		fputc('}', f);
 		first = false;
 	}
 	fprintf(f, "],\"chain_roots\":%" PRIu64 ",\"chains\":[", m->chain_roots);
 	for (size_t k = 0; k < m->nchains && k < TRACE_REPORT_TOP_CHAINS; k++) {
 		const struct chain *c = &m->chains[k];
-		fprintf(f,
-			"%s{\"chain\":\"%s\",\"count\":%" PRIu64 ",\"avg_exits\":%.1f,\"avg_ns\":%.1f,"
-			"\"avg_cycles\":%.1f}",
-			k ? "," : "", c->sig, c->count, avg(c->exits, c->count), avg(c->ns, c->count),
-			avg(c->cycles, c->count));
+		fprintf(f, "%s{\"chain\":\"%s\",\"count\":%" PRIu64 ",\"avg_exits\":%.1f,\"avg_ns\":%.1f",
+			k ? "," : "", c->sig, c->count, avg(c->exits, c->count), avg(c->ns, c->count));
+		json_num(f, m, "avg_cycles", avg(c->cycles, c->count), 1);
+		fputc('}', f);
 	}
 	fputs("]}", f);
 }

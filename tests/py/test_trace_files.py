@@ -212,3 +212,36 @@ def test_truncated_and_damaged_files(cli, nested, tmp_path):
     (tmp_path / "short.csv").write_text("\n".join(rows) + "\n")
     assert "short.csv:6: expected 13 comma-separated numbers" in \
         _one_line_error(cli("trace", "report", tmp_path / "short.csv"))
+
+
+def test_report_two_sources_svm_and_lost(cli):
+    """tests/data/kvm_svm.csv: an AMD host's KVM events (SVM exit codes: IOIO
+    0x7b, CPUID 0x72, HLT 0x78, AMD APM Vol. 2 Table C-1) with 5 events lost
+    and a gap of 5 in their numbering, beside two in-process events."""
+    p = cli("trace", "report", "--json", DATA / "kvm_svm.csv")
+    assert p.returncode == 0, p.stderr
+    tortuga_src, kvm = json.loads(p.stdout)["sources"]
+    assert (tortuga_src["source"], tortuga_src["exits"], tortuga_src["span_cycles"]) == ("tortuga", 1, 2000)
+    assert kvm["source"] == "kvm"
+    assert (kvm["events"], kvm["exits"], kvm["lost"], kvm["missing"], kvm["unfinished_exits"]) == (6, 3, 5, 5, 1)
+    assert kvm["span_cycles"] is None  # KVM events have no modelled cycles
+    rows = {r["name"]: r for r in kvm["exits_by_level"][0]["reasons"]}
+    assert set(rows) == {"IOIO", "CPUID", "HLT"} and {r["isa"] for r in rows.values()} == {"svm"}
+    assert (rows["IOIO"]["avg_ns"], rows["CPUID"]["avg_ns"], rows["HLT"]["avg_ns"]) == (500.0, 100.0, None)
+    assert rows["IOIO"]["avg_cycles"] is None
+    tpl = {t["level"]: t["ns"] for t in kvm["time_per_level"]}
+    assert tpl == {0: 600, 1: 1400}
+    text = cli("trace", "report", DATA / "kvm_svm.csv").stdout
+    assert "source: KVM tracepoints" in text and "WARNING: the trace is incomplete" in text
+
+
+def test_perfetto_two_sources(cli, tmp_path):
+    out = tmp_path / "k.json"
+    assert cli("trace", "convert", DATA / "kvm_svm.csv", out).returncode == 0
+    doc = json.loads(out.read_text())
+    procs = {e["pid"]: e["args"]["name"] for e in doc["traceEvents"] if e.get("name") == "process_name"}
+    assert procs == {1: "tortuga", 2: "KVM tracepoints"}
+    kvm_exits = [e for e in doc["traceEvents"] if e["ph"] == "X" and e["pid"] == 2 and e["cat"] == "L1 exit"]
+    assert sorted(e["name"] for e in kvm_exits) == ["CPUID", "HLT", "IOIO"]
+    lost = [e for e in doc["traceEvents"] if e["ph"] == "i" and e["cat"] == "lost"]
+    assert len(lost) == 1 and lost[0]["s"] == "g" and lost[0]["args"]["aux"] == "0x5"
