@@ -131,6 +131,9 @@ _protos = {
     "tortuga_vm_get_reg": (ctypes.c_int, [_VM, ctypes.c_uint32, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint64)]),
     # include/tortuga/trace.h
     "tortuga_trace_error": (ctypes.c_char_p, []),
+    "tortuga_trace_open": (ctypes.c_int, [ctypes.c_char_p, ctypes.c_uint32, ctypes.POINTER(ctypes.c_void_p)]),
+    "tortuga_trace_read": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32]),
+    "tortuga_trace_close": (None, [ctypes.c_void_p]),
     "tortuga_trace_convert": (ctypes.c_int, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]),
     "tortuga_trace_report": (ctypes.c_int, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint32]),
     "tortuga_event_reason_name": (ctypes.c_char_p, [ctypes.c_void_p, ctypes.c_char_p]),

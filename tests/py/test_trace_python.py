@@ -69,6 +69,33 @@ def test_follow_a_growing_file(nested_bin, tmp_path):
         t.events()
 
 
+def test_c_reader_follows_a_growing_file(nested_bin, tmp_path):
+    """tortuga_trace_open(TORTUGA_TRACE_FOLLOW): an incomplete last event is
+    not an error; without the flag it is."""
+    import ctypes
+    from tortuga import lib
+    from tortuga.vm import CEvent
+    data = nested_bin.read_bytes()
+    header = 32 + 13 * 32
+    live = tmp_path / "live.bin"
+    live.write_bytes(data[:header + 64 * 3 + 20])
+    buf = (CEvent * 64)()
+    h = ctypes.c_void_p()
+    assert lib.tortuga_trace_open(str(live).encode(), 0, ctypes.byref(h)) == 0
+    assert lib.tortuga_trace_read(h, buf, 64) == 3
+    assert lib.tortuga_trace_read(h, buf, 64) < 0
+    assert b"truncated: 20 bytes after event 3" in lib.tortuga_trace_error()
+    lib.tortuga_trace_close(h)
+    assert lib.tortuga_trace_open(str(live).encode(), 1, ctypes.byref(h)) == 0
+    assert lib.tortuga_trace_read(h, buf, 64) == 3
+    assert lib.tortuga_trace_read(h, buf, 64) == 0  # nothing complete yet
+    with open(live, "ab") as f:
+        f.write(data[header + 64 * 3 + 20:])
+    assert lib.tortuga_trace_read(h, buf, 64) == 45
+    assert [buf[i].seq for i in (0, 44)] == [4, 48]
+    lib.tortuga_trace_close(h)
+
+
 def test_follow_a_growing_csv(tmp_path):
     text = NESTED.read_text()
     cut = text.index("\n", text.index("\n3,") + 1) + 5  # header, events 1-3 and a partial line
@@ -131,8 +158,15 @@ def test_policy_matrix_names_and_settings():
         Policy("x", {"vmcs_shadowing": True}).make_vm()
 
 
-@parametrize_policies(policy_matrix(trace_ring_events=[64, 1 << 16]) +
-                      [Policy("needs-a-future-knob", {"ept": False})])
+def test_unsupported_policies_become_skips():
+    mark = parametrize_policies([Policy("ok", {"mem": "64M"}), Policy("future", {"ept": False})])
+    ok, future = mark.args[1]
+    assert ok.marks == () and ok.id == "ok"
+    (skip,) = future.marks
+    assert skip.name == "skip" and "setting(s) ept not supported" in skip.kwargs["reason"]
+
+
+@parametrize_policies(policy_matrix(trace_ring_events=[64, 1 << 16]))
 def test_fixtures_run_a_policy(tortuga_vm, policy, guest):  # noqa: F811
     """The ring size is a policy here: a 64-event ring without a reader keeps
     the first 64 events and counts the rest as dropped."""
