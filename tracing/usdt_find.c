@@ -76,8 +76,11 @@ int usdt_find(pid_t pid, const char *provider, const char *name, char *out, size
 		if (!strcmp(path, last) || strstr(path, " (deleted)"))
 			continue;
 		snprintf(last, sizeof(last), "%s", path);
-		if (usdt_file_has_probe(path, provider, name)) {
-			snprintf(out, len, "%s", path);
+		/* Through the process's root: right also in another mount namespace. */
+		char rooted[4200];
+		snprintf(rooted, sizeof(rooted), "/proc/%d/root%s", (int)pid, path);
+		if (usdt_file_has_probe(rooted, provider, name)) {
+			snprintf(out, len, "%s", rooted);
 			err = 0;
 			break;
 		}

@@ -85,6 +85,41 @@ def test_bpf_stream_equals_ring(bpf, cli, guest, tmp_path):
     assert "LOST" not in p.stderr
 
 
+def test_without_privileges_the_ring_records(guest, tmp_path):
+    """As an unprivileged user, --trace-bpf says why in one line and the file
+    holds the in-process ring's events instead."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to become an unprivileged user")
+    import tempfile
+    shared = pathlib.Path(tempfile.mkdtemp(prefix="tortuga-nobody-"))  # pytest's are root-only
+    shared.chmod(0o777)
+    out = shared / "t.bin"
+
+    def nobody():
+        os.setgid(65534)
+        os.setuid(65534)
+
+    for probe in ([os.environ["TORTUGA_CLI"], "--version"], ["cat", str(guest("hello"))]):
+        try:
+            ok = subprocess.run(probe, preexec_fn=nobody, capture_output=True).returncode == 0
+        except OSError:
+            ok = False
+        if not ok:
+            shared.rmdir()
+            pytest.skip("the build is not readable by an unprivileged user (%s)" % probe[-1])
+    p = subprocess.run([os.environ["TORTUGA_CLI"], "run", "-q", "--trace-bpf", str(out), str(guest("hello"))],
+                       preexec_fn=nobody, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1, p.stderr
+    (line,) = p.stderr.splitlines()  # one line
+    assert line.startswith("tortuga: --trace-bpf: eBPF unavailable: permission denied")
+    assert line.endswith("records the in-process ring instead")
+    evs = tortuga.read_events(out)
+    assert tortuga.open_trace(out).flags == 1  # written by the ring
+    assert evs[-1].kind_name == "stop" and [e.seq for e in evs] == list(range(1, len(evs) + 1))
+    out.unlink()
+    shared.rmdir()
+
+
 def test_bpf_stream_equals_ring_mid_block_cycles(bpf, cli, tmp_path):
     # Exits in the middle of a block, so cycles are the interesting field.
     g = tmp_path / "g.elf"
