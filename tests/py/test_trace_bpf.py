@@ -31,7 +31,7 @@ def bpf(cli):
     p = cli("trace", "check")
     if p.returncode != 0:
         missing = [l.strip() for l in p.stdout.splitlines() if l.strip().startswith("no ")]
-        pytest.skip("eBPF unavailable on this host: " + "; ".join(missing or [p.stdout.strip()]))
+        pytest.skip("eBPF recording unavailable: " + "; ".join(missing or [p.stdout.strip()]))
     return True
 
 
@@ -85,7 +85,7 @@ def test_bpf_stream_equals_ring(bpf, cli, guest, tmp_path):
     assert "LOST" not in p.stderr
 
 
-def test_without_privileges_the_ring_records(guest, tmp_path):
+def test_without_privileges_the_ring_records(bpf, guest, tmp_path):
     """As an unprivileged user, --trace-bpf says why in one line and the file
     holds the in-process ring's events instead."""
     if os.geteuid() != 0:
