@@ -1,13 +1,13 @@
 /*
  * busyloop: a tight add/xor/dec/jnz loop with no exits (the loop of
  * REFERENCES.md's MIPS figures), then a checksum so the result is checked.
- * Four instructions per iteration. Command line: n=N (default 10000000).
+ * Four instructions per iteration. Command line: n=N (default 1000000).
  */
 #include <guest/guest.h>
 
 int main(const struct tortuga_bootinfo *bi)
 {
-	uint64_t n = parse_u64(cmdline_get(bi, "n"), 10000000);
+	uint64_t n = parse_u64(cmdline_get(bi, "n"), 1000000);
 	uint64_t a = 0x9e3779b97f4a7c15ull, b = 0;
 	if (n) {
 		uint64_t c = n;

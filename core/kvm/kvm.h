@@ -88,12 +88,17 @@ struct kvm_io_insn {
 	bool imm; /* port in an immediate operand (bit 6) */
 	bool string; /* INS/OUTS (bit 4) */
 	bool rep; /* REP prefix (bit 5) */
+	bool in;
+	uint8_t size; /* bytes per access: 1, 2, 4 */
 	uint8_t len;
+	uint8_t port; /* the immediate, when imm */
 };
 
 /* Decode bytes[0..n) as an I/O instruction in a code segment of `bits`
  * (16, 32, 64). out->valid is false if it is not one. */
 void kvm_io_insn_decode(const uint8_t *bytes, size_t n, unsigned bits, struct kvm_io_insn *out);
+/* Could `io` be the instruction behind this KVM_EXIT_IO? */
+bool kvm_io_insn_matches(const struct kvm_io_insn *io, const struct kvm_run *run);
 
 enum kvm_exit_action {
 	KVM_ACT_RESUME, /* nothing for tortuga (a signal, an interrupt window) */
@@ -196,8 +201,8 @@ struct kvm_vcpu_data {
 	uint32_t nmsrs;
 	struct kvm_vcpu_events events; /* as last read from KVM */
 	uint64_t smm_exits; /* exits that arrived with KVM_RUN_X86_SMM set */
-	uint64_t io_rip, io_cr3, io_gpa; /* last instruction-fetch translation */
-	bool io_gpa_valid;
+	uint64_t code_la, code_cr3, code_gpa; /* last code-page translation */
+	bool code_valid;
 };
 
 static inline struct kvm_vm_data *kvm_vm_of(const struct vm *vm)

@@ -39,33 +39,32 @@ void kvm_io_insn_decode(const uint8_t *bytes, size_t n, unsigned bits, struct kv
 	if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&dec, NULL, bytes, n, &zi)))
 		return;
 	/* SDM Vol. 2B IN (E4/E5 imm8, EC/ED DX), OUT (E6/E7 imm8, EE/EF DX),
-	 * INS (6C/6D), OUTS (6E/6F). */
+	 * INS (6C/6D), OUTS (6E/6F); the even opcodes move a byte. */
 	if (zi.opcode_map != ZYDIS_OPCODE_MAP_DEFAULT)
 		return;
-	switch (zi.opcode) {
-	case 0xe4:
-	case 0xe5:
-	case 0xe6:
-	case 0xe7:
+	uint8_t op = zi.opcode;
+	if (op >= 0xe4 && op <= 0xe7) {
 		out->imm = true;
-		break;
-	case 0xec:
-	case 0xed:
-	case 0xee:
-	case 0xef:
-		break;
-	case 0x6c:
-	case 0x6d:
-	case 0x6e:
-	case 0x6f:
+		out->port = (uint8_t)zi.raw.imm[0].value.u;
+		out->in = op <= 0xe5;
+	} else if (op >= 0xec && op <= 0xef) {
+		out->in = op <= 0xed;
+	} else if (op >= 0x6c && op <= 0x6f) {
 		out->string = true;
+		out->in = op <= 0x6d;
 		out->rep = (zi.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) != 0;
-		break;
-	default:
+	} else {
 		return;
 	}
+	out->size = (op & 1) ? (zi.operand_width == 16 ? 2 : 4) : 1;
 	out->len = zi.length;
 	out->valid = true;
+}
+
+bool kvm_io_insn_matches(const struct kvm_io_insn *io, const struct kvm_run *run)
+{
+	return io->valid && io->in == (run->io.direction == KVM_EXIT_IO_IN) && io->size == run->io.size &&
+	       (!io->imm || io->port == run->io.port) && (io->string || run->io.count == 1);
 }
 
 static enum kvm_exit_action fail(char *msg, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

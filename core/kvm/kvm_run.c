@@ -68,38 +68,79 @@ static bool translate(struct vcpu *v, uint64_t la, uint64_t *gpa)
 }
 
 /*
- * Read the bytes of the I/O instruction at CS:RIP and decode its form. The
- * translation of RIP is remembered while RIP and CR3 stay the same (a loop
+ * Copy guest code at linear address la (KVM_TRANSLATE, api.rst 4.38). The
+ * translation of the last page is remembered while CR3 stays the same (a loop
  * doing port I/O exits at the same place); the bytes are read every time.
+ * Returns how many bytes could be read.
  */
-static void fetch_io_insn(struct vcpu *v, const struct aspace *as, struct kvm_io_insn *io)
+static size_t read_code(struct vcpu *v, const struct aspace *as, uint64_t la, uint8_t *buf, size_t n)
 {
 	struct kvm_vcpu_data *kc = kvm_vcpu_of(v);
+	size_t got = 0;
+	while (got < n) {
+		uint64_t a = la + got, page = a & PAGE_MASK;
+		if (!kc->code_valid || kc->code_la != page || kc->code_cr3 != v->s.cr3) {
+			kc->code_valid = translate(v, page, &kc->code_gpa);
+			kc->code_la = page;
+			kc->code_cr3 = v->s.cr3;
+			if (!kc->code_valid)
+				break;
+		}
+		size_t chunk = PAGE_SIZE - (a & (PAGE_SIZE - 1));
+		if (chunk > n - got)
+			chunk = n - got;
+		if (aspace_read(as, kc->code_gpa + (a & (PAGE_SIZE - 1)), buf + got, chunk))
+			break;
+		got += chunk;
+	}
+	return got;
+}
+
+#define INSN_MAX 15 /* SDM Vol. 2A 2.3.11: instructions are at most 15 bytes */
+
+/*
+ * Where the instruction behind an exit starts. KVM reports RIP at the
+ * instruction (its fast PIO path, arch/x86/kvm/x86.c kvm_fast_pio()) or
+ * after it (when its instruction emulator completed an OUT before exiting,
+ * as PVM-style KVMs do); which one depends on the host's KVM. The record
+ * names the instruction's own RIP, as on the emu backend: the bytes at RIP
+ * are tried first, then an instruction of 1..15 bytes ending at RIP.
+ */
+static uint64_t locate_io(struct vcpu *v, const struct aspace *as, struct kvm_io_insn *io)
+{
+	const struct kvm_run *run = kvm_vcpu_of(v)->run;
 	const struct x86_state *s = &v->s;
 	unsigned bits = code_bits(s);
 	uint64_t la = (bits == 64 ? 0 : s->seg[SEG_CS].base) + s->rip;
-	if (bits != 64)
-		la &= 0xffffffffull;
-	memset(io, 0, sizeof(*io));
-	if (!kc->io_gpa_valid || kc->io_rip != la || kc->io_cr3 != s->cr3) {
-		kc->io_gpa_valid = translate(v, la, &kc->io_gpa);
-		kc->io_rip = la;
-		kc->io_cr3 = s->cr3;
-		if (!kc->io_gpa_valid)
-			return;
+	uint8_t buf[2 * INSN_MAX];
+	size_t after = read_code(v, as, la, buf + INSN_MAX, INSN_MAX);
+	kvm_io_insn_decode(buf + INSN_MAX, after, bits, io);
+	if (kvm_io_insn_matches(io, run))
+		return s->rip;
+	if (la >= INSN_MAX && read_code(v, as, la - INSN_MAX, buf, INSN_MAX) == INSN_MAX) {
+		for (unsigned k = 1; k <= INSN_MAX; k++) {
+			struct kvm_io_insn c;
+			kvm_io_insn_decode(buf + INSN_MAX - k, k, bits, &c);
+			if (c.len == k && kvm_io_insn_matches(&c, run)) {
+				*io = c;
+				return s->rip - k;
+			}
+		}
 	}
-	uint8_t bytes[15];
-	size_t first = PAGE_SIZE - (kc->io_gpa & (PAGE_SIZE - 1));
-	if (first > sizeof(bytes))
-		first = sizeof(bytes);
-	if (aspace_read(as, kc->io_gpa, bytes, first))
-		return;
-	size_t n = first;
-	uint64_t gpa2;
-	if (first < sizeof(bytes) && translate(v, la + first, &gpa2) &&
-	    !aspace_read(as, gpa2, bytes + first, sizeof(bytes) - first))
-		n = sizeof(bytes);
-	kvm_io_insn_decode(bytes, n, bits, io);
+	memset(io, 0, sizeof(*io));
+	return s->rip;
+}
+
+/* KVM retires HLT before KVM_EXIT_HLT (kvm_emulate_halt()); a KVM that
+ * does not leaves RIP at the F4 byte (SDM Vol. 2A HLT). */
+static bool hlt_retired(struct vcpu *v, const struct aspace *as)
+{
+	const struct x86_state *s = &v->s;
+	uint64_t la = (code_bits(s) == 64 ? 0 : s->seg[SEG_CS].base) + s->rip;
+	uint8_t b[2] = { 0, 0 };
+	if (la == 0 || read_code(v, as, la - 1, b, 2) < 1)
+		return true;
+	return !(b[0] != 0xf4 && b[1] == 0xf4);
 }
 
 /* Handle one exit; 0 to continue, or a negative errno with vm->err set. */
@@ -119,8 +160,9 @@ static int handle_exit(struct vcpu *v)
 	const struct aspace *as = kvm_smm_view_for(vm, smm);
 
 	struct kvm_io_insn io;
+	uint64_t insn_rip = v->s.rip;
 	if (run->exit_reason == KVM_EXIT_IO)
-		fetch_io_insn(v, as, &io);
+		insn_rip = locate_io(v, as, &io);
 	struct vm_exit e;
 	uint64_t mmio_val;
 	char msg[sizeof(vm->err)];
@@ -131,10 +173,16 @@ static int handle_exit(struct vcpu *v)
 	if (act == KVM_ACT_FAIL)
 		return vm_error(vm, -EIO, "%s", msg);
 
-	if (run->exit_reason == KVM_EXIT_HLT)
+	/* The record carries the exiting instruction's RIP. HLT: the handler
+	 * retires it, so step back over it if KVM already did. I/O and MMIO: KVM
+	 * finishes the instruction itself; RIP goes back to what KVM has. */
+	if (run->exit_reason == KVM_EXIT_HLT && hlt_retired(v, as))
 		v->s.rip -= e.insn_len;
+	v->s.rip = run->exit_reason == KVM_EXIT_IO ? insn_rip : v->s.rip;
 	kc->io_pending = run->exit_reason == KVM_EXIT_IO || run->exit_reason == KVM_EXIT_MMIO;
 	err = vcpu_handle_exit(v, &e);
+	if (kc->io_pending)
+		v->s.rip = at_exit.rip;
 	if (run->exit_reason == KVM_EXIT_MMIO && !e.mmio.write)
 		memcpy(run->mmio.data, &mmio_val, e.mmio.size);
 	if (run->exit_reason == KVM_EXIT_FAIL_ENTRY)

@@ -314,6 +314,56 @@ static int pull_msrs(struct vcpu *v)
 	return 0;
 }
 
+/*
+ * x87/SSE state through the XSAVE area when KVM offers it: its legacy region
+ * is the FXSAVE image (SDM Vol. 1 13.4.1), and KVM fills components in their
+ * init state with their init values, which KVM_GET_FPU does not reliably do
+ * (MXCSR reads as 0 on some hosts). XSTATE_BV (the first 8 bytes of the XSAVE
+ * header at byte 512, 13.4.2) bits 0 and 1 make XRSTOR load the x87 and SSE
+ * state instead of initializing it (13.8.1). MXCSR_MASK (bytes 31:28) is
+ * read-only and stays KVM's.
+ */
+#define XSAVE_HEADER 512
+#define XSTATE_X87_SSE 0x3ull
+#define FX_MXCSR_MASK 28
+
+static int push_fpu(struct vcpu *v)
+{
+	if (!kvm_vm_of(v->vm)->caps.val[KCAP_XSAVE]) {
+		struct kvm_fpu f;
+		kvm_fpu_from_fxsave(&f, v->s.fxsave);
+		return vcpu_ioctl(v, KVM_SET_FPU, &f, "KVM_SET_FPU");
+	}
+	struct kvm_xsave x;
+	int err = vcpu_ioctl(v, KVM_GET_XSAVE, &x, "KVM_GET_XSAVE");
+	if (err)
+		return err;
+	uint8_t *area = (uint8_t *)x.region;
+	memcpy(area, v->s.fxsave, FX_MXCSR_MASK);
+	memcpy(area + FX_MXCSR_MASK + 4, v->s.fxsave + FX_MXCSR_MASK + 4, 512 - FX_MXCSR_MASK - 4);
+	uint64_t bv;
+	memcpy(&bv, area + XSAVE_HEADER, 8);
+	bv |= XSTATE_X87_SSE;
+	memcpy(area + XSAVE_HEADER, &bv, 8);
+	return vcpu_ioctl(v, KVM_SET_XSAVE, &x, "KVM_SET_XSAVE");
+}
+
+static int pull_fpu(struct vcpu *v)
+{
+	if (!kvm_vm_of(v->vm)->caps.val[KCAP_XSAVE]) {
+		struct kvm_fpu f;
+		int err = vcpu_ioctl(v, KVM_GET_FPU, &f, "KVM_GET_FPU");
+		if (!err)
+			kvm_fpu_to_fxsave(v->s.fxsave, &f);
+		return err;
+	}
+	struct kvm_xsave x;
+	int err = vcpu_ioctl(v, KVM_GET_XSAVE, &x, "KVM_GET_XSAVE");
+	if (!err)
+		memcpy(v->s.fxsave, x.region, 512);
+	return err;
+}
+
 static int push_events(struct vcpu *v)
 {
 	struct kvm_vcpu_data *kc = kvm_vcpu_of(v);
@@ -357,11 +407,8 @@ int kvm_state_push(struct vcpu *v, unsigned parts)
 	}
 	if (!err && (parts & KVM_PART_MSRS))
 		err = push_msrs(v);
-	if (!err && (parts & KVM_PART_FPU)) {
-		struct kvm_fpu f;
-		kvm_fpu_from_fxsave(&f, s->fxsave);
-		err = vcpu_ioctl(v, KVM_SET_FPU, &f, "KVM_SET_FPU");
-	}
+	if (!err && (parts & KVM_PART_FPU))
+		err = push_fpu(v);
 	if (!err && (parts & KVM_PART_DEBUG)) {
 		struct kvm_debugregs d = { .dr6 = s->dr6, .dr7 = s->dr7 };
 		memcpy(d.db, s->dr, sizeof(d.db));
@@ -398,12 +445,8 @@ int kvm_state_pull(struct vcpu *v, unsigned parts)
 	}
 	if (!err && (parts & KVM_PART_MSRS))
 		err = pull_msrs(v);
-	if (!err && (parts & KVM_PART_FPU)) {
-		struct kvm_fpu f;
-		err = vcpu_ioctl(v, KVM_GET_FPU, &f, "KVM_GET_FPU");
-		if (!err)
-			kvm_fpu_to_fxsave(s->fxsave, &f);
-	}
+	if (!err && (parts & KVM_PART_FPU))
+		err = pull_fpu(v);
 	if (!err && (parts & KVM_PART_DEBUG)) {
 		struct kvm_debugregs d;
 		err = vcpu_ioctl(v, KVM_GET_DEBUGREGS, &d, "KVM_GET_DEBUGREGS");

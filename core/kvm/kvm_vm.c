@@ -237,12 +237,12 @@ static void kvm_complete_io(struct vcpu *v, const struct vm_exit *e)
 }
 
 /* KVM's MMU handles INVLPG; user space caches no translations but the
- * instruction-fetch one of the I/O decoder, keyed by RIP and CR3. */
+ * code-page translation of the I/O decoder, keyed by CR3. */
 static void kvm_flush_page(struct vcpu *v, uint64_t la)
 {
 	(void)la;
 	if (v->be)
-		kvm_vcpu_of(v)->io_gpa_valid = false;
+		kvm_vcpu_of(v)->code_valid = false;
 }
 
 static int kvm_sync_state(struct vcpu *v)
