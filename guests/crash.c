@@ -1,11 +1,15 @@
 /*
- * crash: guests that cannot go on, for the backends' bad-case tests. Each
- * must end in a clear stop, never a hang. Command line: mode=M with
+ * crash: bad cases for the backends' tests. Each must end in a clear stop,
+ * never a hang. Command line: mode=M with
  *   triple    UD2 with an empty IDT: #UD cannot be delivered (#GP, IDT limit
  *             0), nor can the resulting #DF: a triple fault, i.e. shutdown
  *             (SDM Vol. 3A 6.15, "Interrupt 8: Double Fault Exception").
  *   unmapped  jump to a guest-physical address with nothing behind it
  *             (in the PCI hole, identity-mapped by the boot page tables).
+ *   halt      CLI; HLT: halted with nothing that could wake it (SDM Vol. 2A
+ *             HLT: only an interrupt, NMI, SMI or INIT resumes).
+ *   hole      read and write that unmapped address as data: reads return all
+ *             ones, writes vanish, as on a PC bus; the guest goes on.
  */
 #include <guest/guest.h>
 
@@ -24,8 +28,19 @@ int main(const struct tortuga_bootinfo *bi)
 	} else if (mode && !strcmp(mode, "unmapped")) {
 		printf("crash: jumping to unmapped 0x%lx\n", UNMAPPED_GPA);
 		((void (*)(void))UNMAPPED_GPA)();
+	} else if (mode && !strcmp(mode, "halt")) {
+		printf("crash: CLI; HLT\n");
+		__asm__ volatile("cli\n\thlt");
+	} else if (mode && !strcmp(mode, "hole")) {
+		volatile uint64_t *p = (volatile uint64_t *)UNMAPPED_GPA;
+		volatile uint8_t *b = (volatile uint8_t *)UNMAPPED_GPA + 0x11;
+		uint64_t q = *p;
+		uint8_t c = *b;
+		*p = 0x1122334455667788ull;
+		printf("crash: read 0x%lx and 0x%x from the hole, wrote it, read 0x%lx\n", q, c, *p);
+		return 0;
 	} else {
-		printf("crash: mode=triple|unmapped\n");
+		printf("crash: mode=triple|unmapped|halt|hole\n");
 		return 1;
 	}
 	printf("crash: survived\n");

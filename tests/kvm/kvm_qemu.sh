@@ -163,6 +163,9 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
+# KVM's tracepoints (kvm:kvm_exit ...) and BTF, for eBPF recording
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 for m in irqbypass ccp kvm kvm-amd; do
 	insmod /modules/\$m.ko || echo "kvm-qemu: insmod \$m failed" >&2
 done
