@@ -75,7 +75,11 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 fi
 
 # ---- 2. Debian's kernel ----------------------------------------------------------
-apt_q() { apt-get -q=2 -o APT::Sandbox::User=root "$@"; }
+# As root, apt would hand the download to its _apt user, which cannot write
+# into the build directory.
+apt_q() {
+	if [[ $(id -u) -eq 0 ]]; then apt-get -q=2 -o APT::Sandbox::User=root "$@"; else apt-get -q=2 "$@"; fi
+}
 kernel_package() {
 	apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -1
 }
