@@ -52,6 +52,9 @@ struct backend_ops {
 	void (*flush_page)(struct vcpu *v, uint64_t la);
 	/* Bring v->s up to date from the backend (kvm: KVM_GET_*), if needed. */
 	int (*sync_state)(struct vcpu *v);
+	/* Make a vcpu_run in progress (on any thread) return soon; a stop was
+	 * requested. Async-signal-safe. NULL: the run loop polls the flag. */
+	void (*kick)(struct vcpu *v);
 };
 
 extern const struct backend_ops emu_backend_ops;
@@ -123,6 +126,9 @@ struct vm {
 	int32_t exit_status;
 	uint64_t wall_ns; /* total over runs */
 	char err[256];
+	/* Why the backend is the one it is, or what it leaves out (auto fell back
+	 * to emu; kvm lacks a model feature); "" if nothing to say. */
+	char backend_note[256];
 	unsigned warn_budget; /* rate limit for guest-caused log lines */
 };
 
