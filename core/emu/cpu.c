@@ -32,6 +32,7 @@ void emu_update_mode(struct emu_cpu *c)
 	else
 		c->cpl = cs->sel & 3;
 	c->tlb = &c->tlbs[c->cpl == 3];
+	c->ac_mask = (s->cr0 & CR0_AM) && c->cpl == 3 ? RFLAGS_AC : 0;
 	switch (mode) {
 	case MODE_LONG64:
 		c->ip_mask = ~0ull;

@@ -178,6 +178,10 @@ struct emu_cpu {
 	/* decode/execution mode, recomputed on CR0/EFER/CS changes */
 	uint32_t mode;
 	unsigned cpl;
+	/* RFLAGS_AC when alignment checking is armed (CR0.AM, CPL 3), else 0:
+	 * an access checks alignment when RFLAGS & ac_mask (SDM 3A 6.15
+	 * "Interrupt 17"). */
+	uint64_t ac_mask;
 	uint64_t seg_base[SEG_COUNT]; /* effective bases (0 for ES/CS/SS/DS in 64-bit mode) */
 
 	struct lazy_flags lf;
@@ -287,7 +291,7 @@ static inline void emu_write_la(struct emu_cpu *c, uint64_t la, unsigned size, u
 static inline uint64_t emu_la(struct emu_cpu *c, unsigned seg, uint64_t off, unsigned size,
 			      unsigned acc)
 {
-	if (likely(c->mode == MODE_LONG64)) {
+	if (likely(c->mode == MODE_LONG64 && !(c->s->rflags & c->ac_mask))) {
 		uint64_t la = c->seg_base[seg] + off;
 		if (likely((uint64_t)((int64_t)(la << 16) >> 16) == la))
 			return la;

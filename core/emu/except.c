@@ -112,9 +112,10 @@ void emu_handle_fault(struct emu_cpu *c, unsigned vector, bool has_error, uint32
 
 static bool is_external(unsigned type)
 {
-	/* EXT in error codes: external interrupts, NMIs and hardware exceptions. */
-	return type == (INTR_TYPE_EXT_INTR >> 8) || type == (INTR_TYPE_NMI >> 8) ||
-	       type == (INTR_TYPE_HW_EXCEPTION >> 8);
+	/* EXT in error codes (SDM 3A 6.13): set unless the event being
+	 * delivered is a software interrupt (INT n) or a software exception
+	 * (INT3, INTO); INT1 is a privileged software exception and sets it. */
+	return type != (INTR_TYPE_SW_INTR >> 8) && type != (INTR_TYPE_SW_EXCEPTION >> 8);
 }
 
 static bool is_software(unsigned type)

@@ -306,8 +306,24 @@ __attribute__((noreturn)) static void seg_fault(struct emu_cpu *c, unsigned seg)
 	emu_raise(c, seg == SEG_SS ? X86_SS : X86_GP, 0);
 }
 
+/*
+ * Alignment check (SDM 3A 6.15 "Interrupt 17", Table 6-7): with CR0.AM and
+ * RFLAGS.AC at CPL 3, a data access to a word, doubleword or quadword that is
+ * not naturally aligned raises #AC(0). Supervisor-mode and implicit
+ * accesses (event delivery, descriptor tables) are not checked.
+ */
+static void check_alignment(struct emu_cpu *c, uint64_t la, unsigned size, unsigned acc)
+{
+	if ((acc & 3) == ACC_EXEC || (acc & (ACC_IMPLICIT | ACC_SUPER)))
+		return;
+	if ((size == 2 || size == 4 || size == 8) && (la & (size - 1)))
+		emu_raise(c, X86_AC, 0);
+}
+
 uint64_t emu_linear(struct emu_cpu *c, unsigned seg, uint64_t off, unsigned size, unsigned acc)
 {
+	if (unlikely(c->s->rflags & c->ac_mask))
+		check_alignment(c, c->seg_base[seg] + off, size, acc);
 	if (c->mode == MODE_LONG64) {
 		uint64_t la = c->seg_base[seg] + off;
 		unsigned bits = c->vm->model.virt_bits;
