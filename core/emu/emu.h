@@ -190,6 +190,9 @@ struct emu_cpu {
 	struct emu_tlb tlbs[2]; /* [0] supervisor (CPL < 3), [1] user */
 	struct emu_tlb *tlb;
 	uint64_t tlb_epoch; /* bumped on every flush; validates the jump cache */
+	/* Largest page size (shift) any entry was filled from since the last
+	 * full flush: INVLPG must drop every 4 KiB piece of a large page. */
+	unsigned tlb_max_shift;
 	struct emu_jmp_entry jmp[1u << JMP_CACHE_BITS];
 
 	/* exceptions */

@@ -24,22 +24,33 @@ void emu_tlb_flush(struct emu_cpu *c)
 {
 	tlb_clear(&c->tlbs[0]);
 	tlb_clear(&c->tlbs[1]);
+	c->tlb_max_shift = PAGE_SHIFT;
 	c->tlb_epoch++;
 }
 
+/*
+ * Invalidate the translations for the page containing la (INVLPG, and page
+ * faults, SDM 3A 4.10.4.1). The TLB holds large pages as 4 KiB pieces; SDM
+ * 4.10.2.3 requires INVLPG to drop all pieces of the page, so when large
+ * pages were cached every entry in the aligned region of the largest cached
+ * page size goes (invalidating more than required is allowed).
+ */
 void emu_flush_page(struct vcpu *v, uint64_t la)
 {
 	struct emu_cpu *c = emu_of(v);
-	uint64_t tag = la & PAGE_MASK;
-	unsigned idx = (la >> 12) & (TLB_SIZE - 1);
-	for (int k = 0; k < 2; k++) {
-		struct emu_tlb *t = &c->tlbs[k];
-		if (t->r[idx].tag == tag)
-			t->r[idx].tag = TLB_INVALID;
-		if (t->w[idx].tag == tag)
-			t->w[idx].tag = TLB_INVALID;
-		if (t->x[idx].tag == tag)
-			t->x[idx].tag = TLB_INVALID;
+	uint64_t size = 1ull << c->tlb_max_shift;
+	uint64_t region = la & ~(size - 1);
+	uint64_t pages = size >> PAGE_SHIFT;
+	if (pages > TLB_SIZE)
+		pages = TLB_SIZE;
+	for (uint64_t k = 0; k < pages; k++) {
+		unsigned idx = (unsigned)((region >> PAGE_SHIFT) + k) & (TLB_SIZE - 1);
+		for (int t = 0; t < 2; t++) {
+			struct tlb_entry *e[3] = { &c->tlbs[t].r[idx], &c->tlbs[t].w[idx], &c->tlbs[t].x[idx] };
+			for (int j = 0; j < 3; j++)
+				if (e[j]->tag != TLB_INVALID && e[j]->tag - region < size)
+					e[j]->tag = TLB_INVALID;
+		}
 	}
 	c->tlb_epoch++;
 }
@@ -65,6 +76,7 @@ void emu_tlb_protect_code(struct emu_vm *ev, struct vm *vm, uint64_t ram_page)
 
 struct walk {
 	uint64_t gpa;
+	unsigned shift; /* page size of the translation */
 	bool user, write, nx; /* effective U/S, R/W, XD over all levels */
 	bool dirty; /* final entry's D flag after the walk */
 };
@@ -109,6 +121,7 @@ static uint32_t walk(struct emu_cpu *c, uint64_t la, bool is_write, struct walk 
 	w->nx = false;
 	w->dirty = true;
 
+	w->shift = PAGE_SHIFT;
 	if (!(s->cr0 & CR0_PG)) {
 		w->gpa = la & 0xffffffffull;
 		return 0;
@@ -130,6 +143,7 @@ static uint32_t walk(struct emu_cpu *c, uint64_t la, bool is_write, struct walk 
 				return WALK_FAULT | PFEC_RSVD | PFEC_P;
 			set_ad(c, h, &pde, PTE_A | (is_write ? PTE_D : 0), 4);
 			w->dirty = (pde & PTE_D) != 0;
+			w->shift = 22;
 			w->gpa = (pde & 0xffc00000ull) | hi | (la & 0x3fffff);
 			return 0;
 		}
@@ -189,6 +203,7 @@ static uint32_t walk(struct emu_cpu *c, uint64_t la, bool is_write, struct walk 
 			set_ad(c, h, &e, PTE_A | (is_write ? PTE_D : 0), 8);
 			w->dirty = (e & PTE_D) != 0;
 			uint64_t off_mask = (1ull << shift) - 1;
+			w->shift = shift;
 			w->gpa = (e & 0x000ffffffffff000ull & ~off_mask) | (la & off_mask);
 			return 0;
 		}
@@ -253,6 +268,8 @@ static void tlb_fill(struct emu_cpu *c, uint64_t la, const struct walk *w, bool 
 	uintptr_t addend = (uintptr_t)host - (uintptr_t)tag;
 	unsigned idx = (la >> 12) & (TLB_SIZE - 1);
 	struct emu_tlb *t = c->tlb;
+	if (w->shift > c->tlb_max_shift)
+		c->tlb_max_shift = w->shift;
 	if (access_ok(c, w, ACC_READ, user))
 		t->r[idx] = (struct tlb_entry){ tag, addend };
 	if (access_ok(c, w, ACC_EXEC, user))
@@ -287,6 +304,9 @@ uint64_t emu_translate(struct emu_cpu *c, uint64_t la, unsigned acc)
 	uint64_t gpa;
 	uint32_t pfec;
 	if (!translate(c, la, acc, &gpa, &pfec)) {
+		/* A page fault invalidates the TLB entries for the page
+		 * (SDM 3A 4.10.4.1), so that a retry walks the tables again. */
+		emu_flush_page(c->v, la);
 		c->s->cr2 = la;
 		emu_raise(c, X86_PF, pfec);
 	}
