@@ -119,7 +119,6 @@ static void test_db(void)
 			 : "=m"(l[0]), "=m"(l[1]), "=m"(l[2]), "=m"(l[3])
 			 :
 			 : "rax", "memory");
-	exc_set_handler(X86_DB, NULL);
 	/* SDM 3A 18.3.1.4: no trap after the POPF that sets TF; then one trap
 	 * after each instruction, with RIP at the next one. */
 	tap_eq(step_n, 3, "#DB single-step: one trap per instruction after the one setting TF (SDM 3A 18.3.1.4)");
@@ -129,6 +128,25 @@ static void test_db(void)
 	tap_ok(exc_last.rflags & RFLAGS_TF, "#DB: saved RFLAGS has TF (SDM 3A 6.12.1.3)");
 	tap_ok(!(step_flags_in_handler & RFLAGS_TF), "#DB: TF clear in the handler (SDM 3A 6.12.1.3)");
 	tap_ok(!(read_rflags() & RFLAGS_TF), "#DB: TF stays clear once the handler cleared it");
+
+	/* MOV SS inhibits the single-step trap up to the boundary after the
+	 * next instruction (SDM 3A 6.8.3). */
+	step_n = 0;
+	__asm__ volatile("lea 2f(%%rip), %%rax; mov %%rax, %0\n\t"
+			 "lea 3f(%%rip), %%rax; mov %%rax, %1\n\t"
+			 "mov %%rax, step_stop(%%rip)\n\t"
+			 "mov %%ss, %%ecx\n\t"
+			 "pushfq; orq $0x100, (%%rsp); popfq\n"
+			 "1: mov %%ecx, %%ss\n"
+			 "   nop\n"
+			 "2: nop\n"
+			 "3:\n"
+			 : "=m"(l[0]), "=m"(l[1])
+			 :
+			 : "rax", "rcx", "memory");
+	exc_set_handler(X86_DB, NULL);
+	tap_ok(step_n == 2 && step_rip[0] == l[0] && step_rip[1] == l[1],
+	       "#DB single-step: no trap right after MOV SS (SDM 3A 6.8.3) [%u traps]", step_n);
 
 	/* INT1 (F1): a #DB trap (SDM 2A "INT n/INTO/INT3/INT1"). */
 	uint64_t next;

@@ -201,8 +201,10 @@ static int emu_vcpu_run(struct vcpu *v)
 		run_block(c, b, maxn);
 		if (shadow)
 			s->interruptibility &= ~shadow;
-		if (tf) {
-			/* Single-step trap after the instruction (SDM 18.3.1.4). */
+		/* Single-step trap after the instruction (SDM 18.3.1.4), except
+		 * right after MOV SS/POP SS, which inhibit debug exceptions up
+		 * to the boundary after the next instruction (SDM 3A 6.8.3). */
+		if (tf && !(s->interruptibility & INTR_BLOCK_MOV_SS)) {
 			s->dr6 |= 1ull << 14;
 			emu_handle_fault(c, X86_DB, false, 0);
 		}
