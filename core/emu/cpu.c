@@ -89,9 +89,19 @@ static struct emu_block *lookup_slow(struct emu_cpu *c, uint64_t la)
 		return NULL;
 	}
 	uint32_t h = hash_of(gpa, c->mode, ev->hash_mask);
-	for (struct emu_block *b = ev->hash[h]; b; b = b->hnext)
-		if (b->gpa == gpa && b->mode == c->mode && block_valid(&vm->ram, b))
+	for (struct emu_block **pp = &ev->hash[h]; *pp;) {
+		struct emu_block *b = *pp;
+		if (!block_valid(&vm->ram, b)) {
+			/* Generations only grow: a stale block never becomes valid
+			 * again. Unlink it, or chains of rewritten code grow without
+			 * bound (the jump cache validates its entries itself). */
+			*pp = b->hnext;
+			continue;
+		}
+		if (b->gpa == gpa && b->mode == c->mode)
 			return b;
+		pp = &b->hnext;
+	}
 	struct emu_block *b = emu_decode_block(c, la, host, gpa);
 	if (!b && !vm_should_stop(vm)) {
 		cache_flush(vm);
