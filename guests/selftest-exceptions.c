@@ -319,6 +319,71 @@ static void test_gp_ss(void)
 	tap_eq(exc_last.error, 0x90 * 8 + 2, "... error code: vector, IDT=1, EXT=0 (SDM 3A 6.13)");
 }
 
+/* Branches to a non-canonical address fault on the branch, which has not
+ * changed anything yet (SDM 2A JMP, CALL; 2B RET: #GP(0)). */
+static void test_noncanonical_branches(void)
+{
+	struct site at;
+	uint64_t rsp_after;
+	exc_reset();
+	__asm__ volatile("lea 6661f(%%rip), %%rdx; mov %%rdx, %0\n\t" EXC_SAFE("jmp *%1")
+			 : "=m"(at.rip)
+			 : "r"(NONCANONICAL)
+			 : "rdx", "memory");
+	expect("JMP to a non-canonical address", "2A JMP", X86_GP, 0, at.rip, NULL);
+	exc_reset();
+	__asm__ volatile("mov %%rsp, %1\n\tlea 6661f(%%rip), %%rdx; mov %%rdx, %0\n\t" EXC_SAFE("call *%3")
+			 "mov %%rsp, %2"
+			 : "=m"(at.rip), "=&r"(at.rsp), "=&r"(rsp_after)
+			 : "r"(NONCANONICAL)
+			 : "rdx", "memory");
+	expect("CALL to a non-canonical address", "2A CALL", X86_GP, 0, at.rip, NULL);
+	tap_eq(rsp_after, at.rsp, "CALL to a non-canonical address pushed nothing (SDM 2A CALL)");
+	exc_reset();
+	__asm__ volatile("lea 6661f(%%rip), %%rdx; mov %%rdx, %0\n\t"
+			 "push %1\n\t" EXC_SAFE("ret") "add $8, %%rsp"
+			 : "=m"(at.rip)
+			 : "r"(NONCANONICAL)
+			 : "rdx", "memory");
+	expect("RET to a non-canonical address", "2B RET", X86_GP, 0, at.rip, NULL);
+}
+
+/* A push with a non-canonical RSP: #SS(0) (SDM 3A 6.15 Interrupt 12). The
+ * #SS gate gets an IST stack, as delivery cannot use the broken RSP. */
+static __attribute__((noinline)) void push_noncanonical(void)
+{
+	__asm__ volatile(EXC_ESCAPE_ARM "mov %0, %%rsp\n\tpush %%rax\n\tud2\n" EXC_ESCAPE_LABEL
+			 :
+			 : "r"(NONCANONICAL + 0x100)
+			 : "rax", "memory");
+}
+
+static void test_stack_fault(void)
+{
+	exc_set_ist(X86_SS, GUEST_IST_TEST);
+	exc_set_handler(X86_SS, exc_escape);
+	exc_reset();
+	push_noncanonical();
+	exc_set_handler(X86_SS, NULL);
+	exc_set_ist(X86_SS, 0);
+	tap_ok(exc_last.vector == X86_SS && exc_last.error == 0,
+	       "PUSH with a non-canonical RSP: #SS(0) (SDM 3A 6.15 Interrupt 12) [vector %d error 0x%lx]",
+	       exc_last.vector, exc_last.error);
+	tap_eq(exc_last.rsp, NONCANONICAL + 0x100, "... the saved RSP is the faulting one, unchanged (SDM 3A 6.5)");
+}
+
+static void test_more_gp(void)
+{
+	/* A TI=1 selector while LDTR is NULL: #GP(selector) (SDM 2B MOV). */
+	seg_load(0x0c, false, X86_GP, "MOV DS, LDT selector with no LDT");
+	/* CR3 bits above MAXPHYADDR are reserved (SDM 2B MOV CR, 3A 4.5). */
+	uint32_t r[4];
+	cpuid(0x80000008, 0, r);
+	exc_reset();
+	__asm__ volatile(EXC_SAFE("mov %0, %%cr3") : : "r"(read_cr3() | (1ull << (r[0] & 0xff))) : "memory");
+	tap_eq((uint64_t)exc_last.vector, X86_GP, "MOV to CR3 with a bit above MAXPHYADDR: #GP(0) (SDM 2B MOV CR)");
+}
+
 /* ---- error codes from gate problems, and Table 6-5 ---- */
 
 static void test_gate_errors(void)
@@ -445,6 +510,15 @@ static uint64_t u_priv(uint64_t which)
 	case 10:
 		__asm__ volatile(EXC_SAFE("smsw %0") : "=r"(scratch) : : "memory");
 		break;
+	case 11:
+		__asm__ volatile(EXC_SAFE("int3") ::: "memory");
+		break;
+	case 12:
+		__asm__ volatile(EXC_SAFE(".byte 0xf1") ::: "memory");
+		break;
+	case 13:
+		__asm__ volatile(EXC_SAFE("rdtsc") : : : "rax", "rdx", "memory");
+		break;
 	}
 	return (uint64_t)(uint32_t)exc_last.vector | (exc_last.error << 32);
 }
@@ -465,6 +539,10 @@ static const struct {
 	{ "INT 0x40 (gate DPL 0)", "2A INT n", X86_GP, 0x40 * 8 + 2 },
 	{ "MOV DS, DPL-0 data", "2B MOV", X86_GP, SEL_KDATA },
 	{ "SMSW (not privileged without UMIP)", "2B SMSW", -1, 0 },
+	/* INT3 checks the gate's DPL, INT1 does not (SDM 2A INT n/INTO/INT3/INT1). */
+	{ "INT3 (gate DPL 0)", "2A INT3", X86_GP, X86_BP * 8 + 2 },
+	{ "INT1 (gate DPL 0: no DPL check)", "2A INT1", X86_DB, 0 },
+	{ "RDTSC (CR4.TSD = 0)", "2B RDTSC", -1, 0 },
 };
 
 static uint16_t ss_in_handler;
@@ -564,7 +642,6 @@ static void test_pf(void)
 
 /* ---- double fault ---- */
 
-uint64_t df_saved_rsp, df_resume_rip;
 static volatile int df_vector;
 static volatile uint64_t df_error, df_frame;
 
@@ -575,37 +652,25 @@ static bool on_double_fault(struct exc_frame *f)
 	df_frame = exc_last.frame;
 	/* SDM 3A 6.15 Interrupt 8: the saved CS:RIP is undefined and the
 	 * program cannot be restarted; resume at a point the test chose. */
-	f->rip = df_resume_rip;
-	f->rsp = df_saved_rsp;
-	f->cs = SEL_KCODE;
-	f->ss = SEL_KDATA;
-	return true;
+	return exc_escape(f);
 }
 
 /* A #PF whose delivery faults again because RSP points at unmapped memory. */
 static __attribute__((noinline)) void df_pf_on_pf(void)
 {
-	__asm__ volatile("lea 1f(%%rip), %%rax; mov %%rax, df_resume_rip(%%rip)\n\t"
-			 "mov %%rsp, df_saved_rsp(%%rip)\n\t"
-			 "mov %0, %%rsp\n\t"
-			 "movq (%1), %%rax\n\t"
-			 "ud2\n"
-			 "1:"
+	__asm__ volatile(EXC_ESCAPE_ARM "mov %0, %%rsp\n\tmovq (%1), %%rax\n\tud2\n" EXC_ESCAPE_LABEL
 			 :
 			 : "r"(UNMAPPED_VA + 0x10000), "r"(UNMAPPED_VA)
 			 : "rax", "memory");
 }
 
-/* A #GP whose gate is not present: #NP during #GP delivery. */
-static __attribute__((noinline)) void df_np_on_gp(void)
+/* A read of addr that faults (#GP or #PF), resumed through the #DF handler:
+ * used with the fault's gate not present, so that its delivery raises #NP. */
+static __attribute__((noinline)) void df_read_fault(uint64_t addr)
 {
-	__asm__ volatile("lea 1f(%%rip), %%rax; mov %%rax, df_resume_rip(%%rip)\n\t"
-			 "mov %%rsp, df_saved_rsp(%%rip)\n\t"
-			 "movq (%0), %%rax\n\t"
-			 "ud2\n"
-			 "1:"
+	__asm__ volatile(EXC_ESCAPE_ARM "movq (%0), %%rax\n\tud2\n" EXC_ESCAPE_LABEL
 			 :
-			 : "r"(NONCANONICAL)
+			 : "r"(addr)
 			 : "rax", "memory");
 }
 
@@ -622,11 +687,18 @@ static void test_double_fault(void)
 
 	exc_set_present(X86_GP, false);
 	df_vector = -1;
-	df_np_on_gp();
+	df_read_fault(NONCANONICAL);
 	exc_set_present(X86_GP, true);
 	tap_eq((uint64_t)df_vector, X86_DF,
 	       "#NP while delivering #GP (contributory, contributory): double fault (SDM 3A Table 6-5)");
 	tap_eq(df_error, 0, "#DF error code is 0 (SDM 3A 6.15 Interrupt 8)");
+
+	/* #PF first, then a contributory #NP (its gate is not present). */
+	exc_set_present(X86_PF, false);
+	df_vector = -1;
+	df_read_fault(UNMAPPED_VA);
+	exc_set_present(X86_PF, true);
+	tap_eq((uint64_t)df_vector, X86_DF, "#NP while delivering #PF (page fault, contributory): double fault (SDM 3A Table 6-5)");
 	exc_set_handler(X86_DF, NULL);
 	exc_set_handler(X86_BP, NULL);
 }
@@ -655,6 +727,9 @@ int main(const struct tortuga_bootinfo *bi)
 	test_gate_types();
 	test_ud();
 	test_gp_ss();
+	test_noncanonical_branches();
+	test_stack_fault();
+	test_more_gp();
 	test_gate_errors();
 	test_stacks();
 	test_user();

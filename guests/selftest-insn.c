@@ -558,6 +558,11 @@ static void test_desc_tables(void)
 	exc_reset();
 	__asm__ volatile(EXC_SAFE("ltr %w0") : : "r"(SEL_TSS) : "memory");
 	tap_ok(exc_last.vector == X86_GP && exc_last.error == SEL_TSS, "LTR of a busy TSS: #GP(selector) (SDM 2A LTR)");
+	/* Loading a segment register sets the descriptor's accessed bit
+	 * (SDM 3A 3.4.5.1). */
+	tap_eq((guest_gdt[SEL_TEST_UNACCESSED / 8] >> 40) & 1, 0, "test descriptor starts with A = 0");
+	__asm__ volatile("mov %0, %%es\n\tmov %1, %%es" : : "r"((uint32_t)SEL_TEST_UNACCESSED), "r"((uint32_t)SEL_KDATA));
+	tap_eq((guest_gdt[SEL_TEST_UNACCESSED / 8] >> 40) & 1, 1, "MOV ES sets the descriptor's accessed bit (SDM 3A 3.4.5.1)");
 	uint16_t ldt = 0xffff;
 	__asm__ volatile("sldt %0" : "=r"(ldt));
 	tap_eq(ldt, 0, "SLDT: no LDT loaded (SDM 2B SLDT)");

@@ -397,6 +397,36 @@ static void test_reserved(void)
 	pt_flush_all();
 }
 
+/* ---- accesses that cross a page boundary ---- */
+
+static void test_page_crossing(void)
+{
+	uint64_t v, a = TV + 0x10000, b = a + 0x1000;
+	/* An instruction whose last bytes are on a not-present page: the fetch
+	 * faults with CR2 in the second page and RIP at the instruction
+	 * (SDM 3A 4.7; 6.15 Interrupt 14, "Saved Instruction Pointer"). */
+	uint8_t *fa = (uint8_t *)frame_a;
+	fa[4094] = 0xb8; /* mov $imm32, %eax: 5 bytes from 4094 */
+	fa[4095] = 0x01;
+	pt_map(a, pa(frame_a), PT_4K, PTE_P | PTE_W);
+	pt_map(b, pa(frame_b), PT_4K, 0);
+	int e = exc_call_safe(a + 4094);
+	expect_pf(e, b, PFEC_I, "instruction fetch crossing into a not-present page: CR2 = next page (SDM 3A 4.7)");
+	tap_eq(exc_last.rip, a + 4094, "... saved RIP is the instruction's first byte (SDM 3A 6.15 Interrupt 14)");
+
+	/* A write crossing into a read-only page writes neither page. */
+	frame_a[511] = PATTERN_A;
+	frame_b[0] = PATTERN_B;
+	pt_map(b, pa(frame_b), PT_4K, PTE_P);
+	e = wr(a + 4092, 0x1111111111111111ull);
+	expect_pf(e, b, PFEC_P | PFEC_W, "8-byte write crossing into a read-only page: #PF, CR2 = next page (SDM 3A 4.7)");
+	tap_ok(frame_a[511] == PATTERN_A && frame_b[0] == PATTERN_B,
+	       "... and neither page was written (SDM 3A 6.5: faults leave state unchanged)");
+	/* A read crossing into a present page works. */
+	e = rd(a + 4092, &v);
+	tap_ok(e < 0 && v == ((PATTERN_A >> 32) | (PATTERN_B << 32)), "8-byte read crossing two pages (SDM 3A 4.5)");
+}
+
 /* ---- TLB (SDM 3A 4.10) ---- */
 
 static void test_tlb(void)
@@ -487,6 +517,7 @@ int main(const struct tortuga_bootinfo *bi)
 	test_supervisor_user_pages();
 	test_user_mode();
 	test_reserved();
+	test_page_crossing();
 	test_tlb();
 	return tap_done();
 }

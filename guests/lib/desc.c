@@ -15,12 +15,14 @@
 #define DESC_UDATA 0x00cff3000000ffffull /* P, DPL 3, data read/write */
 #define DESC_UCODE64 0x00affb000000ffffull /* P, DPL 3, code exec/read, L */
 #define DESC_NP_DATA 0x00cf13000000ffffull /* not present, DPL 0, data read/write */
+#define DESC_DATA_NA 0x00cf92000000ffffull /* P, DPL 0, data read/write, not accessed */
 
 uint64_t guest_gdt[SEL_BEYOND_GDT / 8] __attribute__((aligned(16))) = {
 	0, DESC_KCODE64, DESC_KDATA, DESC_KCODE32, DESC_UDATA, DESC_UCODE64,
 	/* [6], [7]: the 16-byte TSS descriptor, filled by desc_init() */
 	[SEL_TEST_NP / 8] = DESC_NP_DATA,
 	[SEL_TEST_SYS / 8] = 0,
+	[SEL_TEST_UNACCESSED / 8] = DESC_DATA_NA,
 };
 
 struct tss64 guest_tss __attribute__((aligned(16)));

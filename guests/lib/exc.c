@@ -61,6 +61,17 @@ void exc_set_handler(unsigned v, exc_handler h)
 	handlers[v & 255] = h;
 }
 
+uint64_t exc_escape_rip, exc_escape_rsp;
+
+bool exc_escape(struct exc_frame *f)
+{
+	f->rip = exc_escape_rip;
+	f->rsp = exc_escape_rsp;
+	f->cs = SEL_KCODE;
+	f->ss = SEL_KDATA;
+	return true;
+}
+
 bool exc_resume(struct exc_frame *f)
 {
 	(void)f;
@@ -108,11 +119,16 @@ void exc_dispatch(struct exc_frame *f)
 
 	if (handlers[v] && handlers[v](f))
 		return;
+	/* Traps (SDM 3A 6.5) report the next instruction: an EXC_SAFE trap
+	 * instruction has already "resumed" when RIP is its resume address. */
+	bool trap = v == X86_DB || v == X86_BP || v == X86_OF || v >= 32;
 	for (const struct exc_fixup *x = __start_exc_fixup; x < __stop_exc_fixup; x++) {
 		if (x->insn == f->rip) {
 			f->rip = x->resume;
 			return;
 		}
+		if (trap && x->resume == f->rip)
+			return;
 	}
 	if (call_target && f->rip == call_target) {
 		/* exc_call_safe(): the fetch at the callee faulted; return. */

@@ -16,10 +16,12 @@
 #define SEL_UCODE (0x28 | 3)
 #define SEL_TSS 0x30
 /* Descriptors for tests of segment loads: not present, a system descriptor
- * (type 0), and the first selector beyond the GDT limit. */
+ * (type 0), a data segment with the accessed bit clear, and the first
+ * selector beyond the GDT limit. */
 #define SEL_TEST_NP 0x40
 #define SEL_TEST_SYS 0x48
-#define SEL_BEYOND_GDT 0x50
+#define SEL_TEST_UNACCESSED 0x50
+#define SEL_BEYOND_GDT 0x58
 
 /* The vector whose gate (DPL 3) takes a CPL-3 excursion back to CPL 0. */
 #define USER_RETURN_VECTOR 0x81

@@ -89,6 +89,20 @@ static inline void exc_reset(void)
 	".pushsection exc_fixup, \"a\"\n.balign 8\n.quad 6661b, 6662b\n" \
 	".popsection\n"
 
+/*
+ * Escapes from exceptions after which the interrupted code cannot go on
+ * (#DF, whose saved RIP is undefined; faults on a broken RSP): inline
+ * assembly starts with EXC_ESCAPE_ARM (clobbers RAX), which records RSP and
+ * the address of EXC_ESCAPE_LABEL; a handler calling exc_escape() resumes
+ * there with that RSP, at CPL 0.
+ */
+#define EXC_ESCAPE_ARM                                                      \
+	"lea 6663f(%%rip), %%rax\n\tmov %%rax, exc_escape_rip(%%rip)\n\t" \
+	"mov %%rsp, exc_escape_rsp(%%rip)\n\t"
+#define EXC_ESCAPE_LABEL "6663:\n"
+extern uint64_t exc_escape_rip, exc_escape_rsp;
+bool exc_escape(struct exc_frame *f);
+
 /* Memory and MSR accesses that report the exception vector they raised
  * (-1 for none) instead of dying. */
 int exc_read8_safe(const volatile void *p, uint8_t *v);
