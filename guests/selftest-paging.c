@@ -194,6 +194,9 @@ static void test_rw(void)
 	expect_no_fault(rd(a, &v), "read-only page: supervisor read (SDM 3A 4.6.1)");
 	expect_pf(wr(a, 1), a, PFEC_P | PFEC_W, "read-only page, CR0.WP = 1: supervisor write faults P|W (SDM 3A 4.6.1)");
 	tap_eq(frame_a[0], PATTERN_A, "... and writes nothing");
+	/* No write happened, so no dirty flag (SDM 3A 4.8: D is set "whenever
+	 * there is a write to a linear address"). */
+	tap_ok(!(*pt_entry(a, 1, false) & PTE_D), "... and leaves D clear in the PTE (SDM 3A 4.8)");
 	write_cr0(read_cr0() & ~CR0_WP);
 	expect_no_fault(wr(a, PATTERN_B), "read-only page, CR0.WP = 0: supervisor write allowed (SDM 3A 4.6.1)");
 	tap_eq(frame_a[0], PATTERN_B, "... and reaches the frame");
@@ -331,6 +334,7 @@ static void test_user_mode(void)
 		  "CPL 3: fetch from a supervisor page faults P|U|I (SDM 3A 4.6.1, 4.7)");
 	expect_pf(user(u_write, r), r, PFEC_P | PFEC_W | PFEC_U,
 		  "CPL 3: write to a read-only user page faults P|W|U (SDM 3A 4.6.1)");
+	tap_ok(!(*pt_entry(r, 1, false) & PTE_D), "CPL 3: ... and leaves D clear (SDM 3A 4.8)");
 	write_cr0(read_cr0() & ~CR0_WP);
 	expect_pf(user(u_write, r), r, PFEC_P | PFEC_W | PFEC_U,
 		  "CPL 3: ... also with CR0.WP = 0 (SDM 3A 4.6.1)");

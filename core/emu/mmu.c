@@ -78,7 +78,14 @@ struct walk {
 	uint64_t gpa;
 	unsigned shift; /* page size of the translation */
 	bool user, write, nx; /* effective U/S, R/W, XD over all levels */
-	bool dirty; /* final entry's D flag after the walk */
+	bool dirty; /* the leaf's D flag (after walk_commit() for a write) */
+	/* The entries used, top level first, for the accessed/dirty update. */
+	unsigned n;
+	struct {
+		uint8_t *host; /* NULL if the entry is not in RAM */
+		uint64_t val;
+		unsigned size;
+	} ent[4];
 };
 
 static uint64_t read_pte(struct emu_cpu *c, uint64_t gpa, unsigned size, uint8_t **host)
@@ -104,6 +111,30 @@ static void set_ad(struct emu_cpu *c, uint8_t *host, uint64_t *pte, uint64_t bit
 	ram_note_write(&c->vm->ram, host, size);
 }
 
+static void note_entry(struct walk *w, uint8_t *host, uint64_t val, unsigned size)
+{
+	w->ent[w->n].host = host;
+	w->ent[w->n].val = val;
+	w->ent[w->n].size = size;
+	w->n++;
+}
+
+/*
+ * Set A in every entry the walk used and D in the leaf for a write (SDM 4.8),
+ * once the access is known to be allowed: D is set "whenever there is a write
+ * to a linear address", and an access that faults writes nothing, as Bochs
+ * does (it updates A/D only after its permission checks).
+ */
+static void walk_commit(struct emu_cpu *c, struct walk *w, bool is_write)
+{
+	for (unsigned k = 0; k < w->n; k++) {
+		bool leaf = k == w->n - 1;
+		set_ad(c, w->ent[k].host, &w->ent[k].val, PTE_A | (leaf && is_write ? PTE_D : 0), w->ent[k].size);
+		if (leaf)
+			w->dirty = (w->ent[k].val & PTE_D) != 0;
+	}
+}
+
 /*
  * Walk the paging structures for la. Returns 0 and fills w, or a page-fault
  * error code with bit 31 set (so that 0 is never a valid fault result) whose
@@ -111,7 +142,7 @@ static void set_ad(struct emu_cpu *c, uint8_t *host, uint64_t *pte, uint64_t bit
  */
 #define WALK_FAULT (1u << 31)
 
-static uint32_t walk(struct emu_cpu *c, uint64_t la, bool is_write, struct walk *w)
+static uint32_t walk(struct emu_cpu *c, uint64_t la, struct walk *w)
 {
 	const struct x86_state *s = c->s;
 	uint64_t rsvd_phys = ~0ull << c->vm->model.phys_bits;
@@ -120,6 +151,7 @@ static uint32_t walk(struct emu_cpu *c, uint64_t la, bool is_write, struct walk 
 	w->user = w->write = true;
 	w->nx = false;
 	w->dirty = true;
+	w->n = 0;
 
 	w->shift = PAGE_SHIFT;
 	if (!(s->cr0 & CR0_PG)) {
@@ -141,20 +173,20 @@ static uint32_t walk(struct emu_cpu *c, uint64_t la, bool is_write, struct walk 
 			uint64_t hi = ((pde >> 13) & 0xff) << 32;
 			if ((pde & (1ull << 21)) || (hi & rsvd_phys))
 				return WALK_FAULT | PFEC_RSVD | PFEC_P;
-			set_ad(c, h, &pde, PTE_A | (is_write ? PTE_D : 0), 4);
+			note_entry(w, h, pde, 4);
 			w->dirty = (pde & PTE_D) != 0;
 			w->shift = 22;
 			w->gpa = (pde & 0xffc00000ull) | hi | (la & 0x3fffff);
 			return 0;
 		}
-		set_ad(c, h, &pde, PTE_A, 4);
+		note_entry(w, h, pde, 4);
 		uint64_t pte_a = (pde & 0xfffff000ull) | ((la >> 10) & 0xffc);
 		uint64_t pte = read_pte(c, pte_a, 4, &h);
 		if (!(pte & PTE_P))
 			return WALK_FAULT;
 		w->user &= (pte & PTE_U) != 0;
 		w->write &= (pte & PTE_W) != 0;
-		set_ad(c, h, &pte, PTE_A | (is_write ? PTE_D : 0), 4);
+		note_entry(w, h, pte, 4);
 		w->dirty = (pte & PTE_D) != 0;
 		w->gpa = (pte & 0xfffff000ull) | (la & 0xfff);
 		return 0;
@@ -199,15 +231,14 @@ static uint32_t walk(struct emu_cpu *c, uint64_t la, bool is_write, struct walk 
 		w->user &= (e & PTE_U) != 0;
 		w->write &= (e & PTE_W) != 0;
 		w->nx |= nxe && (e & PTE_NX);
+		note_entry(w, h, e, 8);
 		if (leaf) {
-			set_ad(c, h, &e, PTE_A | (is_write ? PTE_D : 0), 8);
 			w->dirty = (e & PTE_D) != 0;
 			uint64_t off_mask = (1ull << shift) - 1;
 			w->shift = shift;
 			w->gpa = (e & 0x000ffffffffff000ull & ~off_mask) | (la & off_mask);
 			return 0;
 		}
-		set_ad(c, h, &e, PTE_A, 8);
 		table = e & 0x000ffffffffff000ull;
 	}
 }
@@ -282,7 +313,7 @@ static bool translate(struct emu_cpu *c, uint64_t la, unsigned acc, uint64_t *gp
 {
 	bool user = c->cpl == 3 && !(acc & (ACC_IMPLICIT | ACC_SUPER));
 	struct walk w;
-	uint32_t f = walk(c, la, (acc & 3) == ACC_WRITE, &w);
+	uint32_t f = walk(c, la, &w);
 	if (f) {
 		*pfec = (f & ~WALK_FAULT) | pfec_for(c, acc, user);
 		return false;
@@ -291,6 +322,7 @@ static bool translate(struct emu_cpu *c, uint64_t la, unsigned acc, uint64_t *gp
 		*pfec = PFEC_P | pfec_for(c, acc, user);
 		return false;
 	}
+	walk_commit(c, &w, (acc & 3) == ACC_WRITE);
 	/* Fill only the TLB of the current privilege class, and never from
 	 * implicit accesses (their rights differ, e.g. under SMAP). */
 	if (!(acc & ACC_IMPLICIT) && user == (c->cpl == 3))
