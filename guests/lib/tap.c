@@ -49,6 +49,17 @@ bool tap_eq(uint64_t got, uint64_t want, const char *fmt, ...)
 	return got == want;
 }
 
+bool tap_todo(bool ok, const char *reason, const char *fmt, ...)
+{
+	char name[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	printf("%sok %u - %s # TODO %s\n", ok ? "" : "not ", ++tap_n, name, reason);
+	return ok;
+}
+
 void tap_skip(const char *reason, const char *fmt, ...)
 {
 	char name[200];

@@ -24,6 +24,11 @@ class TapResult:
     def skipped(self):
         return self.detail.startswith("SKIP")
 
+    @property
+    def todo(self):
+        """A known failure ("# TODO reason"): not counted as failed."""
+        return self.detail.startswith("TODO")
+
 
 @dataclass
 class TapRun:
@@ -34,7 +39,7 @@ class TapRun:
 
     @property
     def failed(self):
-        return [r for r in self.results if not r.ok]
+        return [r for r in self.results if not r.ok and not r.todo]
 
     @property
     def complete(self):

@@ -42,6 +42,10 @@ def test_result(name, number):
     _, run, _ = selftest(name)
     r = run.results[number - 1]
     assert r.number == number
+    if r.todo:
+        # Known bugs stay visible; once fixed, the TODO marker must go.
+        assert not r.ok, "%s #%d passes now: remove its TODO marker (%s)" % (name, number, r.name)
+        pytest.xfail(r.detail)
     assert r.ok, "%s #%d: %s # %s" % (name, number, r.name, r.detail)
 
 
