@@ -689,8 +689,22 @@ static bool int50_handler(struct exc_frame *f)
 	return true;
 }
 
+static uint64_t u_data_selectors(uint64_t arg)
+{
+	(void)arg;
+	uint16_t ds, es, fs, gs;
+	__asm__ volatile("mov %%ds, %0\n\tmov %%es, %1\n\tmov %%fs, %2\n\tmov %%gs, %3"
+			 : "=r"(ds), "=r"(es), "=r"(fs), "=r"(gs));
+	return ds | (uint64_t)es << 16 | (uint64_t)fs << 32 | (uint64_t)gs << 48;
+}
+
 static void test_int_iret(void)
 {
+	/* IRET to an outer privilege level loads NULL into ES, FS, GS and DS
+	 * when they hold data segments more privileged than the new CPL
+	 * (SDM 2A IRET, RETURN-TO-OUTER-PRIVILEGE-LEVEL). */
+	tap_eq(user_call(u_data_selectors, 0), 0, "IRETQ to CPL 3 nulls DS, ES, FS, GS holding DPL-0 data (SDM 2A IRET)");
+
 	exc_set_handler(0x50, int50_handler);
 	uint64_t v = 14, fl;
 	__asm__ volatile("clc\n\tint $0x50\n\tpushfq\n\tpop %1" : "+a"(v), "=r"(fl) : : "cc", "memory");
