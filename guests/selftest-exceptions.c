@@ -420,6 +420,34 @@ static void test_gate_errors(void)
 	exc_set_present(X86_DB, true);
 }
 
+/* ---- RF in the pushed RFLAGS (SDM 3A 18.3.1.1) ---- */
+
+static void test_resume_flag(void)
+{
+	/* Fault-class exceptions push RF = 1; traps and software interrupts
+	 * push the current RF, which is 0 once an instruction has started. */
+	exc_reset();
+	__asm__ volatile(EXC_SAFE("ud2") ::: "memory");
+	tap_ok(exc_last.rflags & RFLAGS_RF, "#UD (fault): pushed RFLAGS has RF = 1 (SDM 3A 18.3.1.1)");
+	uint64_t v;
+	exc_read64_safe((void *)(uintptr_t)UNMAPPED_VA, &v);
+	tap_ok(exc_last.rflags & RFLAGS_RF, "#PF (fault): pushed RFLAGS has RF = 1 (SDM 3A 18.3.1.1)");
+	exc_read64_safe((void *)(uintptr_t)NONCANONICAL, &v);
+	tap_ok(exc_last.rflags & RFLAGS_RF, "#GP (fault): pushed RFLAGS has RF = 1 (SDM 3A 18.3.1.1)");
+	/* The handler returned with RF = 1 (IRETQ loads it); the processor
+	 * clears RF as the next instruction starts, so an INT3 right after
+	 * the resumed UD2 pushes RF = 0. */
+	exc_set_handler(X86_BP, exc_resume);
+	exc_reset();
+	__asm__ volatile(EXC_SAFE("ud2") "int3" ::: "memory");
+	tap_eq((uint64_t)exc_last.vector, X86_BP, "INT3 right after a resumed fault is delivered");
+	tap_ok(!(exc_last.rflags & RFLAGS_RF), "INT3 (trap) pushes RF = 0, cleared at the start of the instruction (SDM 3A 18.3.1.1)");
+	exc_set_handler(0x40, exc_resume);
+	__asm__ volatile("int $0x40" ::: "memory");
+	exc_set_handler(0x40, NULL);
+	tap_ok(!(exc_last.rflags & RFLAGS_RF), "INT n pushes RF = 0 (SDM 3A 18.3.1.1)");
+}
+
 /* ---- IST and stack alignment ---- */
 
 static void test_stacks(void)
@@ -731,6 +759,7 @@ int main(const struct tortuga_bootinfo *bi)
 	test_stack_fault();
 	test_more_gp();
 	test_gate_errors();
+	test_resume_flag();
 	test_stacks();
 	test_user();
 	test_ac();

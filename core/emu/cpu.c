@@ -202,6 +202,10 @@ static int emu_vcpu_run(struct vcpu *v)
 			if (v->insn_limit - v->stats.insns < maxn)
 				maxn = (uint32_t)(v->insn_limit - v->stats.insns);
 		}
+		/* RF is cleared at the start of the next instruction (after the
+		 * instruction-breakpoint check it suppresses, SDM 3A 18.3.1.1).
+		 * Only IRET sets it, and IRET ends its block. */
+		s->rflags &= ~RFLAGS_RF;
 		bool tf = (s->rflags & RFLAGS_TF) != 0;
 		if (shadow || tf)
 			maxn = 1;
