@@ -420,6 +420,119 @@ static void test_gate_errors(void)
 	exc_set_present(X86_DB, true);
 }
 
+/* ---- hardware breakpoints (SDM 3A 18.2, 18.3.1) ---- */
+
+static volatile unsigned bp_n;
+static volatile uint64_t bp_rip, bp_dr6, bp_rflags;
+
+static bool on_breakpoint(struct exc_frame *f)
+{
+	uint64_t dr6;
+	__asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
+	bp_n++;
+	bp_rip = f->rip;
+	bp_dr6 = dr6;
+	bp_rflags = f->rflags;
+	/* Resume an instruction breakpoint with RF so it does not fire again
+	 * (SDM 3A 18.3.1.1); data breakpoints are traps and need nothing. */
+	if (dr6 & 0xf & ~0x2ull)
+		f->rflags |= RFLAGS_RF;
+	return true;
+}
+
+static void set_dr(unsigned n, uint64_t v)
+{
+	switch (n) {
+	case 0:
+		__asm__ volatile("mov %0, %%dr0" : : "r"(v));
+		break;
+	case 1:
+		__asm__ volatile("mov %0, %%dr1" : : "r"(v));
+		break;
+	case 6:
+		__asm__ volatile("mov %0, %%dr6" : : "r"(v));
+		break;
+	case 7:
+		__asm__ volatile("mov %0, %%dr7" : : "r"(v));
+		break;
+	}
+}
+
+static volatile uint32_t watched[4] __attribute__((aligned(16)));
+
+/* Access watched[] as told by how: 0 read [1], 1 write [1], 2 write [2],
+ * 3 8-byte write at [0] (overlaps [1]); returns the RIP after the access. */
+static __attribute__((noinline)) uint64_t touch_watched(unsigned how)
+{
+	uint64_t next;
+	switch (how) {
+	case 0:
+		__asm__ volatile("movl (%1), %%eax\n1: lea 1b(%%rip), %0" : "=r"(next) : "r"(&watched[1]) : "rax", "memory");
+		break;
+	case 1:
+		__asm__ volatile("movl $5, (%1)\n1: lea 1b(%%rip), %0" : "=r"(next) : "r"(&watched[1]) : "memory");
+		break;
+	case 2:
+		__asm__ volatile("movl $6, (%1)\n1: lea 1b(%%rip), %0" : "=r"(next) : "r"(&watched[2]) : "memory");
+		break;
+	default:
+		__asm__ volatile("movq $0, (%1)\n1: lea 1b(%%rip), %0" : "=r"(next) : "r"(&watched[0]) : "memory");
+	}
+	return next;
+}
+
+static void test_breakpoints(void)
+{
+	exc_set_handler(X86_DB, on_breakpoint);
+	/* Instruction breakpoint in DR0: L0, R/W0 = 00, LEN0 = 00 (SDM 18.2.4). */
+	uint64_t at, runs = 0;
+	bp_n = 0;
+	set_dr(6, 0);
+	__asm__ volatile("lea 1f(%%rip), %0\n\t"
+			 "mov %0, %%dr0\n\t"
+			 "mov $1, %%eax\n\t"
+			 "mov %%rax, %%dr7\n\t"
+			 "nop\n"
+			 "1: incq %1\n\t"
+			 "xor %%eax, %%eax\n\t"
+			 "mov %%rax, %%dr7"
+			 : "=&r"(at), "+r"(runs)
+			 :
+			 : "rax", "memory");
+	tap_eq(bp_n, 1, "instruction breakpoint: one #DB (SDM 3A 18.3.1.1)");
+	tap_eq(bp_rip, at, "instruction breakpoint: a fault, saved RIP is the instruction (SDM 3A 18.3.1.1)");
+	tap_ok(bp_dr6 & 1, "instruction breakpoint: DR6.B0 set (SDM 3A 18.2.3)");
+	tap_ok(!(bp_rflags & RFLAGS_RF), "instruction breakpoint: pushed RF = 0 (SDM 3A 18.3.1.1)");
+	tap_eq(runs, 1, "resumed with RF = 1: the instruction runs once, no second #DB (SDM 3A 18.3.1.1)");
+
+	/* Data breakpoint in DR1 on watched[1]: L1, LEN1 = 11 (4 bytes),
+	 * R/W1 = 01 (writes) then 11 (reads and writes) (SDM 18.2.4, 18.2.5). */
+	set_dr(1, (uint64_t)(uintptr_t)&watched[1]);
+	uint64_t dr7_w = (1ull << 2) | (1ull << 20) | (3ull << 22);
+	uint64_t dr7_rw = (1ull << 2) | (3ull << 20) | (3ull << 22);
+	set_dr(7, dr7_w);
+	set_dr(6, 0);
+	bp_n = 0;
+	touch_watched(0);
+	tap_eq(bp_n, 0, "write breakpoint: a read does not trigger it (SDM 3A 18.2.4)");
+	uint64_t next = touch_watched(1);
+	tap_eq(bp_n, 1, "write breakpoint: a write to the watched dword traps (SDM 3A 18.3.1.2)");
+	tap_eq(bp_rip, next, "data breakpoint: a trap, saved RIP is the next instruction (SDM 3A 18.3.1.2)");
+	tap_ok((bp_dr6 & 0xf) == 2, "data breakpoint: DR6.B1 set (SDM 3A 18.2.3) [DR6 0x%lx]", bp_dr6);
+	tap_eq(watched[1], 5, "data breakpoint: the write happened (SDM 3A 18.3.1.2)");
+	touch_watched(2);
+	tap_eq(bp_n, 1, "write breakpoint: the next dword does not trigger it (SDM 3A 18.2.5)");
+	touch_watched(3);
+	tap_eq(bp_n, 2, "write breakpoint: an 8-byte write overlapping the dword traps (SDM 3A 18.2.5)");
+	set_dr(7, dr7_rw);
+	touch_watched(0);
+	tap_eq(bp_n, 3, "read/write breakpoint: a read traps (SDM 3A 18.2.4)");
+	set_dr(7, 0);
+	touch_watched(1);
+	tap_eq(bp_n, 3, "breakpoints disabled in DR7: no trap (SDM 3A 18.2.4)");
+	exc_set_handler(X86_DB, NULL);
+}
+
 /* ---- RF in the pushed RFLAGS (SDM 3A 18.3.1.1) ---- */
 
 static void test_resume_flag(void)
@@ -760,6 +873,7 @@ int main(const struct tortuga_bootinfo *bi)
 	test_more_gp();
 	test_gate_errors();
 	test_resume_flag();
+	test_breakpoints();
 	test_stacks();
 	test_user();
 	test_ac();

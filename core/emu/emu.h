@@ -202,6 +202,12 @@ struct emu_cpu {
 	bool exc_has_error;
 	int delivering; /* vector being delivered, -1 if none (double-fault rules) */
 
+	/* Hardware breakpoints (debug.c): DR0-DR3 and DR7 the masks were
+	 * computed from, enabled instruction and data breakpoints, and data
+	 * breakpoints hit by the running instruction (DR6 B0-B3 to report). */
+	uint64_t dr_seen[5];
+	uint8_t bp_exec, bp_data, bp_hit;
+
 	/* PAUSE-loop exiting: cycles of the first and last PAUSE of a spin */
 	uint64_t ple_first, ple_last;
 
@@ -238,6 +244,16 @@ static inline void emu_break(struct emu_cpu *c)
 {
 	c->brk = true;
 }
+
+/* ---- debug.c ---- */
+/* Recompute the breakpoint masks if DR0-DR3 or DR7 changed (flushes the TLB). */
+void emu_debug_sync(struct emu_cpu *c);
+/* An enabled instruction breakpoint at la: sets DR6 B0-B3, returns true. */
+bool emu_debug_exec_hit(struct emu_cpu *c, uint64_t la);
+/* A data access [la, la+size): note the data breakpoints it hits. */
+void emu_debug_data_access(struct emu_cpu *c, uint64_t la, unsigned size, bool write);
+/* Does a data breakpoint watch bytes of this page (kept out of the TLB)? */
+bool emu_debug_page_watched(const struct emu_cpu *c, uint64_t page_la);
 
 /* ---- except.c ---- */
 __attribute__((noreturn)) void emu_raise(struct emu_cpu *c, unsigned vector, uint32_t error);

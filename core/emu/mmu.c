@@ -301,10 +301,14 @@ static void tlb_fill(struct emu_cpu *c, uint64_t la, const struct walk *w, bool 
 	struct emu_tlb *t = c->tlb;
 	if (w->shift > c->tlb_max_shift)
 		c->tlb_max_shift = w->shift;
-	if (access_ok(c, w, ACC_READ, user))
-		t->r[idx] = (struct tlb_entry){ tag, addend };
 	if (access_ok(c, w, ACC_EXEC, user))
 		t->x[idx] = (struct tlb_entry){ tag, addend };
+	/* Data accesses to a page with watched bytes must reach the slow path
+	 * (debug.c). */
+	if (unlikely(c->bp_data) && emu_debug_page_watched(c, tag))
+		return;
+	if (access_ok(c, w, ACC_READ, user))
+		t->r[idx] = (struct tlb_entry){ tag, addend };
 	if (w->dirty && access_ok(c, w, ACC_WRITE, user) && !c->vm->ram.code[ram_page(&c->vm->ram, host)])
 		t->w[idx] = (struct tlb_entry){ tag, addend };
 }
@@ -441,8 +445,17 @@ static uint64_t read_page(struct emu_cpu *c, uint64_t la, unsigned size, unsigne
 	return mmio_exit(c, la, gpa, size, false, 0, r != NULL);
 }
 
+/* Data breakpoints watch explicit accesses; event delivery and descriptor
+ * table accesses are not checked. */
+static inline void debug_access(struct emu_cpu *c, uint64_t la, unsigned size, unsigned acc)
+{
+	if (unlikely(c->bp_data) && !(acc & (ACC_IMPLICIT | ACC_SUPER)) && (acc & 3) != ACC_EXEC)
+		emu_debug_data_access(c, la, size, (acc & 3) == ACC_WRITE);
+}
+
 uint64_t emu_read_slow(struct emu_cpu *c, uint64_t la, unsigned size, unsigned acc)
 {
+	debug_access(c, la, size, acc);
 	unsigned first = 4096 - (unsigned)(la & 0xfff);
 	if (first >= size)
 		return read_page(c, la, size, acc);
@@ -473,6 +486,7 @@ static void write_page(struct emu_cpu *c, uint64_t la, uint64_t gpa, unsigned si
 
 void emu_write_slow(struct emu_cpu *c, uint64_t la, unsigned size, uint64_t val, unsigned acc)
 {
+	debug_access(c, la, size, acc);
 	unsigned first = 4096 - (unsigned)(la & 0xfff);
 	if (first >= size) {
 		write_page(c, la, emu_translate(c, la, acc), size, val);
