@@ -589,6 +589,40 @@ static void test_stacks(void)
 	tap_eq(exc_last.ss, SEL_KDATA, "#BP with IST 2: saved SS (SDM 3A 6.14.2)");
 }
 
+/* ---- compatibility mode (SDM 3A 5.2.1 IA-32e sub-modes) ---- */
+
+/* Far return to the 32-bit code segment, run 32-bit code there (where 0x40
+ * is INC EAX, not a REX prefix) including a UD2, and far-jump back. */
+static __attribute__((noinline)) uint64_t compat_excursion(void)
+{
+	uint64_t eax;
+	__asm__ volatile("pushq %[cs32]\n\t"
+			 "lea 1f(%%rip), %%rax\n\t"
+			 "pushq %%rax\n\t"
+			 "lretq\n"
+			 ".code32\n"
+			 "1: mov $0x7ffffffe, %%eax\n\t"
+			 ".byte 0x40\n\t" EXC_SAFE("ud2") "ljmp %[cs64], $2f\n"
+			 ".code64\n"
+			 "2:"
+			 : "=a"(eax)
+			 : [cs32] "i"(SEL_KCODE32), [cs64] "i"(SEL_KCODE)
+			 : "memory");
+	return eax;
+}
+
+static void test_compat_mode(void)
+{
+	exc_reset();
+	uint64_t eax = compat_excursion();
+	tap_eq(eax, 0x7fffffff, "compatibility mode: 0x40 is INC EAX, not REX (SDM 2A 2.2.1, INC)");
+	tap_eq((uint64_t)exc_last.vector, X86_UD, "#UD in compatibility mode goes through the 64-bit IDT (SDM 3A 6.14)");
+	tap_eq(exc_last.cs, SEL_KCODE32, "... saved CS is the 32-bit code segment, IRETQ returns there (SDM 3A 6.14.2)");
+	uint16_t cs;
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	tap_eq(cs, SEL_KCODE, "far JMP back to the 64-bit code segment (SDM 2A JMP)");
+}
+
 /* ---- CPL 3 ---- */
 
 static uint64_t u_ud2(uint64_t arg)
@@ -875,6 +909,7 @@ int main(const struct tortuga_bootinfo *bi)
 	test_resume_flag();
 	test_breakpoints();
 	test_stacks();
+	test_compat_mode();
 	test_user();
 	test_ac();
 	test_pf();
