@@ -11,7 +11,9 @@
  *    the cause (maps the page, ...) and returns true; the guest returns to
  *    the faulting instruction, which runs again.
  *  - traps (#DB single-step, #BP, INT n) return to the next instruction by
- *    themselves; a handler just returns true.
+ *    themselves: a handler just returns true (exc_resume), and a trap from
+ *    an EXC_SAFE instruction needs nothing.
+ *  - escape: exc_escape() leaves code that cannot go on (below).
  * Anything else is an unexpected exception: the dispatcher prints the record
  * and bails out (tap_bail), so a broken CPU cannot hang a self-test.
  *
@@ -55,7 +57,8 @@ extern volatile struct exc_record exc_last;
 extern volatile uint64_t exc_count[256];
 
 /* Build the GDT and TSS (desc_init) and the IDT, and load them. Every vector
- * gets a 64-bit interrupt gate at DPL 0 without IST. */
+ * gets a 64-bit interrupt gate at DPL 0 without IST, except #DF (IST
+ * GUEST_IST_DF) and USER_RETURN_VECTOR (DPL 3). */
 void exc_init(void);
 
 typedef bool (*exc_handler)(struct exc_frame *f);
