@@ -138,9 +138,15 @@ i=0
 for g in "$GUESTS"/*.elf; do
 	case $(basename "$g") in
 	*vmx* | *nested*) continue ;;
+	# The self-tests check tortuga's CPU model and exceptions: compared
+	# result by result below, not byte for byte.
+	selftest-*) continue ;;
 	esac
 	i=$((i + 1))
-	diff_case "d$i" "$g"
+	case $(basename "$g") in
+	cpuloop.elf) diff_case "d$i" "$g" -- n=1 ;;
+	*) diff_case "d$i" "$g" ;;
+	esac
 done
 diff_case v1 "$GUESTS/hello.elf" -- exit=21 two words
 diff_case v2 "$GUESTS/crash.elf" -- mode=triple
