@@ -74,7 +74,7 @@ def compare(label, a, b, runs):
     ma, mb = statistics.median(ta), statistics.median(tb)
     na, nb = min(ta), min(tb)
     per = "%+7.1f (%+7.1f) ns/event, %d events" % ((na - nb) / events, (ma - mb) / events, events) \
-        if events > 100 else "%d events" % events
+        if events > 10000 else "%d events" % events
     print("%-36s %8.1f (%8.1f) %8.1f (%8.1f)  %.3f (%.3f)  %s"
           % (label, na / 1e6, ma / 1e6, nb / 1e6, mb / 1e6, na / nb, ma / mb, per))
     return ma, mb, events
@@ -85,7 +85,7 @@ def main():
     ap.add_argument("build", nargs="?", default=str(SRC / "build"))
     ap.add_argument("--runs", type=int, default=9)
     ap.add_argument("--exits", type=int, default=200000)
-    ap.add_argument("--loops", type=int, default=3, help="cpuloop iterations (~2.2M instructions each)")
+    ap.add_argument("--loops", type=int, default=10, help="cpuloop iterations (~2.2M instructions each)")
     a = ap.parse_args()
     build = pathlib.Path(a.build).resolve()
     cli, plain = build / "cli" / "tortuga", build_nousdt(build) / "cli" / "tortuga"
