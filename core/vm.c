@@ -342,7 +342,7 @@ uint64_t vcpu_trace(struct vcpu *v, uint8_t kind, uint16_t reason, uint64_t qual
 		    uint64_t parent)
 {
 	struct tortuga_event ev = {
-		.cycles = v->cycles,
+		.cycles = v->vm->be->cycles_now ? v->vm->be->cycles_now(v) : v->cycles,
 		.qual = qual,
 		.rip = v->s.rip,
 		.aux = aux,

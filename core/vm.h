@@ -52,6 +52,9 @@ struct backend_ops {
 	void (*flush_page)(struct vcpu *v, uint64_t la);
 	/* Bring v->s up to date from the backend (kvm: KVM_GET_*), if needed. */
 	int (*sync_state)(struct vcpu *v);
+	/* Modelled cycles now: v->cycles plus what the backend has executed but
+	 * not yet retired into it (emu: the current block). NULL: v->cycles. */
+	uint64_t (*cycles_now)(struct vcpu *v);
 	/* Make a vcpu_run in progress (on any thread) return soon; a stop was
 	 * requested. Async-signal-safe. NULL: the run loop polls the flag. */
 	void (*kick)(struct vcpu *v);

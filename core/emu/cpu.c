@@ -143,6 +143,15 @@ static void retire(struct emu_cpu *c, uint64_t n)
 	c->v->cycles += n * COST_INSN_DEFAULT;
 }
 
+/* Instructions of the current block before the one executing have retired
+ * architecturally but are added to v->cycles only when the block ends. */
+static uint64_t emu_cycles_now(struct vcpu *v)
+{
+	const struct emu_cpu *c = emu_of(v);
+	uint64_t pending = c->cur_block ? (uint64_t)(c->cur - c->cur_block->insn) : 0;
+	return v->cycles + pending * COST_INSN_DEFAULT;
+}
+
 static void run_block(struct emu_cpu *c, const struct emu_block *b, uint32_t maxn)
 {
 	struct x86_state *s = c->s;
@@ -340,4 +349,5 @@ const struct backend_ops emu_backend_ops = {
 	.complete_io = emu_complete_io,
 	.flush_page = emu_flush_page,
 	.sync_state = emu_sync_state,
+	.cycles_now = emu_cycles_now,
 };
