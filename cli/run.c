@@ -41,12 +41,25 @@ static void run_usage(FILE *f)
 	      "  --trace FILE       write every trace event to FILE (.csv: CSV, else binary)\n"
 	      "  --stats FILE       write a JSON summary of the run to FILE\n"
 	      "  --report           print the exits by reason when the guest stops\n"
+	      "  --nested           give the guest VT-x (nested VMX) to run its own guests; print\n"
+	      "                     the exits per level and the L0 exits per L2 exit at the end\n"
+	      "  --no-shadow-vmcs   with --nested: L1's VMREAD/VMWRITE always exit to L0\n"
 	      "  -q, --quiet        no summary line on stderr\n"
 	      "  -h, --help         show this help\n",
 	      f);
 }
 
-enum { OPT_MEM = 256, OPT_BOOT, OPT_SERIAL, OPT_MAX_INSNS, OPT_TRACE, OPT_STATS, OPT_REPORT };
+enum {
+	OPT_MEM = 256,
+	OPT_BOOT,
+	OPT_SERIAL,
+	OPT_MAX_INSNS,
+	OPT_TRACE,
+	OPT_STATS,
+	OPT_REPORT,
+	OPT_NESTED,
+	OPT_NO_SHADOW_VMCS,
+};
 
 /* The guest command line: GUEST-ARGS joined by spaces. */
 static char *join_args(int argc, char **argv)
@@ -111,6 +124,23 @@ static void print_report(tortuga_vm *vm, const struct tortuga_result *r)
 			1000.0 * (double)r->exits / (double)r->instructions);
 }
 
+/* With --nested: what each level did, and how many L0 exits one L2 exit
+ * cost (the L2 exit itself plus the exits L1 made while handling it). */
+static void print_levels(tortuga_vm *vm)
+{
+	fprintf(stderr, "tortuga: nested: exits to L0 per level\n");
+	fprintf(stderr, "  %-6s %14s %12s %12s %14s\n", "level", "instructions", "exits", "reflected",
+		"caused-by-L2");
+	for (uint32_t level = 1; level <= 2; level++) {
+		struct tortuga_level_stats ls;
+		if (tortuga_vm_level_stats(vm, level, &ls))
+			return;
+		fprintf(stderr, "  L%-5u %14" PRIu64 " %12" PRIu64 " %12" PRIu64 " %14" PRIu64 "\n", level,
+			ls.instructions, ls.exits, ls.reflected, ls.caused_by_l2);
+	}
+	fprintf(stderr, "  L0 exits per L2 exit: %.2f\n", tortuga_vm_l0_exits_per_l2_exit(vm));
+}
+
 static void dump_state(tortuga_vm *vm)
 {
 	char buf[4096];
@@ -128,6 +158,8 @@ int cli_run(int argc, char **argv)
 		{ "trace", required_argument, NULL, OPT_TRACE },
 		{ "stats", required_argument, NULL, OPT_STATS },
 		{ "report", no_argument, NULL, OPT_REPORT },
+		{ "nested", no_argument, NULL, OPT_NESTED },
+		{ "no-shadow-vmcs", no_argument, NULL, OPT_NO_SHADOW_VMCS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -135,7 +167,7 @@ int cli_run(int argc, char **argv)
 	struct tortuga_config cfg;
 	tortuga_config_init(&cfg);
 	const char *serial = "stdio", *trace = NULL, *stats = NULL;
-	bool quiet = false, report = false;
+	bool quiet = false, report = false, nested = false, no_shadow = false;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -172,6 +204,12 @@ int cli_run(int argc, char **argv)
 		case OPT_REPORT:
 			report = true;
 			break;
+		case OPT_NESTED:
+			nested = true;
+			break;
+		case OPT_NO_SHADOW_VMCS:
+			no_shadow = true;
+			break;
 		case 'q':
 			quiet = true;
 			break;
@@ -197,6 +235,14 @@ int cli_run(int argc, char **argv)
 		cli_error("unexpected argument '%s': guest arguments go after '--'", argv[optind]);
 		return TORTUGA_STATUS_USAGE;
 	}
+	if (no_shadow && !nested) {
+		cli_error("--no-shadow-vmcs needs --nested");
+		return TORTUGA_STATUS_USAGE;
+	}
+	if (nested)
+		cfg.flags |= TORTUGA_CFG_NESTED;
+	if (no_shadow)
+		cfg.flags |= TORTUGA_CFG_NO_SHADOW_VMCS;
 	char *cmdline = join_args(argc - optind, argv + optind);
 
 	int serial_fd = -1;
@@ -257,6 +303,8 @@ int cli_run(int argc, char **argv)
 	}
 	if (report)
 		print_report(vm, &res);
+	if (nested)
+		print_levels(vm);
 	if (!quiet)
 		print_summary(vm, &res);
 out:

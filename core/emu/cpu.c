@@ -31,7 +31,7 @@ void emu_update_mode(struct emu_cpu *c)
 		c->cpl = 3;
 	else
 		c->cpl = cs->sel & 3;
-	c->tlb = &c->tlbs[c->cpl == 3];
+	c->tlb = &c->tlbs[c->v->level == 2][c->cpl == 3];
 	switch (mode) {
 	case MODE_LONG64:
 		c->ip_mask = ~0ull;
@@ -222,6 +222,8 @@ static void emu_state_changed(struct vcpu *v, unsigned what)
 		emu_update_mode(c);
 	if (what & STATE_TLB)
 		emu_tlb_flush(c);
+	if (what & STATE_TLB_L2)
+		emu_tlb_flush_level(c, 2);
 	emu_break(c);
 }
 
@@ -250,7 +252,8 @@ static int emu_vcpu_init(struct vcpu *v)
 	c->vm = v->vm;
 	c->delivering = -1;
 	v->be = c;
-	emu_tlb_flush(c);
+	emu_tlb_flush_level(c, 1);
+	emu_tlb_flush_level(c, 2);
 	emu_update_mode(c);
 	return 0;
 }
@@ -305,4 +308,5 @@ const struct backend_ops emu_backend_ops = {
 	.complete_io = emu_complete_io,
 	.flush_page = emu_flush_page,
 	.sync_state = emu_sync_state,
+	.access_linear = emu_access_linear,
 };

@@ -7,33 +7,45 @@
  */
 #include <errno.h>
 
+#include "core/arch.h"
 #include "emu.h"
 
 /* ---- TLB ---- */
 
 static void tlb_clear(struct emu_tlb *t)
 {
+	if (t->gen >= 2 && t->gen < 0xffe) {
+		t->gen += 2;
+		return;
+	}
 	for (unsigned i = 0; i < TLB_SIZE; i++) {
 		t->r[i].tag = TLB_INVALID;
 		t->w[i].tag = TLB_INVALID;
 		t->x[i].tag = TLB_INVALID;
 	}
+	t->gen = 2;
+}
+
+void emu_tlb_flush_level(struct emu_cpu *c, unsigned level)
+{
+	struct emu_tlb *set = c->tlbs[level == 2];
+	tlb_clear(&set[0]);
+	tlb_clear(&set[1]);
+	c->tlb_epoch++;
 }
 
 void emu_tlb_flush(struct emu_cpu *c)
 {
-	tlb_clear(&c->tlbs[0]);
-	tlb_clear(&c->tlbs[1]);
-	c->tlb_epoch++;
+	emu_tlb_flush_level(c, c->v->level);
 }
 
 void emu_flush_page(struct vcpu *v, uint64_t la)
 {
 	struct emu_cpu *c = emu_of(v);
-	uint64_t tag = la & PAGE_MASK;
 	unsigned idx = (la >> 12) & (TLB_SIZE - 1);
 	for (int k = 0; k < 2; k++) {
-		struct emu_tlb *t = &c->tlbs[k];
+		struct emu_tlb *t = &c->tlbs[v->level == 2][k];
+		uint64_t tag = emu_tlb_tag(t, la);
 		if (t->r[idx].tag == tag)
 			t->r[idx].tag = TLB_INVALID;
 		if (t->w[idx].tag == tag)
@@ -52,10 +64,11 @@ void emu_tlb_protect_code(struct emu_vm *ev, struct vm *vm, uint64_t ram_page)
 		struct emu_cpu *c = emu_of(vm->vcpus[n]);
 		if (!c)
 			continue;
-		for (int k = 0; k < 2; k++) {
-			struct tlb_entry *w = c->tlbs[k].w;
+		for (int k = 0; k < 4; k++) {
+			struct emu_tlb *t = &c->tlbs[k >> 1][k & 1];
+			struct tlb_entry *w = t->w;
 			for (unsigned i = 0; i < TLB_SIZE; i++)
-				if (w[i].tag != TLB_INVALID && w[i].tag + w[i].addend == host)
+				if ((w[i].tag & 0xfff) == t->gen && (w[i].tag & PAGE_MASK) + w[i].addend == host)
 					w[i].tag = TLB_INVALID;
 		}
 	}
@@ -249,10 +262,10 @@ static void tlb_fill(struct emu_cpu *c, uint64_t la, const struct walk *w, bool 
 	uint8_t *host = aspace_ram_ptr(&c->vm->as, w->gpa & PAGE_MASK, PAGE_SIZE);
 	if (!host)
 		return;
-	uint64_t tag = la & PAGE_MASK;
-	uintptr_t addend = (uintptr_t)host - (uintptr_t)tag;
-	unsigned idx = (la >> 12) & (TLB_SIZE - 1);
 	struct emu_tlb *t = c->tlb;
+	uint64_t tag = emu_tlb_tag(t, la);
+	uintptr_t addend = (uintptr_t)host - (uintptr_t)(la & PAGE_MASK);
+	unsigned idx = (la >> 12) & (TLB_SIZE - 1);
 	if (access_ok(c, w, ACC_READ, user))
 		t->r[idx] = (struct tlb_entry){ tag, addend };
 	if (access_ok(c, w, ACC_EXEC, user))
@@ -422,9 +435,45 @@ void emu_write_slow(struct emu_cpu *c, uint64_t la, unsigned size, uint64_t val,
 void emu_probe_write(struct emu_cpu *c, uint64_t la, unsigned size)
 {
 	struct tlb_entry *e = &c->tlb->w[(la >> 12) & (TLB_SIZE - 1)];
-	if (e->tag == (la & PAGE_MASK) && (la & 0xfff) + size <= 4096)
+	if (e->tag == emu_tlb_tag(c->tlb, la) && (la & 0xfff) + size <= 4096)
 		return;
 	emu_translate(c, la, ACC_WRITE);
 	if ((la & 0xfff) + size > 4096)
 		emu_translate(c, (la & PAGE_MASK) + PAGE_SIZE, ACC_WRITE);
+}
+
+/*
+ * Linear-memory access for exit handlers (backend_ops.access_linear): the
+ * translation the running level's instruction would get, at its CPL, with
+ * its page-fault error code on failure. Every page is translated before any
+ * byte is written, so a fault never leaves a partial write.
+ */
+int emu_access_linear(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write, uint32_t *error)
+{
+	struct emu_cpu *c = emu_of(v);
+	unsigned acc = write ? ACC_WRITE : ACC_READ;
+	uint64_t gpa[2];
+	unsigned first = 4096 - (unsigned)(la & 0xfff);
+	if (first > len)
+		first = len;
+	unsigned pages = first < len ? 2 : 1;
+	for (unsigned k = 0; k < pages; k++) {
+		uint64_t a = k ? (la & PAGE_MASK) + PAGE_SIZE : la;
+		if (!translate(c, a, acc, &gpa[k], error)) {
+			c->s->cr2 = a;
+			return ARCH_FAULT(X86_PF);
+		}
+	}
+	uint8_t *p = buf;
+	const struct aspace *as = &c->vm->as;
+	if (write) {
+		aspace_write(as, gpa[0], p, first);
+		if (pages > 1)
+			aspace_write(as, gpa[1], p + first, len - first);
+	} else {
+		aspace_read(as, gpa[0], p, first);
+		if (pages > 1)
+			aspace_read(as, gpa[1], p + first, len - first);
+	}
+	return 0;
 }

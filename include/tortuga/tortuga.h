@@ -59,6 +59,12 @@ struct tortuga_config {
 };
 
 #define TORTUGA_CFG_TRACE_OVERWRITE 0x1 /* ring keeps newest events when full */
+/* Give the guest a virtual VT-x (CPUID.1:ECX.VMX, VMX instructions, VMX
+ * capability MSRs) so that it can run its own guests (nested/). */
+#define TORTUGA_CFG_NESTED 0x2
+/* With TORTUGA_CFG_NESTED: do not use VMCS shadowing for L1's VMREAD/VMWRITE
+ * (L0 policy; every VMREAD/VMWRITE then exits to L0). */
+#define TORTUGA_CFG_NO_SHADOW_VMCS 0x4
 
 /* Why a run stopped. */
 enum tortuga_stop_reason {
@@ -151,6 +157,25 @@ TORTUGA_API uint64_t tortuga_vm_trace_dropped(tortuga_vm *vm);
 TORTUGA_API int tortuga_vm_trace_to_file(tortuga_vm *vm, const char *path, const char *format);
 /* Exits at L0 with the given basic reason since creation. */
 TORTUGA_API uint64_t tortuga_vm_exit_count(tortuga_vm *vm, uint32_t reason);
+/*
+ * Per-level statistics (level 1: the guest tortuga runs; level 2: the guests
+ * it runs with VMLAUNCH/VMRESUME). Exits are exits of that level to tortuga.
+ */
+struct tortuga_level_stats {
+	uint64_t instructions; /* retired while the level ran */
+	uint64_t exits; /* exits of the level to L0 */
+	uint64_t reflected; /* level 2: exits L0 passed on to L1 as VM exits */
+	uint64_t caused_by_l2; /* level 1: exits made while handling a reflected L2 exit */
+};
+TORTUGA_API int tortuga_vm_level_stats(tortuga_vm *vm, uint32_t level, struct tortuga_level_stats *out);
+/* Exits of a level (1 or 2) to L0 with the given basic reason. */
+TORTUGA_API uint64_t tortuga_vm_level_exit_count(tortuga_vm *vm, uint32_t level, uint32_t reason);
+/*
+ * L0 exits per L2 exit: (exits of L2 + exits of L1 caused while handling
+ * reflected L2 exits) / exits of L2; 0 if L2 never exited.
+ */
+TORTUGA_API double tortuga_vm_l0_exits_per_l2_exit(tortuga_vm *vm);
+
 /* Write the JSON run summary (`tortuga run --stats`) to path. */
 TORTUGA_API int tortuga_vm_write_stats(tortuga_vm *vm, const char *path);
 /* Write a CPU state dump of a vCPU (QEMU `info registers` style) to buf. */

@@ -1,0 +1,381 @@
+/*
+ * l1hv: a small but real L1 hypervisor. It enables VMX the way an OS
+ * hypervisor does (CPUID.1:ECX.VMX, IA32_FEATURE_CONTROL, the CR0/CR4 fixed
+ * bits, VMXON), builds a VMCS for an L2 guest from the capability MSRs, and
+ * runs one L2 payload, handling its exits like KVM or Xen would: read the
+ * exit fields with VMREAD, emulate CPUID, I/O and HLT, advance the guest RIP
+ * with VMWRITE, VMRESUME.
+ *
+ * Command line (tortuga run --nested l1hv.elf -- ARGS):
+ *   l2=cpuid   L2 executes CPUID n times (default)
+ *   l2=io      L2 writes and reads an I/O port L1 emulates, n times
+ *   n=N        iterations (default 1000)
+ *
+ * L2 runs L1's code in 64-bit mode on L1's identity page tables; it reports
+ * completion with VMCALL. l1hv then prints the exits it handled by reason and
+ * exits with status 0 (tortuga exits with 1); any failure exits with 2+.
+ */
+#include <guest/guest.h>
+#include <guest/io.h>
+#include <guest/vmx.h>
+
+#define PAGE 4096
+#define L2_STACK_SIZE 16384
+#define HOST_STACK_SIZE 16384
+
+/* The device L1 emulates for the I/O payload: a 32-bit register. */
+#define L1_DEV_PORT 0x7e0
+
+/* VMCALL numbers of the L2 payloads. */
+enum { HC_DONE = 1, HC_FAIL = 2 };
+
+static uint8_t vmxon_region[PAGE] __attribute__((aligned(PAGE)));
+static uint8_t vmcs_region[PAGE] __attribute__((aligned(PAGE)));
+static uint8_t io_bitmap_a[PAGE] __attribute__((aligned(PAGE)));
+static uint8_t io_bitmap_b[PAGE] __attribute__((aligned(PAGE)));
+static uint8_t msr_bitmap[PAGE] __attribute__((aligned(PAGE)));
+static uint8_t l2_stack[L2_STACK_SIZE] __attribute__((aligned(16)));
+static uint8_t host_stack[HOST_STACK_SIZE] __attribute__((aligned(16)));
+
+/* A GDT with a 64-bit TSS: VM exits need a non-null host TR (SDM 27.2.3). */
+struct tss64 {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __attribute__((packed));
+
+static struct tss64 tss __attribute__((aligned(16)));
+static uint64_t gdt[6] __attribute__((aligned(16)));
+#define SEL_CODE64 0x08
+#define SEL_DATA 0x10
+#define SEL_TSS 0x20
+
+struct regs {
+	uint64_t rax, rcx, rdx, rbx, rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+static struct {
+	uint64_t exits[80];
+	uint64_t cpuid_cache[8][4];
+	uint64_t n;
+	uint32_t dev_reg;
+	const char *payload;
+} hv;
+
+__attribute__((noreturn)) static void fail(const char *what, uint64_t val)
+{
+	printf("l1hv: FAIL: %s (0x%lx)\n", what, val);
+	guest_exit(2);
+}
+
+static void check(int vmx_result, const char *what)
+{
+	if (vmx_result == VMX_OK)
+		return;
+	uint64_t err = vmx_result == VMX_FAIL_VALID ? vmread(VMCS_VM_INSTRUCTION_ERROR) : ~0ull;
+	fail(what, err);
+}
+
+static void write_field(uint64_t field, uint64_t val)
+{
+	if (vmwrite(field, val) != VMX_OK)
+		fail("VMWRITE", field);
+}
+
+/* ---- L2 payloads (they run in L2, in VMX non-root operation) ---- */
+
+static void l2_cpuid(void)
+{
+	uint32_t r[4];
+	for (uint64_t i = 0; i < hv.n; i++)
+		cpuid(0, 0, r);
+	/* CPUID.1:ECX.VMX is hidden from L2, as hypervisors do. */
+	cpuid(1, 0, r);
+	vmcall((r[2] & (1u << 5)) ? HC_FAIL : HC_DONE, 0);
+}
+
+static void l2_io(void)
+{
+	for (uint64_t i = 0; i < hv.n; i++) {
+		outl(L1_DEV_PORT, (uint32_t)i * 3);
+		if (inl(L1_DEV_PORT) != (uint32_t)i * 3 + 1)
+			vmcall(HC_FAIL, i);
+	}
+	vmcall(HC_DONE, 0);
+}
+
+/* ---- VMX setup ---- */
+
+static uint64_t cap_msr(uint32_t plain, uint32_t true_msr, uint64_t basic)
+{
+	return rdmsr((basic & (1ull << 55)) ? true_msr : plain);
+}
+
+static void setup_gdt(void)
+{
+	uint64_t base = (uint64_t)(uintptr_t)&tss, limit = sizeof(tss) - 1;
+	gdt[0] = 0;
+	gdt[1] = 0x00af9b000000ffffull; /* 64-bit code */
+	gdt[2] = 0x00cf93000000ffffull; /* data */
+	gdt[3] = 0x00cf9b000000ffffull; /* 32-bit code */
+	/* 64-bit available TSS (type 9), present (SDM 8.2.3, Figure 8-4). */
+	gdt[4] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) | (((base >> 24) & 0xff) << 56);
+	gdt[5] = base >> 32;
+	tss.iomap_base = sizeof(tss);
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) gdtr = { sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt };
+	__asm__ volatile("lgdt %0" : : "m"(gdtr));
+	__asm__ volatile("ltr %w0" : : "r"((uint16_t)SEL_TSS));
+}
+
+static void enable_vmx(void)
+{
+	uint32_t r[4];
+	cpuid(1, 0, r);
+	if (!(r[2] & (1u << 5)))
+		fail("CPUID.1:ECX.VMX is 0 (run tortuga with --nested)", r[2]);
+	/* IA32_FEATURE_CONTROL: lock it with VMX outside SMX if firmware did
+	 * not (SDM 24.7). */
+	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+	if (!(fc & 1))
+		wrmsr(MSR_IA32_FEATURE_CONTROL, fc | 1 | 4);
+	else if (!(fc & 4))
+		fail("IA32_FEATURE_CONTROL locked without VMX", fc);
+	/* CR0/CR4 as VMX operation requires (SDM 24.8). */
+	write_cr0((read_cr0() | rdmsr(MSR_IA32_VMX_CR0_FIXED0)) & rdmsr(MSR_IA32_VMX_CR0_FIXED1));
+	write_cr4((read_cr4() | rdmsr(MSR_IA32_VMX_CR4_FIXED0)) & rdmsr(MSR_IA32_VMX_CR4_FIXED1));
+	uint32_t rev = (uint32_t)rdmsr(MSR_IA32_VMX_BASIC) & 0x7fffffffu;
+	*(uint32_t *)vmxon_region = rev;
+	*(uint32_t *)vmcs_region = rev;
+	check(vmxon((uint64_t)(uintptr_t)vmxon_region), "VMXON");
+	check(vmclear((uint64_t)(uintptr_t)vmcs_region), "VMCLEAR");
+	check(vmptrld((uint64_t)(uintptr_t)vmcs_region), "VMPTRLD");
+	uint64_t cur = 0;
+	check(vmptrst(&cur), "VMPTRST");
+	if (cur != (uint64_t)(uintptr_t)vmcs_region)
+		fail("VMPTRST", cur);
+}
+
+extern void l1_vmexit_entry(void);
+
+static uint64_t read_sel(int which)
+{
+	uint16_t s = 0;
+	switch (which) {
+	case 0:
+		__asm__ volatile("mov %%cs, %0" : "=r"(s));
+		break;
+	default:
+		__asm__ volatile("mov %%ss, %0" : "=r"(s));
+		break;
+	}
+	return s;
+}
+
+static void setup_vmcs(void (*payload)(void))
+{
+	uint64_t basic = rdmsr(MSR_IA32_VMX_BASIC);
+	uint32_t pin = vmx_adjust_ctl(0, cap_msr(MSR_IA32_VMX_PINBASED_CTLS, MSR_IA32_VMX_TRUE_PINBASED_CTLS, basic));
+	uint32_t proc = vmx_adjust_ctl(VMX_PROC_HLT_EXITING | VMX_PROC_USE_IO_BITMAPS | VMX_PROC_USE_MSR_BITMAPS,
+				       cap_msr(MSR_IA32_VMX_PROCBASED_CTLS, MSR_IA32_VMX_TRUE_PROCBASED_CTLS, basic));
+	uint32_t exit = vmx_adjust_ctl(VMX_EXIT_HOST_ADDR_SPACE_SIZE,
+				       cap_msr(MSR_IA32_VMX_EXIT_CTLS, MSR_IA32_VMX_TRUE_EXIT_CTLS, basic));
+	uint32_t entry = vmx_adjust_ctl(VMX_ENTRY_IA32E_MODE_GUEST,
+					cap_msr(MSR_IA32_VMX_ENTRY_CTLS, MSR_IA32_VMX_TRUE_ENTRY_CTLS, basic));
+	write_field(VMCS_PIN_BASED_VM_EXEC_CONTROL, pin);
+	write_field(VMCS_CPU_BASED_VM_EXEC_CONTROL, proc);
+	write_field(VMCS_VM_EXIT_CONTROLS, exit);
+	write_field(VMCS_VM_ENTRY_CONTROLS, entry);
+	write_field(VMCS_EXCEPTION_BITMAP, 0);
+	/* L1 owns CR4.VMXE: L2 reads it as 0. */
+	write_field(VMCS_CR0_GUEST_HOST_MASK, 0);
+	write_field(VMCS_CR4_GUEST_HOST_MASK, 1ull << 13);
+	write_field(VMCS_CR4_READ_SHADOW, read_cr4() & ~(1ull << 13));
+	/* I/O: only the emulated device's port exits; MSRs never do. */
+	io_bitmap_a[L1_DEV_PORT / 8] |= (uint8_t)(1u << (L1_DEV_PORT % 8));
+	write_field(VMCS_IO_BITMAP_A, (uint64_t)(uintptr_t)io_bitmap_a);
+	write_field(VMCS_IO_BITMAP_B, (uint64_t)(uintptr_t)io_bitmap_b);
+	write_field(VMCS_MSR_BITMAP, (uint64_t)(uintptr_t)msr_bitmap);
+	write_field(VMCS_VMCS_LINK_POINTER, ~0ull);
+
+	/* Host state: L1 as it runs now; exits land in l1_vmexit_entry. */
+	uint64_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4();
+	write_field(VMCS_HOST_CR0, cr0);
+	write_field(VMCS_HOST_CR3, cr3);
+	write_field(VMCS_HOST_CR4, cr4);
+	write_field(VMCS_HOST_CS_SELECTOR, read_sel(0));
+	write_field(VMCS_HOST_SS_SELECTOR, read_sel(1));
+	write_field(VMCS_HOST_DS_SELECTOR, SEL_DATA);
+	write_field(VMCS_HOST_ES_SELECTOR, SEL_DATA);
+	write_field(VMCS_HOST_FS_SELECTOR, SEL_DATA);
+	write_field(VMCS_HOST_GS_SELECTOR, SEL_DATA);
+	write_field(VMCS_HOST_TR_SELECTOR, SEL_TSS);
+	write_field(VMCS_HOST_TR_BASE, (uint64_t)(uintptr_t)&tss);
+	write_field(VMCS_HOST_GDTR_BASE, (uint64_t)(uintptr_t)gdt);
+	write_field(VMCS_HOST_IDTR_BASE, 0);
+	write_field(VMCS_HOST_FS_BASE, 0);
+	write_field(VMCS_HOST_GS_BASE, 0);
+	write_field(VMCS_HOST_RSP, (uint64_t)(uintptr_t)(host_stack + HOST_STACK_SIZE));
+	write_field(VMCS_HOST_RIP, (uint64_t)(uintptr_t)l1_vmexit_entry);
+
+	/* Guest state: a 64-bit L2 on the same flat segments and paging. */
+	write_field(VMCS_GUEST_CR0, cr0);
+	write_field(VMCS_GUEST_CR3, cr3);
+	write_field(VMCS_GUEST_CR4, cr4);
+	write_field(VMCS_GUEST_DR7, 0x400);
+	static const struct {
+		uint64_t sel, ar;
+	} segs[6] = { { SEL_DATA, 0xc093 }, { SEL_CODE64, 0xa09b }, { SEL_DATA, 0xc093 },
+		      { SEL_DATA, 0xc093 }, { SEL_DATA, 0xc093 }, { SEL_DATA, 0xc093 } };
+	for (int i = 0; i < 6; i++) {
+		write_field(VMCS_GUEST_ES_SELECTOR + 2 * i, segs[i].sel);
+		write_field(VMCS_GUEST_ES_BASE + 2 * i, 0);
+		write_field(VMCS_GUEST_ES_LIMIT + 2 * i, 0xffffffff);
+		write_field(VMCS_GUEST_ES_AR_BYTES + 2 * i, segs[i].ar);
+	}
+	write_field(VMCS_GUEST_LDTR_SELECTOR, 0);
+	write_field(VMCS_GUEST_LDTR_AR_BYTES, 1u << 16); /* unusable */
+	write_field(VMCS_GUEST_TR_SELECTOR, SEL_TSS);
+	write_field(VMCS_GUEST_TR_BASE, (uint64_t)(uintptr_t)&tss);
+	write_field(VMCS_GUEST_TR_LIMIT, sizeof(tss) - 1);
+	write_field(VMCS_GUEST_TR_AR_BYTES, 0x8b); /* busy 64-bit TSS, present */
+	write_field(VMCS_GUEST_GDTR_BASE, (uint64_t)(uintptr_t)gdt);
+	write_field(VMCS_GUEST_GDTR_LIMIT, sizeof(gdt) - 1);
+	write_field(VMCS_GUEST_IDTR_BASE, 0);
+	write_field(VMCS_GUEST_IDTR_LIMIT, 0);
+	write_field(VMCS_GUEST_RSP, (uint64_t)(uintptr_t)(l2_stack + L2_STACK_SIZE - 8));
+	write_field(VMCS_GUEST_RIP, (uint64_t)(uintptr_t)payload);
+	write_field(VMCS_GUEST_RFLAGS, 0x2);
+	write_field(VMCS_GUEST_ACTIVITY_STATE, 0);
+	write_field(VMCS_GUEST_INTERRUPTIBILITY_INFO, 0);
+}
+
+/* ---- exit handling ---- */
+
+static void skip_instruction(void)
+{
+	uint64_t rip = vmread(VMCS_GUEST_RIP);
+	write_field(VMCS_GUEST_RIP, rip + vmread(VMCS_VM_EXIT_INSTRUCTION_LEN));
+}
+
+static void handle_cpuid(struct regs *r)
+{
+	uint32_t leaf = (uint32_t)r->rax;
+	const uint64_t *v = leaf < 8 ? hv.cpuid_cache[leaf] : (const uint64_t[4]){ 0, 0, 0, 0 };
+	r->rax = v[0];
+	r->rbx = v[1];
+	r->rcx = v[2];
+	r->rdx = v[3];
+}
+
+/* Exit qualification for I/O instructions (SDM Table 28-5). */
+static void handle_io(struct regs *r)
+{
+	uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
+	unsigned size = (unsigned)(q & 7) + 1, in = (q >> 3) & 1, port = (unsigned)(q >> 16);
+	if (port != L1_DEV_PORT || size != 4 || (q & (1u << 4)))
+		fail("unexpected I/O exit", q);
+	if (in)
+		r->rax = (r->rax & ~0xffffffffull) | (uint32_t)(hv.dev_reg + 1);
+	else
+		hv.dev_reg = (uint32_t)r->rax;
+}
+
+static void report(void)
+{
+	printf("l1hv: L2 payload '%s' done, n=%lu; exits handled by L1:\n", hv.payload, hv.n);
+	for (unsigned k = 0; k < 80; k++)
+		if (hv.exits[k])
+			printf("  reason %2u: %lu\n", k, hv.exits[k]);
+}
+
+/* Called by l1_vmexit_entry with L2's registers; returning resumes L2. */
+void l1_handle_exit(struct regs *r);
+void l1_handle_exit(struct regs *r)
+{
+	uint32_t reason = (uint32_t)vmread(VMCS_VM_EXIT_REASON);
+	if (reason & (1u << 31))
+		fail("VM-entry failure, exit reason", reason);
+	reason &= 0xffff;
+	if (reason < 80)
+		hv.exits[reason]++;
+	switch (reason) {
+	case EXIT_CPUID:
+		handle_cpuid(r);
+		break;
+	case EXIT_IO_INSTRUCTION:
+		handle_io(r);
+		break;
+	case EXIT_VMCALL:
+		if (r->rax != HC_DONE)
+			fail("L2 payload failed", r->rbx);
+		report();
+		guest_exit(0);
+	case EXIT_HLT:
+		fail("L2 halted", vmread(VMCS_GUEST_RIP));
+	default:
+		printf("l1hv: exit qualification 0x%lx at L2 rip 0x%lx\n", vmread(VMCS_EXIT_QUALIFICATION),
+		       vmread(VMCS_GUEST_RIP));
+		fail("unexpected exit reason", reason);
+	}
+	skip_instruction();
+}
+
+void l1_vmresume_failed(void);
+void l1_vmresume_failed(void)
+{
+	check(VMX_FAIL_VALID, "VMRESUME");
+	fail("VMRESUME", 0);
+}
+
+/* VM exits arrive here with L2's general registers; save them for the C
+ * handler, restore them, resume L2. */
+__asm__(".text\n"
+	".globl l1_vmexit_entry\n"
+	"l1_vmexit_entry:\n"
+	"  push %r15\n push %r14\n push %r13\n push %r12\n push %r11\n push %r10\n push %r9\n push %r8\n"
+	"  push %rdi\n push %rsi\n push %rbp\n push %rbx\n push %rdx\n push %rcx\n push %rax\n"
+	"  mov %rsp, %rdi\n"
+	"  sub $8, %rsp\n"
+	"  call l1_handle_exit\n"
+	"  add $8, %rsp\n"
+	"  pop %rax\n pop %rcx\n pop %rdx\n pop %rbx\n pop %rbp\n pop %rsi\n pop %rdi\n"
+	"  pop %r8\n pop %r9\n pop %r10\n pop %r11\n pop %r12\n pop %r13\n pop %r14\n pop %r15\n"
+	"  vmresume\n"
+	"  call l1_vmresume_failed\n");
+
+int main(const struct tortuga_bootinfo *bi)
+{
+	/* cmdline_get() returns a static copy: take the payload name first. */
+	const char *name = cmdline_get(bi, "l2");
+	void (*payload)(void) = l2_cpuid;
+	hv.payload = "cpuid";
+	if (name && !strcmp(name, "io")) {
+		payload = l2_io;
+		hv.payload = "io";
+	} else if (name && strcmp(name, "cpuid")) {
+		fail("unknown payload (l2=cpuid|io)", 0);
+	}
+	hv.n = parse_u64(cmdline_get(bi, "n"), 1000);
+	for (uint32_t leaf = 0; leaf < 8; leaf++) {
+		uint32_t v[4];
+		cpuid(leaf, 0, v);
+		for (int k = 0; k < 4; k++)
+			hv.cpuid_cache[leaf][k] = v[k];
+	}
+	hv.cpuid_cache[1][2] &= ~(1u << 5); /* no VMX for L2 */
+	printf("l1hv: L1 hypervisor starting payload '%s' (n=%lu)\n", hv.payload, hv.n);
+	setup_gdt();
+	enable_vmx();
+	setup_vmcs(payload);
+	uint8_t cf, zf;
+	__asm__ volatile("vmlaunch; setc %0; setz %1" : "=qm"(cf), "=qm"(zf) : : "cc", "memory");
+	check(VMX_RESULT(cf, zf), "VMLAUNCH");
+	fail("VMLAUNCH returned", 0);
+}
