@@ -9,6 +9,10 @@
  * Command line (tortuga run --nested l1hv.elf -- ARGS):
  *   l2=cpuid   L2 executes CPUID n times (default)
  *   l2=io      L2 writes and reads an I/O port L1 emulates, n times
+ *   l2=vmcs    L2 is itself hypervisor-like: it VMREADs and VMWRITEs a VMCS
+ *              field n times. With shadow=1 (default) L1 gives it a shadow
+ *              VMCS (SDM 25.10) and the accesses never leave L2; with
+ *              shadow=0 each one exits to L1, which emulates it
  *   n=N        iterations (default 1000)
  *
  * L2 runs L1's code in 64-bit mode on L1's identity page tables; it reports
@@ -26,11 +30,18 @@
 /* The device L1 emulates for the I/O payload: a 32-bit register. */
 #define L1_DEV_PORT 0x7e0
 
+/* The VMCS field the l2=vmcs payload works on, and its starting value. */
+#define L2_VMCS_FIELD VMCS_GUEST_RIP
+#define L2_VMCS_START 1000
+
 /* VMCALL numbers of the L2 payloads. */
 enum { HC_DONE = 1, HC_FAIL = 2 };
 
 static uint8_t vmxon_region[PAGE] __attribute__((aligned(PAGE)));
 static uint8_t vmcs_region[PAGE] __attribute__((aligned(PAGE)));
+static uint8_t shadow_vmcs_region[PAGE] __attribute__((aligned(PAGE)));
+static uint8_t vmread_bitmap[PAGE] __attribute__((aligned(PAGE)));
+static uint8_t vmwrite_bitmap[PAGE] __attribute__((aligned(PAGE)));
 static uint8_t io_bitmap_a[PAGE] __attribute__((aligned(PAGE)));
 static uint8_t io_bitmap_b[PAGE] __attribute__((aligned(PAGE)));
 static uint8_t msr_bitmap[PAGE] __attribute__((aligned(PAGE)));
@@ -64,6 +75,8 @@ static struct {
 	uint64_t n;
 	uint32_t dev_reg;
 	const char *payload;
+	int shadow; /* l2=vmcs: give L2 a shadow VMCS */
+	uint64_t soft_field; /* l2=vmcs, shadow=0: L1's copy of L2's field */
 } hv;
 
 __attribute__((noreturn)) static void fail(const char *what, uint64_t val)
@@ -106,6 +119,16 @@ static void l2_io(void)
 			vmcall(HC_FAIL, i);
 	}
 	vmcall(HC_DONE, 0);
+}
+
+static void l2_vmcs(void)
+{
+	for (uint64_t i = 0; i < hv.n; i++) {
+		uint64_t v = 0;
+		if (vmread_checked(L2_VMCS_FIELD, &v) != VMX_OK || vmwrite(L2_VMCS_FIELD, v + 1) != VMX_OK)
+			vmcall(HC_FAIL, i);
+	}
+	vmcall(HC_DONE, vmread(L2_VMCS_FIELD));
 }
 
 /* ---- VMX setup ---- */
@@ -160,6 +183,16 @@ static void enable_vmx(void)
 	check(vmptrst(&cur), "VMPTRST");
 	if (cur != (uint64_t)(uintptr_t)vmcs_region)
 		fail("VMPTRST", cur);
+	if (hv.shadow) {
+		/* A shadow VMCS: revision with bit 31 set (SDM 25.2), made
+		 * current only to initialise the field L2 will use. */
+		*(uint32_t *)shadow_vmcs_region = rev | (1u << 31);
+		check(vmclear((uint64_t)(uintptr_t)shadow_vmcs_region), "VMCLEAR shadow");
+		check(vmptrld((uint64_t)(uintptr_t)shadow_vmcs_region), "VMPTRLD shadow");
+		write_field(L2_VMCS_FIELD, L2_VMCS_START);
+		check(vmptrld((uint64_t)(uintptr_t)vmcs_region), "VMPTRLD");
+	}
+	hv.soft_field = L2_VMCS_START;
 }
 
 extern void l1_vmexit_entry(void);
@@ -203,6 +236,22 @@ static void setup_vmcs(void (*payload)(void))
 	write_field(VMCS_IO_BITMAP_B, (uint64_t)(uintptr_t)io_bitmap_b);
 	write_field(VMCS_MSR_BITMAP, (uint64_t)(uintptr_t)msr_bitmap);
 	write_field(VMCS_VMCS_LINK_POINTER, ~0ull);
+	if (hv.shadow) {
+		/* VMCS shadowing for L2 (SDM 25.10): L2's VMREAD/VMWRITE of the
+		 * field go to the shadow VMCS; every other field exits. */
+		uint64_t cap2 = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2);
+		if (!((cap2 >> 32) & VMX_PROC2_VMCS_SHADOWING))
+			fail("VMCS shadowing not supported", cap2);
+		write_field(VMCS_CPU_BASED_VM_EXEC_CONTROL, proc | VMX_PROC_SECONDARY_CONTROLS);
+		write_field(VMCS_SECONDARY_VM_EXEC_CONTROL, VMX_PROC2_VMCS_SHADOWING);
+		memset(vmread_bitmap, 0xff, PAGE);
+		memset(vmwrite_bitmap, 0xff, PAGE);
+		vmread_bitmap[(L2_VMCS_FIELD & 0x7fff) / 8] &= (uint8_t) ~(1u << (L2_VMCS_FIELD % 8));
+		vmwrite_bitmap[(L2_VMCS_FIELD & 0x7fff) / 8] &= (uint8_t) ~(1u << (L2_VMCS_FIELD % 8));
+		write_field(VMCS_VMREAD_BITMAP, (uint64_t)(uintptr_t)vmread_bitmap);
+		write_field(VMCS_VMWRITE_BITMAP, (uint64_t)(uintptr_t)vmwrite_bitmap);
+		write_field(VMCS_VMCS_LINK_POINTER, (uint64_t)(uintptr_t)shadow_vmcs_region);
+	}
 
 	/* Host state: L1 as it runs now; exits land in l1_vmexit_entry. */
 	uint64_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4();
@@ -287,6 +336,47 @@ static void handle_io(struct regs *r)
 		hv.dev_reg = (uint32_t)r->rax;
 }
 
+/* The register a VMX instruction-information field names (SDM Table 28-14). */
+static uint64_t *gpr_of(struct regs *r, unsigned idx)
+{
+	static const unsigned char slot[16] = { 0, 1, 2, 3, 255, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14 };
+	if (slot[idx & 15] == 255)
+		fail("VMREAD/VMWRITE with RSP", idx);
+	return &((uint64_t *)r)[slot[idx & 15]];
+}
+
+/* L2 executed VMREAD/VMWRITE and it exited: emulate it on L1's software
+ * copy of the one field L2 uses, as a nested hypervisor without shadow
+ * VMCS support must (register operands only). */
+static void handle_vmcs_access(struct regs *r, int write)
+{
+	uint64_t info = vmread(VMCS_VMX_INSTRUCTION_INFO);
+	if (!(info & (1u << 10)))
+		fail("VMREAD/VMWRITE with a memory operand", info);
+	uint64_t field = *gpr_of(r, (unsigned)(info >> 28) & 15);
+	uint64_t *reg = gpr_of(r, (unsigned)(info >> 3) & 15);
+	uint64_t rflags = vmread(VMCS_GUEST_RFLAGS) & ~0x8d5ull; /* VMsucceed */
+	if (field != L2_VMCS_FIELD) {
+		rflags |= 0x40; /* VMfailValid(12): ZF */
+	} else if (write) {
+		hv.soft_field = *reg;
+	} else {
+		*reg = hv.soft_field;
+	}
+	write_field(VMCS_GUEST_RFLAGS, rflags);
+}
+
+/* What L2 left in its VMCS field: in the shadow VMCS, or L1's copy. */
+static uint64_t l2_field_value(void)
+{
+	if (!hv.shadow)
+		return hv.soft_field;
+	check(vmptrld((uint64_t)(uintptr_t)shadow_vmcs_region), "VMPTRLD shadow");
+	uint64_t v = vmread(L2_VMCS_FIELD);
+	check(vmptrld((uint64_t)(uintptr_t)vmcs_region), "VMPTRLD");
+	return v;
+}
+
 static void report(void)
 {
 	printf("l1hv: L2 payload '%s' done, n=%lu; exits handled by L1:\n", hv.payload, hv.n);
@@ -312,9 +402,20 @@ void l1_handle_exit(struct regs *r)
 	case EXIT_IO_INSTRUCTION:
 		handle_io(r);
 		break;
+	case EXIT_VMREAD:
+	case EXIT_VMWRITE:
+		handle_vmcs_access(r, reason == EXIT_VMWRITE);
+		break;
 	case EXIT_VMCALL:
 		if (r->rax != HC_DONE)
 			fail("L2 payload failed", r->rbx);
+		if (!strcmp(hv.payload, "vmcs")) {
+			uint64_t want = L2_VMCS_START + hv.n, got = l2_field_value();
+			if (got != want || r->rbx != want)
+				fail("L2's VMCS field", got);
+			printf("l1hv: L2's VMCS field is %lu as expected (%s)\n", got,
+			       hv.shadow ? "shadow VMCS" : "emulated by L1");
+		}
 		report();
 		guest_exit(0);
 	case EXIT_HLT:
@@ -359,10 +460,14 @@ int main(const struct tortuga_bootinfo *bi)
 	if (name && !strcmp(name, "io")) {
 		payload = l2_io;
 		hv.payload = "io";
+	} else if (name && !strcmp(name, "vmcs")) {
+		payload = l2_vmcs;
+		hv.payload = "vmcs";
 	} else if (name && strcmp(name, "cpuid")) {
-		fail("unknown payload (l2=cpuid|io)", 0);
+		fail("unknown payload (l2=cpuid|io|vmcs)", 0);
 	}
 	hv.n = parse_u64(cmdline_get(bi, "n"), 1000);
+	hv.shadow = !strcmp(hv.payload, "vmcs") && parse_u64(cmdline_get(bi, "shadow"), 1) != 0;
 	for (uint32_t leaf = 0; leaf < 8; leaf++) {
 		uint32_t v[4];
 		cpuid(leaf, 0, v);
