@@ -55,4 +55,20 @@ bool nested_cr_valid(const struct vcpu *v, unsigned cr, uint64_t val);
 #define VMX_SHADOW_FAIL_INVALID (-1)
 int nested_shadow_vmcs_access(struct vcpu *v, uint8_t *shadow_vmcs, uint64_t enc, uint64_t *val, bool write);
 
+/*
+ * EPT for L2 (SDM 29.3), used by the software CPU's page walk while L2 runs
+ * with "enable EPT": translate the L2-physical address gpa for an access of
+ * kind acc (NESTED_EPT_R, _W or _X). On success returns true with the
+ * L1-physical address and the R/W/X permissions of the translation. On an
+ * EPT violation or misconfiguration returns false and fills *e with the VM
+ * exit (reason, qualification, guest-physical and -linear addresses,
+ * VMEXIT_F_L1_EPT). has_la/la: the linear address being translated, if any;
+ * final: the access is to la's translation, not to a paging-structure entry.
+ */
+#define NESTED_EPT_R 1u
+#define NESTED_EPT_W 2u
+#define NESTED_EPT_X 4u
+bool nested_ept_translate(struct vcpu *v, uint64_t gpa, unsigned acc, bool has_la, uint64_t la, bool final,
+			  uint64_t *l1pa, unsigned *perms, struct vm_exit *e);
+
 #endif

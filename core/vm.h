@@ -108,6 +108,10 @@ struct vcpu {
 	uint64_t nested_parent;
 
 	uint64_t cycles; /* modelled cycles: the emulated TSC before offsetting */
+	/* VMX-preemption timer of the running level (SDM 26.5.1): when armed,
+	 * the backend exits with reason 52 once cycles reach the deadline. */
+	bool timer_armed;
+	uint64_t timer_deadline;
 	uint64_t insn_limit; /* stop when stats.insns reaches it; 0: none */
 	struct vcpu_event inject;
 	uint64_t cur_exit_seq; /* seq of the exit being handled (parent of events) */

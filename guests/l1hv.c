@@ -13,7 +13,14 @@
  *              field n times. With shadow=1 (default) L1 gives it a shadow
  *              VMCS (SDM 25.10) and the accesses never leave L2; with
  *              shadow=0 each one exits to L1, which emulates it
+ *   l2=pagetouch  L2 writes and reads back n pages at L2-physical 3 GiB that
+ *              L1's EPT does not map yet: each first touch is an EPT
+ *              violation L1 handles by mapping a 4-KiB page (needs ept=1)
  *   n=N        iterations (default 1000)
+ *   ept=0|1    give L2 its own physical address space through EPT (default 1;
+ *              an identity map with 1-GByte pages plus the pagetouch window)
+ *   vpid=0|1   tag L2's TLB entries with a VPID (default 1); without it every
+ *              VM entry and exit flushes the TLB (SDM 29.4.3)
  *
  * L2 runs L1's code in 64-bit mode on L1's identity page tables; it reports
  * completion with VMCALL. l1hv then prints the exits it handled by reason and
@@ -46,6 +53,21 @@ static uint8_t io_bitmap_a[PAGE] __attribute__((aligned(PAGE)));
 static uint8_t io_bitmap_b[PAGE] __attribute__((aligned(PAGE)));
 static uint8_t msr_bitmap[PAGE] __attribute__((aligned(PAGE)));
 static uint8_t l2_stack[L2_STACK_SIZE] __attribute__((aligned(16)));
+
+/* EPT (SDM 29.3.2): PML4 -> PDPT; PDPT entries 0-2 map 1-GByte pages 1:1,
+ * entry 3 points to a page directory for the pagetouch window, whose page
+ * tables L1 fills on EPT violations. */
+#define TOUCH_GPA 0xc0000000ull
+#define TOUCH_POOL_PAGES 512
+#define TOUCH_MAX_PAGES (512 * 8)
+static uint64_t ept_pml4[512] __attribute__((aligned(PAGE)));
+static uint64_t ept_pdpt[512] __attribute__((aligned(PAGE)));
+static uint64_t ept_pd_touch[512] __attribute__((aligned(PAGE)));
+static uint64_t ept_pt_pool[TOUCH_MAX_PAGES / 512][512] __attribute__((aligned(PAGE)));
+static uint8_t touch_pool[TOUCH_POOL_PAGES][PAGE] __attribute__((aligned(PAGE)));
+#define EPT_RWX 7ull
+#define EPT_WB (6ull << 3)
+#define EPT_LEAF_PS (1ull << 7)
 static uint8_t host_stack[HOST_STACK_SIZE] __attribute__((aligned(16)));
 
 /* A GDT with a 64-bit TSS: VM exits need a non-null host TR (SDM 27.2.3). */
@@ -76,6 +98,8 @@ static struct {
 	uint32_t dev_reg;
 	const char *payload;
 	int shadow; /* l2=vmcs: give L2 a shadow VMCS */
+	int ept, vpid;
+	uint64_t touch_mapped; /* pagetouch: pages L1 mapped on EPT violations */
 	uint64_t soft_field; /* l2=vmcs, shadow=0: L1's copy of L2's field */
 } hv;
 
@@ -129,6 +153,17 @@ static void l2_vmcs(void)
 			vmcall(HC_FAIL, i);
 	}
 	vmcall(HC_DONE, vmread(L2_VMCS_FIELD));
+}
+
+static void l2_pagetouch(void)
+{
+	for (uint64_t i = 0; i < hv.n; i++) {
+		volatile uint64_t *p = (volatile uint64_t *)(uintptr_t)(TOUCH_GPA + i * PAGE);
+		*p = i * 7 + 1;
+		if (*p != i * 7 + 1)
+			vmcall(HC_FAIL, i);
+	}
+	vmcall(HC_DONE, 0);
 }
 
 /* ---- VMX setup ---- */
@@ -211,6 +246,40 @@ static uint64_t read_sel(int which)
 	return s;
 }
 
+/* The EPT for L2: identity below 3 GiB, the pagetouch window empty. */
+static uint64_t setup_ept(void)
+{
+	uint64_t cap = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
+	/* Page-walk length 4 (bit 6), WB (14), 1-GByte pages (17), INVEPT (20). */
+	uint64_t need = (1ull << 6) | (1ull << 14) | (1ull << 17) | (1ull << 20);
+	if ((cap & need) != need)
+		fail("EPT capabilities", cap);
+	ept_pml4[0] = (uint64_t)(uintptr_t)ept_pdpt | EPT_RWX;
+	for (uint64_t g = 0; g < 3; g++)
+		ept_pdpt[g] = (g << 30) | EPT_RWX | EPT_WB | EPT_LEAF_PS;
+	ept_pdpt[3] = (uint64_t)(uintptr_t)ept_pd_touch | EPT_RWX;
+	return (uint64_t)(uintptr_t)ept_pml4 | (3ull << 3) | 6; /* 4 levels, WB */
+}
+
+/* An EPT violation in the pagetouch window: map the 4-KiB page (a page
+ * table per 2 MiB, allocated on first use) and let L2 retry. */
+static void handle_ept_violation(void)
+{
+	uint64_t gpa = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
+	uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
+	uint64_t page = (gpa - TOUCH_GPA) / PAGE;
+	if (gpa < TOUCH_GPA || page >= TOUCH_MAX_PAGES || (q & (7u << 3)))
+		fail("EPT violation outside the pagetouch window", gpa);
+	uint64_t *pde = &ept_pd_touch[page / 512];
+	uint64_t *pt = ept_pt_pool[page / 512];
+	if (!(*pde & EPT_RWX))
+		*pde = (uint64_t)(uintptr_t)pt | EPT_RWX;
+	pt[page % 512] = (uint64_t)(uintptr_t)touch_pool[page % TOUCH_POOL_PAGES] | EPT_RWX | EPT_WB;
+	hv.touch_mapped++;
+	/* Not-present to present needs no INVEPT (SDM 29.4.3.1): no
+	 * translation was cached for it. */
+}
+
 static void setup_vmcs(void (*payload)(void))
 {
 	uint64_t basic = rdmsr(MSR_IA32_VMX_BASIC);
@@ -236,14 +305,22 @@ static void setup_vmcs(void (*payload)(void))
 	write_field(VMCS_IO_BITMAP_B, (uint64_t)(uintptr_t)io_bitmap_b);
 	write_field(VMCS_MSR_BITMAP, (uint64_t)(uintptr_t)msr_bitmap);
 	write_field(VMCS_VMCS_LINK_POINTER, ~0ull);
+	uint32_t proc2 = 0;
+	if (hv.ept) {
+		write_field(VMCS_EPT_POINTER, setup_ept());
+		proc2 |= VMX_PROC2_ENABLE_EPT;
+	}
+	if (hv.vpid) {
+		write_field(VMCS_VIRTUAL_PROCESSOR_ID, 1);
+		proc2 |= VMX_PROC2_ENABLE_VPID;
+	}
 	if (hv.shadow) {
 		/* VMCS shadowing for L2 (SDM 25.10): L2's VMREAD/VMWRITE of the
 		 * field go to the shadow VMCS; every other field exits. */
 		uint64_t cap2 = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2);
 		if (!((cap2 >> 32) & VMX_PROC2_VMCS_SHADOWING))
 			fail("VMCS shadowing not supported", cap2);
-		write_field(VMCS_CPU_BASED_VM_EXEC_CONTROL, proc | VMX_PROC_SECONDARY_CONTROLS);
-		write_field(VMCS_SECONDARY_VM_EXEC_CONTROL, VMX_PROC2_VMCS_SHADOWING);
+		proc2 |= VMX_PROC2_VMCS_SHADOWING;
 		memset(vmread_bitmap, 0xff, PAGE);
 		memset(vmwrite_bitmap, 0xff, PAGE);
 		vmread_bitmap[(L2_VMCS_FIELD & 0x7fff) / 8] &= (uint8_t) ~(1u << (L2_VMCS_FIELD % 8));
@@ -251,6 +328,13 @@ static void setup_vmcs(void (*payload)(void))
 		write_field(VMCS_VMREAD_BITMAP, (uint64_t)(uintptr_t)vmread_bitmap);
 		write_field(VMCS_VMWRITE_BITMAP, (uint64_t)(uintptr_t)vmwrite_bitmap);
 		write_field(VMCS_VMCS_LINK_POINTER, (uint64_t)(uintptr_t)shadow_vmcs_region);
+	}
+	if (proc2) {
+		uint64_t cap2 = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2);
+		if (proc2 & ~(uint32_t)(cap2 >> 32))
+			fail("secondary controls not supported", proc2);
+		write_field(VMCS_CPU_BASED_VM_EXEC_CONTROL, proc | VMX_PROC_SECONDARY_CONTROLS);
+		write_field(VMCS_SECONDARY_VM_EXEC_CONTROL, proc2);
 	}
 
 	/* Host state: L1 as it runs now; exits land in l1_vmexit_entry. */
@@ -402,6 +486,9 @@ void l1_handle_exit(struct regs *r)
 	case EXIT_IO_INSTRUCTION:
 		handle_io(r);
 		break;
+	case EXIT_EPT_VIOLATION:
+		handle_ept_violation();
+		return; /* fault-like: L2 retries the access */
 	case EXIT_VMREAD:
 	case EXIT_VMWRITE:
 		handle_vmcs_access(r, reason == EXIT_VMWRITE);
@@ -415,6 +502,11 @@ void l1_handle_exit(struct regs *r)
 				fail("L2's VMCS field", got);
 			printf("l1hv: L2's VMCS field is %lu as expected (%s)\n", got,
 			       hv.shadow ? "shadow VMCS" : "emulated by L1");
+		}
+		if (!strcmp(hv.payload, "pagetouch")) {
+			if (hv.touch_mapped != hv.n)
+				fail("pages mapped on EPT violations", hv.touch_mapped);
+			printf("l1hv: mapped %lu pages on EPT violations\n", hv.touch_mapped);
 		}
 		report();
 		guest_exit(0);
@@ -463,11 +555,18 @@ int main(const struct tortuga_bootinfo *bi)
 	} else if (name && !strcmp(name, "vmcs")) {
 		payload = l2_vmcs;
 		hv.payload = "vmcs";
+	} else if (name && !strcmp(name, "pagetouch")) {
+		payload = l2_pagetouch;
+		hv.payload = "pagetouch";
 	} else if (name && strcmp(name, "cpuid")) {
-		fail("unknown payload (l2=cpuid|io|vmcs)", 0);
+		fail("unknown payload (l2=cpuid|io|vmcs|pagetouch)", 0);
 	}
 	hv.n = parse_u64(cmdline_get(bi, "n"), 1000);
 	hv.shadow = !strcmp(hv.payload, "vmcs") && parse_u64(cmdline_get(bi, "shadow"), 1) != 0;
+	hv.ept = parse_u64(cmdline_get(bi, "ept"), 1) != 0;
+	hv.vpid = parse_u64(cmdline_get(bi, "vpid"), 1) != 0;
+	if (!strcmp(hv.payload, "pagetouch") && (!hv.ept || hv.n > TOUCH_MAX_PAGES))
+		fail("pagetouch needs ept=1 and n <= 4096", hv.n);
 	for (uint32_t leaf = 0; leaf < 8; leaf++) {
 		uint32_t v[4];
 		cpuid(leaf, 0, v);

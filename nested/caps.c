@@ -21,7 +21,7 @@
 
 /* The controls nested/ implements for L2, by class. */
 static const uint32_t pin_allowed = PIN_DEFAULT1 | VMX_PIN_EXT_INTR_EXITING | VMX_PIN_NMI_EXITING |
-				    VMX_PIN_VIRTUAL_NMIS;
+				    VMX_PIN_VIRTUAL_NMIS | VMX_PIN_PREEMPTION_TIMER;
 
 static const uint32_t proc_allowed =
 	PROC_DEFAULT1 | VMX_PROC_USE_TSC_OFFSETTING | VMX_PROC_HLT_EXITING | VMX_PROC_INVLPG_EXITING |
@@ -31,13 +31,14 @@ static const uint32_t proc_allowed =
 	VMX_PROC_USE_IO_BITMAPS | VMX_PROC_USE_MSR_BITMAPS | VMX_PROC_MONITOR_EXITING |
 	VMX_PROC_PAUSE_EXITING | VMX_PROC_SECONDARY_CONTROLS;
 
-static const uint32_t proc2_allowed = VMX_PROC2_DESC_TABLE_EXITING | VMX_PROC2_ENABLE_RDTSCP |
-				      VMX_PROC2_WBINVD_EXITING | VMX_PROC2_PAUSE_LOOP_EXITING |
-				      VMX_PROC2_VMCS_SHADOWING;
+static const uint32_t proc2_allowed = VMX_PROC2_ENABLE_EPT | VMX_PROC2_DESC_TABLE_EXITING |
+				      VMX_PROC2_ENABLE_RDTSCP | VMX_PROC2_ENABLE_VPID | VMX_PROC2_WBINVD_EXITING |
+				      VMX_PROC2_UNRESTRICTED_GUEST | VMX_PROC2_PAUSE_LOOP_EXITING |
+				      VMX_PROC2_ENABLE_VMFUNC | VMX_PROC2_VMCS_SHADOWING;
 
 static const uint32_t exit_allowed = EXIT_DEFAULT1 | VMX_EXIT_HOST_ADDR_SPACE_SIZE |
 				     VMX_EXIT_ACK_INTR_ON_EXIT | VMX_EXIT_SAVE_PAT | VMX_EXIT_LOAD_PAT |
-				     VMX_EXIT_SAVE_EFER | VMX_EXIT_LOAD_EFER;
+				     VMX_EXIT_SAVE_EFER | VMX_EXIT_LOAD_EFER | VMX_EXIT_SAVE_PREEMPTION_TIMER;
 
 static const uint32_t entry_allowed = ENTRY_DEFAULT1 | VMX_ENTRY_IA32E_MODE_GUEST | VMX_ENTRY_LOAD_PAT |
 				      VMX_ENTRY_LOAD_EFER;
@@ -79,6 +80,14 @@ void vmx_caps_init(struct vmx_caps *c, uint64_t cr4_valid, unsigned phys_bits)
 	c->cr4_fixed1 = cr4_valid | CR4_VMXE;
 	/* A.9: bits 9:1 hold the highest field index. */
 	c->vmcs_enum = (uint64_t)vmcs_max_index() << 1;
+	/* A.10: 4-level EPT with execute-only entries, UC and WB paging-structure
+	 * memory types, 2-MByte and 1-GByte pages, A/D flags, INVEPT
+	 * single- and all-context; INVVPID of all four types (nested/ept.c). */
+	c->ept_vpid = EPT_CAP_EXEC_ONLY | EPT_CAP_PWL4 | EPT_CAP_UC | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_1G |
+		      EPT_CAP_INVEPT | EPT_CAP_AD | EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL | VPID_CAP_INVVPID |
+		      VPID_CAP_ADDR | VPID_CAP_SINGLE | VPID_CAP_ALL | VPID_CAP_SINGLE_GLOBALS;
+	/* A.11: VM function 0, EPTP switching. */
+	c->vmfunc = 1;
 }
 
 int nested_read_vmx_msr(const struct vcpu *v, uint32_t msr, uint64_t *val)

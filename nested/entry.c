@@ -280,6 +280,7 @@ int nested_vmentry(struct nested_vcpu *n, struct vm_exit *e, bool launch)
 
 	/* Committed: load L2's state and run it under vmcs02. */
 	load_ctls12(n, &n->ctls12);
+	n->eptp = vmx_proc2(&n->ctls12, VMX_PROC2_ENABLE_EPT) ? V12(n->vmcs, EPT_POINTER) : 0;
 	n->ctls01 = v->ctls;
 	n->l1_tsc_offset = v->s.tsc_offset;
 	load_guest_state(n);
@@ -300,6 +301,11 @@ int nested_vmentry(struct nested_vcpu *n, struct vm_exit *e, bool launch)
 		memcpy(n->vmcs + offsetof(struct vmcs12, launch_state), st, sizeof(st));
 	}
 	inject_event(n);
+	/* 26.5.1: the VMX-preemption timer counts down from its field's value
+	 * at the rate IA32_VMX_MISC[4:0] gives (one tick every 2^5 TSC cycles). */
+	v->timer_armed = (n->ctls12.pin & VMX_PIN_PREEMPTION_TIMER) != 0;
+	if (v->timer_armed)
+		v->timer_deadline = v->cycles + (V12(n->vmcs, VMX_PREEMPTION_TIMER_VALUE) << VMX_MISC_PREEMPTION_RATE);
 	n->entries++;
 	v->nested_parent = 0;
 	nested_trace(n, TORTUGA_EV_NESTED_ENTRY, 1, 0, (uint16_t)e->reason, 0, v->s.rip, v->cur_exit_seq);

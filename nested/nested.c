@@ -105,11 +105,38 @@ static int l2_cr_write(struct nested_vcpu *n, struct vm_exit *e)
 	return 1;
 }
 
+/*
+ * VMFUNC from L2 (SDM 26.5.6): the CPU runs L2 with no VM function enabled,
+ * so L0 performs what L1 enabled -- function 0, EPTP switching: EAX = 0,
+ * ECX < 512 and a valid entry in L1's EPTP list load a new EPTP. Anything
+ * else is the VM exit L1 asked for (reason 59). Returns 1 if performed.
+ */
+static int l2_vmfunc(struct nested_vcpu *n, struct vm_exit *e)
+{
+	struct vcpu *v = n->v;
+	uint32_t fn = (uint32_t)v->s.gpr[GPR_RAX], index = (uint32_t)v->s.gpr[GPR_RCX];
+	if (fn != 0 || !(V12(n->vmcs, VM_FUNCTION_CONTROL) & 1) || index >= 512)
+		return 0;
+	uint64_t eptp;
+	if (aspace_read(&v->vm->as, V12(n->vmcs, EPTP_LIST_ADDRESS) + 8ull * index, &eptp, 8) ||
+	    !nested_eptp_valid(&n->caps, eptp, v->vm->model.phys_bits))
+		return 0;
+	n->eptp = eptp;
+	V12_SET(n->vmcs, EPT_POINTER, eptp);
+	ram_note_write(&v->vm->ram, n->vmcs, VMCS12_SIZE);
+	/* The software CPU's TLB holds one EPTP's translations. */
+	vcpu_state_changed(v, STATE_TLB_L2);
+	vcpu_skip_insn(v, e);
+	return 1;
+}
+
 int nested_l2_exit(struct vcpu *v, struct vm_exit *e, uint64_t seq)
 {
 	struct nested_vcpu *n = nested_of(v);
 	if (nested_l0_wants_exit(e))
 		return 0;
+	if (e->reason == TORTUGA_EXIT_VMFUNC && l2_vmfunc(n, e))
+		return 1;
 	if (nested_l1_wants_exit(&n->ctls12, e)) {
 		n->reflected++;
 		v->lstats[2].reflected++;

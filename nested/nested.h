@@ -108,6 +108,7 @@ struct nested_vcpu {
 	struct vmx_exec_controls ctls02; /* what the CPU runs L2 under */
 	uint8_t *msr_bitmap02; /* vmcs01 | vmcs12 MSR bitmaps, 4 KiB */
 	uint64_t l1_tsc_offset;
+	uint64_t eptp; /* L1's EPTP for the running L2 (VMFUNC may switch it) */
 	/* What the software CPU's L2 TLB caches translations for (SDM 29.4:
 	 * mappings are tagged with the VPID; without VPID, VM entries and
 	 * exits invalidate). */

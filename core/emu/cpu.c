@@ -174,7 +174,9 @@ static int emu_vcpu_run(struct vcpu *v)
 			c->cur_block = NULL;
 		}
 		c->brk = false;
-		emu_handle_fault(c, (unsigned)c->exc_vector, c->exc_has_error, c->exc_error);
+		/* exc_vector < 0: emu_abort() after a VM exit took the instruction's place. */
+		if (c->exc_vector >= 0)
+			emu_handle_fault(c, (unsigned)c->exc_vector, c->exc_has_error, c->exc_error);
 	}
 	while (!vm_should_stop(vm) && s->activity == ACT_ACTIVE) {
 		uint32_t maxn = EMU_BLOCK_MAX;
@@ -182,6 +184,19 @@ static int emu_vcpu_run(struct vcpu *v)
 		if (!shadow && v->inject.valid) {
 			deliver_injected(c);
 			continue;
+		}
+		if (unlikely(v->timer_armed)) {
+			/* VMX-preemption timer (SDM 26.5.1): exits at an instruction
+			 * boundary once it counted down to zero. */
+			if (v->cycles >= v->timer_deadline) {
+				struct vm_exit e = { .reason = TORTUGA_EXIT_PREEMPTION_TIMER };
+				v->timer_armed = false;
+				vcpu_handle_exit(v, &e);
+				continue;
+			}
+			uint64_t left = (v->timer_deadline - v->cycles) / COST_INSN_DEFAULT;
+			if (left < maxn)
+				maxn = left ? (uint32_t)left : 1;
 		}
 		if (v->insn_limit) {
 			if (v->stats.insns >= v->insn_limit) {

@@ -208,6 +208,9 @@ struct emu_cpu {
 	uint32_t exc_error;
 	bool exc_has_error;
 	int delivering; /* vector being delivered, -1 if none (double-fault rules) */
+	/* The event being delivered in IDT-vectoring format (SDM 28.2.4): what an
+	 * exit during its delivery reports. */
+	uint32_t delivering_info, delivering_error;
 
 	/* PAUSE-loop exiting: cycles of the first and last PAUSE of a spin */
 	uint64_t ple_first, ple_last;
@@ -251,6 +254,9 @@ static inline void emu_break(struct emu_cpu *c)
 /* ---- except.c ---- */
 __attribute__((noreturn)) void emu_raise(struct emu_cpu *c, unsigned vector, uint32_t error);
 __attribute__((noreturn)) void emu_raise_noerr(struct emu_cpu *c, unsigned vector);
+/* Abandon the current instruction (or event delivery) after a VM exit that
+ * replaced it, e.g. an EPT violation: nothing is retired or delivered. */
+__attribute__((noreturn)) void emu_abort(struct emu_cpu *c);
 /* #UD for an instruction tortuga does not implement: traced with its mnemonic. */
 __attribute__((noreturn)) void emu_unimplemented(struct emu_cpu *c, const struct emu_insn *i);
 /* Deliver an event through the guest IDT (SDM Vol. 3A 6.12, 6.14). */
