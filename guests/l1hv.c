@@ -21,6 +21,10 @@
  *              an identity map with 1-GByte pages plus the pagetouch window)
  *   vpid=0|1   tag L2's TLB entries with a VPID (default 1); without it every
  *              VM entry and exit flushes the TLB (SDM 29.4.3)
+ *   bad=ctl|host|guest|msr  break the VMCS on purpose to see VM entry fail:
+ *              a control (VMfailValid 7), a host-state field (VMfailValid 8),
+ *              a guest-state field (VM-entry failure exit 33), an MSR-load
+ *              entry (exit 34); l1hv reports what it saw and exits with 3
  *
  * L2 runs L1's code in 64-bit mode on L1's identity page tables; it reports
  * completion with VMCALL. l1hv then prints the exits it handled by reason and
@@ -52,6 +56,7 @@ static uint8_t vmwrite_bitmap[PAGE] __attribute__((aligned(PAGE)));
 static uint8_t io_bitmap_a[PAGE] __attribute__((aligned(PAGE)));
 static uint8_t io_bitmap_b[PAGE] __attribute__((aligned(PAGE)));
 static uint8_t msr_bitmap[PAGE] __attribute__((aligned(PAGE)));
+static uint64_t msr_load_area[2] __attribute__((aligned(16)));
 static uint8_t l2_stack[L2_STACK_SIZE] __attribute__((aligned(16)));
 
 /* EPT (SDM 29.3.2): PML4 -> PDPT; PDPT entries 0-2 map 1-GByte pages 1:1,
@@ -99,6 +104,7 @@ static struct {
 	const char *payload;
 	int shadow; /* l2=vmcs: give L2 a shadow VMCS */
 	int ept, vpid;
+	char bad[8]; /* bad=: the VMCS part to break */
 	uint64_t touch_mapped; /* pagetouch: pages L1 mapped on EPT violations */
 	uint64_t soft_field; /* l2=vmcs, shadow=0: L1's copy of L2's field */
 } hv;
@@ -387,6 +393,20 @@ static void setup_vmcs(void (*payload)(void))
 	write_field(VMCS_GUEST_RFLAGS, 0x2);
 	write_field(VMCS_GUEST_ACTIVITY_STATE, 0);
 	write_field(VMCS_GUEST_INTERRUPTIBILITY_INFO, 0);
+
+	/* bad=: one broken field of each class (SDM 27.2, 27.3, 27.4). */
+	if (!strcmp(hv.bad, "ctl")) {
+		write_field(VMCS_CR3_TARGET_COUNT, 5);
+	} else if (!strcmp(hv.bad, "host")) {
+		write_field(VMCS_HOST_CR0, cr0 & ~(1ull << 5)); /* NE */
+	} else if (!strcmp(hv.bad, "guest")) {
+		write_field(VMCS_GUEST_CR0, cr0 & ~(1ull << 5));
+	} else if (!strcmp(hv.bad, "msr")) {
+		msr_load_area[0] = 0xc0000100; /* IA32_FS_BASE may not be loaded this way */
+		msr_load_area[1] = 0;
+		write_field(VMCS_VM_ENTRY_MSR_LOAD_ADDR, (uint64_t)(uintptr_t)msr_load_area);
+		write_field(VMCS_VM_ENTRY_MSR_LOAD_COUNT, 1);
+	}
 }
 
 /* ---- exit handling ---- */
@@ -474,8 +494,12 @@ void l1_handle_exit(struct regs *r);
 void l1_handle_exit(struct regs *r)
 {
 	uint32_t reason = (uint32_t)vmread(VMCS_VM_EXIT_REASON);
-	if (reason & (1u << 31))
-		fail("VM-entry failure, exit reason", reason);
+	if (reason & (1u << 31)) {
+		/* A VM-entry failure (SDM 27.8): L1 resumes at its host RIP. */
+		printf("l1hv: VM-entry failure: exit reason %u, qualification %lu\n", reason & 0xffff,
+		       vmread(VMCS_EXIT_QUALIFICATION));
+		guest_exit(hv.bad[0] ? 3 : 2);
+	}
 	reason &= 0xffff;
 	if (reason < 80)
 		hv.exits[reason]++;
@@ -563,6 +587,10 @@ int main(const struct tortuga_bootinfo *bi)
 	}
 	hv.n = parse_u64(cmdline_get(bi, "n"), 1000);
 	hv.shadow = !strcmp(hv.payload, "vmcs") && parse_u64(cmdline_get(bi, "shadow"), 1) != 0;
+	const char *bad = cmdline_get(bi, "bad");
+	if (bad)
+		for (unsigned k = 0; k + 1 < sizeof(hv.bad) && bad[k]; k++)
+			hv.bad[k] = bad[k];
 	hv.ept = parse_u64(cmdline_get(bi, "ept"), 1) != 0;
 	hv.vpid = parse_u64(cmdline_get(bi, "vpid"), 1) != 0;
 	if (!strcmp(hv.payload, "pagetouch") && (!hv.ept || hv.n > TOUCH_MAX_PAGES))
@@ -580,6 +608,10 @@ int main(const struct tortuga_bootinfo *bi)
 	setup_vmcs(payload);
 	uint8_t cf, zf;
 	__asm__ volatile("vmlaunch; setc %0; setz %1" : "=qm"(cf), "=qm"(zf) : : "cc", "memory");
+	if (hv.bad[0] && VMX_RESULT(cf, zf) == VMX_FAIL_VALID) {
+		printf("l1hv: VMLAUNCH failed: VM-instruction error %lu\n", vmread(VMCS_VM_INSTRUCTION_ERROR));
+		guest_exit(3);
+	}
 	check(VMX_RESULT(cf, zf), "VMLAUNCH");
 	fail("VMLAUNCH returned", 0);
 }

@@ -108,6 +108,11 @@ TORTUGA_API const char *tortuga_last_error(void);
 TORTUGA_API const char *tortuga_exit_reason_name(uint32_t reason);
 /* Short name of an event kind, or NULL. */
 TORTUGA_API const char *tortuga_event_kind_name(uint32_t kind);
+/* Name of a VMCS field encoding ("GUEST_RIP", "TSC_OFFSET_HIGH"; Intel SDM
+ * Vol. 3D App. B), or NULL. */
+TORTUGA_API const char *tortuga_vmcs_field_name(uint64_t encoding);
+/* Description of a VM-instruction error number (SDM Vol. 3C 31.4), or NULL. */
+TORTUGA_API const char *tortuga_vmx_error_name(uint32_t number);
 /* Name of a stop reason, never NULL. */
 TORTUGA_API const char *tortuga_stop_reason_name(uint32_t reason);
 

@@ -13,10 +13,12 @@ The library is found through $TORTUGA_LIB, then next to this package in a
 meson build tree (build/libtortuga.so), then the system linker path.
 """
 
-from ._lib import lib, LibraryNotFound, exit_reason_name, event_kind_name, stop_reason_name
+from ._lib import (lib, LibraryNotFound, exit_reason_name, event_kind_name, stop_reason_name,
+                   vmcs_field_name, vmx_error_name)
 from .vm import VM, Result, Event, TortugaError, parse_size, EVENT_FIELDS
 
 __all__ = [
     "VM", "Result", "Event", "TortugaError", "LibraryNotFound", "lib",
     "exit_reason_name", "event_kind_name", "stop_reason_name", "parse_size", "EVENT_FIELDS",
+    "vmcs_field_name", "vmx_error_name",
 ]
