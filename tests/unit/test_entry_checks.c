@@ -10,6 +10,7 @@
 
 #include "core/x86.h"
 #include "nested/checks.h"
+#include "support/vmcs_flat64.h"
 
 #include "check.h"
 
@@ -63,41 +64,9 @@ static void baseline(void)
 	SET(SECONDARY_VM_EXEC_CONTROL, 0);
 	SET(VM_EXIT_CONTROLS, (uint32_t)caps.true_exit | VMX_EXIT_HOST_ADDR_SPACE_SIZE);
 	SET(VM_ENTRY_CONTROLS, (uint32_t)caps.true_entry | VMX_ENTRY_IA32E_MODE_GUEST);
-	SET(VMCS_LINK_POINTER, ~0ull);
-	uint64_t cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-	uint64_t cr4 = CR4_PAE | CR4_VMXE;
-	SET(HOST_CR0, cr0);
-	SET(HOST_CR3, 0x10000);
-	SET(HOST_CR4, cr4);
-	SET(HOST_CS_SELECTOR, 0x08);
-	SET(HOST_SS_SELECTOR, 0x10);
-	SET(HOST_DS_SELECTOR, 0x10);
-	SET(HOST_ES_SELECTOR, 0x10);
-	SET(HOST_FS_SELECTOR, 0x10);
-	SET(HOST_GS_SELECTOR, 0x10);
-	SET(HOST_TR_SELECTOR, 0x20);
-	SET(HOST_RIP, 0x100000);
-	SET(HOST_RSP, 0x80000);
-	SET(GUEST_CR0, cr0);
-	SET(GUEST_CR3, 0x10000);
-	SET(GUEST_CR4, cr4);
-	SET(GUEST_DR7, 0x400);
-	for (int i = 0; i < 6; i++) {
-		bool code = i == SEG_CS;
-		uint8_t *f = vmcs;
-		vmcs12_store(f, vmcs_fields[VMCSF_GUEST_ES_SELECTOR + i].offset, 2, code ? 0x08 : 0x10);
-		vmcs12_store(f, vmcs_fields[VMCSF_GUEST_ES_LIMIT + i].offset, 4, 0xffffffff);
-		vmcs12_store(f, vmcs_fields[VMCSF_GUEST_ES_AR_BYTES + i].offset, 4, code ? 0xa09b : 0xc093);
-		vmcs12_store(f, vmcs_fields[VMCSF_GUEST_ES_BASE + i].offset, 8, 0);
-	}
-	SET(GUEST_LDTR_AR_BYTES, SEG_AR_UNUSABLE);
-	SET(GUEST_TR_SELECTOR, 0x20);
-	SET(GUEST_TR_LIMIT, 0x67);
-	SET(GUEST_TR_AR_BYTES, 0x8b);
+	vmcs_flat64_state(vmcs, CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG, 0x10000, CR4_PAE | CR4_VMXE,
+			  0x20, 0x100000, 0x100000);
 	SET(GUEST_GDTR_LIMIT, 0x2f);
-	SET(GUEST_RIP, 0x100000);
-	SET(GUEST_RSP, 0x80000);
-	SET(GUEST_RFLAGS, RFLAGS_FIXED1);
 	link_rev = VMCS12_REVISION;
 	memset(pdpt, 0, sizeof(pdpt));
 }
