@@ -17,6 +17,8 @@
  *              L1's EPT does not map yet: each first touch is an EPT
  *              violation L1 handles by mapping a 4-KiB page (needs ept=1)
  *   n=N        iterations (default 1000)
+ *   baseline=1 L1 executes the CPUID loop itself, without VMX: the
+ *              single-level peer of l2=cpuid (bench/nested_cpuid.py)
  *   ept=0|1    give L2 its own physical address space through EPT (default 1;
  *              an identity map with 1-GByte pages plus the pagetouch window)
  *   vpid=0|1   tag L2's TLB entries with a VPID (default 1); without it every
@@ -602,6 +604,13 @@ int main(const struct tortuga_bootinfo *bi)
 			hv.cpuid_cache[leaf][k] = v[k];
 	}
 	hv.cpuid_cache[1][2] &= ~(1u << 5); /* no VMX for L2 */
+	if (parse_u64(cmdline_get(bi, "baseline"), 0)) {
+		uint32_t r[4];
+		for (uint64_t i = 0; i < hv.n; i++)
+			cpuid(0, 0, r);
+		printf("l1hv: baseline: %lu CPUIDs in L1\n", hv.n);
+		return 0;
+	}
 	printf("l1hv: L1 hypervisor starting payload '%s' (n=%lu)\n", hv.payload, hv.n);
 	setup_gdt();
 	enable_vmx();

@@ -45,9 +45,30 @@ void nested_entry_ctx(struct nested_vcpu *n, struct entry_ctx *c)
 
 /* A 4-KiB page of L1 memory the CPU reads through (bitmaps, shadow VMCS);
  * NULL if it is not RAM (reads would return all ones: every bit set). */
-static const uint8_t *l1_page(struct nested_vcpu *n, uint64_t gpa)
+static uint8_t *l1_page(struct nested_vcpu *n, uint64_t gpa)
 {
-	return aspace_ram_ptr(&n->v->vm->as, gpa & PAGE_MASK, PAGE_SIZE);
+	uint64_t page = gpa & PAGE_MASK;
+	unsigned slot = (unsigned)(page >> PAGE_SHIFT) & 7;
+	if (n->page_cache[slot].host && n->page_cache[slot].gpa == page)
+		return n->page_cache[slot].host;
+	uint8_t *h = aspace_ram_ptr(&n->v->vm->as, page, PAGE_SIZE);
+	if (h) {
+		n->page_cache[slot].gpa = page;
+		n->page_cache[slot].host = h;
+	}
+	return h;
+}
+
+/* vmcs02's MSR bitmap starts as vmcs01's; list the bytes where vmcs01 lets
+ * an access through, which are the only ones vmcs12 can change. */
+static void msr_merge_init(struct nested_vcpu *n, const uint8_t *b01)
+{
+	memcpy(n->msr_bitmap02, b01, 4096);
+	n->msr_merge_count = 0;
+	for (unsigned k = 0; k < 4096 && n->msr_merge_count < 64; k++)
+		if (b01[k] != 0xff)
+			n->msr_merge[n->msr_merge_count++] = (uint16_t)k;
+	n->msr_merge_base = b01;
 }
 
 /* vmcs12's execution controls, with its bitmaps mapped: what "does L1 want
@@ -110,12 +131,12 @@ static void build_ctls02(struct nested_vcpu *n)
 	/* MSR bitmaps: an access exits if either level wants it. */
 	if ((c01->proc & VMX_PROC_USE_MSR_BITMAPS) && (c12->proc & VMX_PROC_USE_MSR_BITMAPS) && c12->msr_bitmap &&
 	    c01->msr_bitmap) {
-		uint64_t w01[512], w12[512], w02[512];
-		memcpy(w01, c01->msr_bitmap, 4096);
-		memcpy(w12, c12->msr_bitmap, 4096);
-		for (unsigned k = 0; k < 512; k++)
-			w02[k] = w01[k] | w12[k];
-		memcpy(n->msr_bitmap02, w02, 4096);
+		if (n->msr_merge_base != c01->msr_bitmap)
+			msr_merge_init(n, c01->msr_bitmap);
+		for (unsigned k = 0; k < n->msr_merge_count; k++) {
+			unsigned b = n->msr_merge[k];
+			n->msr_bitmap02[b] = c01->msr_bitmap[b] | c12->msr_bitmap[b];
+		}
 		c02->msr_bitmap = n->msr_bitmap02;
 	} else {
 		c02->proc &= ~VMX_PROC_USE_MSR_BITMAPS;
@@ -130,7 +151,8 @@ static void build_ctls02(struct nested_vcpu *n)
 	if (c12->proc2 & VMX_PROC2_VMCS_SHADOWING) {
 		c02->vmread_bitmap = l1_page(n, V12(vmcs, VMREAD_BITMAP));
 		c02->vmwrite_bitmap = l1_page(n, V12(vmcs, VMWRITE_BITMAP));
-		c02->shadow_vmcs = aspace_ram_ptr(&n->v->vm->as, V12(vmcs, VMCS_LINK_POINTER), VMCS12_SIZE);
+		uint64_t link = V12(vmcs, VMCS_LINK_POINTER);
+		c02->shadow_vmcs = (link & 0xfff) ? NULL : l1_page(n, link);
 	} else {
 		c02->vmread_bitmap = c02->vmwrite_bitmap = NULL;
 		c02->shadow_vmcs = NULL;
@@ -139,12 +161,14 @@ static void build_ctls02(struct nested_vcpu *n)
 
 /* ---- 27.3.2 loading guest state ---- */
 
+/* Segment i (ES..GS, LDTR, TR: the SDM's encoding order, consecutive in
+ * each group of the frozen layout). */
 static void load_seg(const uint8_t *vmcs, unsigned i, struct x86_segment *sg)
 {
-	sg->sel = (uint16_t)v12_get(vmcs, VMCSF_GUEST_ES_SELECTOR + i);
-	sg->base = v12_get(vmcs, VMCSF_GUEST_ES_BASE + i);
-	sg->limit = (uint32_t)v12_get(vmcs, VMCSF_GUEST_ES_LIMIT + i);
-	sg->ar = (uint32_t)v12_get(vmcs, VMCSF_GUEST_ES_AR_BYTES + i) & 0x1f0ffu;
+	sg->sel = (uint16_t)vmcs12_load(vmcs, offsetof(struct vmcs12, GUEST_ES_SELECTOR) + 2 * i, 2);
+	sg->base = vmcs12_load(vmcs, offsetof(struct vmcs12, GUEST_ES_BASE) + 8 * i, 8);
+	sg->limit = (uint32_t)vmcs12_load(vmcs, offsetof(struct vmcs12, GUEST_ES_LIMIT) + 4 * i, 4);
+	sg->ar = (uint32_t)vmcs12_load(vmcs, offsetof(struct vmcs12, GUEST_ES_AR_BYTES) + 4 * i, 4) & 0x1f0ffu;
 }
 
 static void load_guest_state(struct nested_vcpu *n)

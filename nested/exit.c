@@ -36,13 +36,14 @@ uint64_t nested_trace(struct nested_vcpu *n, uint8_t kind, uint8_t level, uint8_
 
 /* ---- 28.3 saving guest state ---- */
 
+/* Segment i (ES..GS, LDTR, TR), as load_seg() in entry.c. */
 static void save_seg(uint8_t *vmcs, unsigned i, const struct x86_segment *sg)
 {
-	v12_put(vmcs, VMCSF_GUEST_ES_SELECTOR + i, sg->sel);
-	v12_put(vmcs, VMCSF_GUEST_ES_LIMIT + i, sg->limit);
+	vmcs12_store(vmcs, offsetof(struct vmcs12, GUEST_ES_SELECTOR) + 2 * i, 2, sg->sel);
+	vmcs12_store(vmcs, offsetof(struct vmcs12, GUEST_ES_LIMIT) + 4 * i, 4, sg->limit);
 	/* 28.3.2: bits 31:17 and 11:8 are saved as 0, bit 16 = unusable. */
-	v12_put(vmcs, VMCSF_GUEST_ES_AR_BYTES + i, sg->ar & 0x1f0ffu);
-	v12_put(vmcs, VMCSF_GUEST_ES_BASE + i, sg->base);
+	vmcs12_store(vmcs, offsetof(struct vmcs12, GUEST_ES_AR_BYTES) + 4 * i, 4, sg->ar & 0x1f0ffu);
+	vmcs12_store(vmcs, offsetof(struct vmcs12, GUEST_ES_BASE) + 8 * i, 8, sg->base);
 }
 
 static void save_guest_state(struct nested_vcpu *n)

@@ -107,6 +107,18 @@ struct nested_vcpu {
 	struct vmx_exec_controls ctls12; /* vmcs12's controls, bitmaps mapped */
 	struct vmx_exec_controls ctls02; /* what the CPU runs L2 under */
 	uint8_t *msr_bitmap02; /* vmcs01 | vmcs12 MSR bitmaps, 4 KiB */
+	/* The bytes of vmcs01's MSR bitmap with a pass-through bit: the only
+	 * ones where vmcs12's bitmap matters (KVM's nested_vmx_prepare_msr_bitmap
+	 * merges just those MSRs too); everywhere else vmcs02 exits. */
+	uint16_t msr_merge[64];
+	unsigned msr_merge_count;
+	const uint8_t *msr_merge_base; /* the vmcs01 bitmap msr_merge was built for */
+	/* L1 pages the CPU reads through (bitmaps, shadow VMCS): gpa -> host.
+	 * RAM never moves, so a host pointer stays inside guest RAM. */
+	struct {
+		uint64_t gpa;
+		uint8_t *host;
+	} page_cache[8];
 	uint64_t l1_tsc_offset;
 	uint64_t eptp; /* L1's EPTP for the running L2 (VMFUNC may switch it) */
 	/* What the software CPU's L2 TLB caches translations for (SDM 29.4:

@@ -22,6 +22,41 @@ static bool shadowed(int id)
 	return vmcs_fields[id].shadow != SH_NONE && vmcs_fields[id].implemented;
 }
 
+/* The shadowed fields' places in the region, computed once from the table:
+ * the sync copies these and nothing else (KVM's shadow_read_only_fields /
+ * shadow_read_write_fields arrays). */
+static struct {
+	uint16_t offset;
+	uint8_t bytes;
+} shadow_list[VMCSF_COUNT];
+static unsigned shadow_count;
+
+static void shadow_list_init(void)
+{
+	if (shadow_count)
+		return;
+	/* Adjacent fields in the region merge into one run. */
+	for (int id = 0; id < VMCSF_COUNT; id++) {
+		if (!shadowed(id))
+			continue;
+		unsigned off = vmcs_fields[id].offset, bytes = vmcs_fields[id].bytes;
+		if (shadow_count && shadow_list[shadow_count - 1].offset + shadow_list[shadow_count - 1].bytes == off &&
+		    shadow_list[shadow_count - 1].bytes + bytes <= 255) {
+			shadow_list[shadow_count - 1].bytes += (uint8_t)bytes;
+			continue;
+		}
+		shadow_list[shadow_count].offset = (uint16_t)off;
+		shadow_list[shadow_count].bytes = (uint8_t)bytes;
+		shadow_count++;
+	}
+}
+
+static void shadow_copy(uint8_t *dst, const uint8_t *src)
+{
+	for (unsigned k = 0; k < shadow_count; k++)
+		memcpy(dst + shadow_list[k].offset, src + shadow_list[k].offset, shadow_list[k].bytes);
+}
+
 static void bitmap_clear(uint8_t *bm, uint32_t enc)
 {
 	uint32_t bit = enc & 0x7fff; /* bits 14:0 of the encoding index the bitmap */
@@ -30,6 +65,7 @@ static void bitmap_clear(uint8_t *bm, uint32_t enc)
 
 void nested_shadow_init_bitmaps(struct nested_vcpu *n)
 {
+	shadow_list_init();
 	memset(n->vmread_bitmap, 0xff, 4096);
 	memset(n->vmwrite_bitmap, 0xff, 4096);
 	for (int id = 0; id < VMCSF_COUNT; id++) {
@@ -49,23 +85,16 @@ void nested_shadow_init_bitmaps(struct nested_vcpu *n)
 
 void nested_shadow_from_vmcs12(struct nested_vcpu *n)
 {
-	if (!n->shadow_active)
-		return;
-	for (int id = 0; id < VMCSF_COUNT; id++)
-		if (shadowed(id))
-			memcpy(n->shadow_vmcs + vmcs_fields[id].offset, n->vmcs + vmcs_fields[id].offset,
-			       vmcs_fields[id].bytes);
+	if (n->shadow_active)
+		shadow_copy(n->shadow_vmcs, n->vmcs);
 }
 
 void nested_shadow_to_vmcs12(struct nested_vcpu *n)
 {
 	if (!n->shadow_active)
 		return;
-	for (int id = 0; id < VMCSF_COUNT; id++)
-		if (shadowed(id))
-			memcpy(n->vmcs + vmcs_fields[id].offset, n->shadow_vmcs + vmcs_fields[id].offset,
-			       vmcs_fields[id].bytes);
-	ram_note_write(&n->v->vm->ram, n->vmcs, VMCS12_SIZE);
+	shadow_copy(n->vmcs, n->shadow_vmcs);
+	ram_note_write(&n->v->vm->ram, n->vmcs, sizeof(struct vmcs12));
 }
 
 /* vmcs01's shadowing follows whether L1 has a current VMCS (KVM:

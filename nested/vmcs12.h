@@ -69,6 +69,16 @@ struct vmcs12 {
 #include "vmcs_fields.def"
 #undef X
 _Static_assert(offsetof(struct vmcs12, launch_state) == 8, "vmcs12 header");
+/* The guest segment fields of each kind are consecutive in SDM order (ES, CS,
+ * SS, DS, FS, GS, LDTR, TR): entry and exit index them. */
+_Static_assert(offsetof(struct vmcs12, GUEST_TR_SELECTOR) == offsetof(struct vmcs12, GUEST_ES_SELECTOR) + 2 * 7,
+	       "guest selectors are consecutive");
+_Static_assert(offsetof(struct vmcs12, GUEST_TR_LIMIT) == offsetof(struct vmcs12, GUEST_ES_LIMIT) + 4 * 7,
+	       "guest limits are consecutive");
+_Static_assert(offsetof(struct vmcs12, GUEST_TR_AR_BYTES) == offsetof(struct vmcs12, GUEST_ES_AR_BYTES) + 4 * 7,
+	       "guest access rights are consecutive");
+_Static_assert(offsetof(struct vmcs12, GUEST_TR_BASE) == offsetof(struct vmcs12, GUEST_ES_BASE) + 8 * 7,
+	       "guest bases are consecutive");
 _Static_assert(sizeof(struct vmcs12) <= VMCS12_SIZE, "vmcs12 fits its 4 KiB region");
 
 /* One row of the table, for lookups by encoding or id. */

@@ -45,8 +45,20 @@ void emu_update_mode(struct emu_cpu *c)
 	}
 	for (int i = 0; i < SEG_COUNT; i++)
 		c->seg_base[i] = (mode == MODE_LONG64 && i < SEG_FS) ? 0 : s->seg[i].base;
-	/* The jump cache is keyed by CS.base + RIP under a mode: revalidate. */
-	c->tlb_epoch++;
+	/* The jump cache is keyed by CS.base + RIP under a mode: revalidate --
+	 * except when only the level changed: each level keeps its cache, valid
+	 * while its CPL is the one its entries were made at. */
+	unsigned lvl = c->v->level == 2;
+	if (lvl != c->jmp_level) {
+		c->level_epoch[c->jmp_level] = c->tlb_epoch;
+		c->jmp_level = lvl;
+		c->tlb_epoch = c->level_epoch[lvl];
+		if (c->level_cpl[lvl] != c->cpl)
+			c->tlb_epoch++;
+	} else {
+		c->tlb_epoch++;
+	}
+	c->level_cpl[lvl] = c->cpl;
 }
 
 /* ---- block cache ---- */
@@ -58,8 +70,12 @@ static void cache_flush(struct vm *vm)
 	ev->arena_used = 0;
 	ev->flushes++;
 	for (uint32_t i = 0; i < vm->nvcpus; i++)
-		if (vm->vcpus[i] && vm->vcpus[i]->be)
-			emu_of(vm->vcpus[i])->tlb_epoch++;
+		if (vm->vcpus[i] && vm->vcpus[i]->be) {
+			struct emu_cpu *o = emu_of(vm->vcpus[i]);
+			o->tlb_epoch++;
+			o->level_epoch[0]++;
+			o->level_epoch[1]++;
+		}
 }
 
 static inline bool block_valid(const struct guest_ram *ram, const struct emu_block *b)
@@ -107,7 +123,7 @@ static struct emu_block *lookup_slow(struct emu_cpu *c, uint64_t la)
 static inline struct emu_block *lookup(struct emu_cpu *c)
 {
 	uint64_t la = c->seg_base[SEG_CS] + c->s->rip;
-	struct emu_jmp_entry *je = &c->jmp[(la ^ (la >> JMP_CACHE_BITS)) & ((1u << JMP_CACHE_BITS) - 1)];
+	struct emu_jmp_entry *je = &c->jmp[c->jmp_level][(la ^ (la >> JMP_CACHE_BITS)) & ((1u << JMP_CACHE_BITS) - 1)];
 	if (likely(je->rip == la && je->epoch == c->tlb_epoch && je->b->mode == c->mode &&
 		   block_valid(&c->vm->ram, je->b)))
 		return je->b;

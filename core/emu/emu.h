@@ -200,7 +200,13 @@ struct emu_cpu {
 	struct emu_tlb tlbs[2][2];
 	struct emu_tlb *tlb;
 	uint64_t tlb_epoch; /* bumped on every flush; validates the jump cache */
-	struct emu_jmp_entry jmp[1u << JMP_CACHE_BITS];
+	/* One jump cache per level (they map linear addresses differently), so
+	 * that switching between L1 and L2 keeps both: the running level's
+	 * epoch is tlb_epoch, the other's waits in level_epoch. */
+	struct emu_jmp_entry jmp[2][1u << JMP_CACHE_BITS];
+	unsigned jmp_level; /* 0: L1, 1: L2 -- whose cache and epoch are current */
+	uint64_t level_epoch[2];
+	unsigned level_cpl[2]; /* CPL each level last ran at */
 
 	/* exceptions */
 	jmp_buf jb;

@@ -29,10 +29,13 @@ static void tlb_clear(struct emu_tlb *t)
 
 void emu_tlb_flush_level(struct emu_cpu *c, unsigned level)
 {
-	struct emu_tlb *set = c->tlbs[level == 2];
-	tlb_clear(&set[0]);
-	tlb_clear(&set[1]);
-	c->tlb_epoch++;
+	unsigned lvl = level == 2;
+	tlb_clear(&c->tlbs[lvl][0]);
+	tlb_clear(&c->tlbs[lvl][1]);
+	if (lvl == c->jmp_level)
+		c->tlb_epoch++;
+	else
+		c->level_epoch[lvl]++;
 }
 
 void emu_tlb_flush(struct emu_cpu *c)
