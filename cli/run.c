@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -44,6 +45,8 @@ static void run_usage(FILE *f)
 	      "  --nested           give the guest VT-x (nested VMX) to run its own guests; print\n"
 	      "                     the exits per level and the L0 exits per L2 exit at the end\n"
 	      "  --no-shadow-vmcs   with --nested: L1's VMREAD/VMWRITE always exit to L0\n"
+	      "  --exit-cost REASON=CYCLES  cost model: cycles charged per exit of REASON\n"
+	      "                     (a name such as CPUID or a number; repeatable; default 2000)\n"
 	      "  -q, --quiet        no summary line on stderr\n"
 	      "  -h, --help         show this help\n",
 	      f);
@@ -59,7 +62,40 @@ enum {
 	OPT_REPORT,
 	OPT_NESTED,
 	OPT_NO_SHADOW_VMCS,
+	OPT_EXIT_COST,
 };
+
+#define MAX_COST_OVERRIDES 32
+
+/* "CPUID=1200" or "10=1200": a basic exit reason and a cycle count. */
+static int parse_exit_cost(const char *arg, uint32_t *reason, uint32_t *cycles)
+{
+	const char *eq = strchr(arg, '=');
+	if (!eq || eq == arg)
+		return -1;
+	char name[64];
+	size_t len = (size_t)(eq - arg);
+	if (len >= sizeof(name))
+		return -1;
+	memcpy(name, arg, len);
+	name[len] = 0;
+	char *end;
+	unsigned long r = strtoul(name, &end, 0);
+	if (*end) {
+		r = TORTUGA_EXIT_REASON_MAX;
+		for (uint32_t k = 0; k < TORTUGA_EXIT_REASON_MAX; k++) {
+			const char *n = tortuga_exit_reason_name(k);
+			if (n && !strcasecmp(n, name))
+				r = k;
+		}
+	}
+	unsigned long c = strtoul(eq + 1, &end, 0);
+	if (r >= TORTUGA_EXIT_REASON_MAX || !eq[1] || *end || c > UINT32_MAX)
+		return -1;
+	*reason = (uint32_t)r;
+	*cycles = (uint32_t)c;
+	return 0;
+}
 
 /* The guest command line: GUEST-ARGS joined by spaces. */
 static char *join_args(int argc, char **argv)
@@ -129,14 +165,14 @@ static void print_report(tortuga_vm *vm, const struct tortuga_result *r)
 static void print_levels(tortuga_vm *vm)
 {
 	fprintf(stderr, "tortuga: nested: exits to L0 per level\n");
-	fprintf(stderr, "  %-6s %14s %12s %12s %14s\n", "level", "instructions", "exits", "reflected",
-		"caused-by-L2");
+	fprintf(stderr, "  %-6s %14s %12s %12s %14s %16s\n", "level", "instructions", "exits", "reflected",
+		"caused-by-L2", "model-cycles");
 	for (uint32_t level = 1; level <= 2; level++) {
 		struct tortuga_level_stats ls;
 		if (tortuga_vm_level_stats(vm, level, &ls))
 			return;
-		fprintf(stderr, "  L%-5u %14" PRIu64 " %12" PRIu64 " %12" PRIu64 " %14" PRIu64 "\n", level,
-			ls.instructions, ls.exits, ls.reflected, ls.caused_by_l2);
+		fprintf(stderr, "  L%-5u %14" PRIu64 " %12" PRIu64 " %12" PRIu64 " %14" PRIu64 " %16" PRIu64 "\n",
+			level, ls.instructions, ls.exits, ls.reflected, ls.caused_by_l2, ls.cycles);
 	}
 	fprintf(stderr, "  L0 exits per L2 exit: %.2f\n", tortuga_vm_l0_exits_per_l2_exit(vm));
 }
@@ -160,6 +196,7 @@ int cli_run(int argc, char **argv)
 		{ "report", no_argument, NULL, OPT_REPORT },
 		{ "nested", no_argument, NULL, OPT_NESTED },
 		{ "no-shadow-vmcs", no_argument, NULL, OPT_NO_SHADOW_VMCS },
+		{ "exit-cost", required_argument, NULL, OPT_EXIT_COST },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -168,6 +205,10 @@ int cli_run(int argc, char **argv)
 	tortuga_config_init(&cfg);
 	const char *serial = "stdio", *trace = NULL, *stats = NULL;
 	bool quiet = false, report = false, nested = false, no_shadow = false;
+	struct {
+		uint32_t reason, cycles;
+	} costs[MAX_COST_OVERRIDES];
+	unsigned ncosts = 0;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -209,6 +250,14 @@ int cli_run(int argc, char **argv)
 			break;
 		case OPT_NO_SHADOW_VMCS:
 			no_shadow = true;
+			break;
+		case OPT_EXIT_COST:
+			if (ncosts == MAX_COST_OVERRIDES ||
+			    parse_exit_cost(optarg, &costs[ncosts].reason, &costs[ncosts].cycles)) {
+				cli_error("--exit-cost: '%s' is not REASON=CYCLES (e.g. CPUID=1200)", optarg);
+				return TORTUGA_STATUS_USAGE;
+			}
+			ncosts++;
 			break;
 		case 'q':
 			quiet = true;
@@ -270,6 +319,8 @@ int cli_run(int argc, char **argv)
 		cli_error("%s", tortuga_vm_error(vm));
 		goto out;
 	}
+	for (unsigned k = 0; k < ncosts; k++)
+		tortuga_vm_set_exit_cost(vm, costs[k].reason, costs[k].cycles);
 	if (trace && tortuga_vm_trace_to_file(vm, trace, NULL)) {
 		cli_error("--trace: %s", tortuga_vm_error(vm));
 		goto out;

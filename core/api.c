@@ -13,6 +13,7 @@
 
 #include <tortuga/tortuga.h>
 
+#include "cost_model.h"
 #include "devices/uart16550.h"
 #include "loader.h"
 #include "vm.h"
@@ -286,6 +287,7 @@ TORTUGA_API int tortuga_vm_level_stats(tortuga_vm *tvm, uint32_t level, struct t
 		out->exits += v->lstats[level].exits;
 		out->reflected += v->lstats[level].reflected;
 		out->caused_by_l2 += v->lstats[level].caused_by_l2;
+		out->cycles += v->lstats[level].insns * COST_INSN_DEFAULT + v->lstats[level].exit_cycles;
 	}
 	return 0;
 }
@@ -299,6 +301,21 @@ TORTUGA_API uint64_t tortuga_vm_level_exit_count(tortuga_vm *tvm, uint32_t level
 	for (uint32_t i = 0; i < vm->nvcpus; i++)
 		n += vm->vcpus[i]->lstats[level].exits_by_reason[reason];
 	return n;
+}
+
+TORTUGA_API int tortuga_vm_set_exit_cost(tortuga_vm *tvm, uint32_t reason, uint32_t cycles)
+{
+	struct vm *vm = (struct vm *)tvm;
+	if (reason >= TORTUGA_EXIT_REASON_MAX)
+		return vm_error(vm, -EINVAL, "no exit reason %u", reason);
+	vm->exit_cost[reason] = cycles;
+	return 0;
+}
+
+TORTUGA_API uint32_t tortuga_vm_exit_cost(tortuga_vm *tvm, uint32_t reason)
+{
+	struct vm *vm = (struct vm *)tvm;
+	return reason < TORTUGA_EXIT_REASON_MAX ? vm->exit_cost[reason] : 0;
 }
 
 TORTUGA_API double tortuga_vm_l0_exits_per_l2_exit(tortuga_vm *tvm)
@@ -337,6 +354,7 @@ static void write_level_stats(struct vm *vm, FILE *f)
 		fprintf(f, "      \"exits\": %" PRIu64 ",\n", ls.exits);
 		fprintf(f, "      \"reflected\": %" PRIu64 ",\n", ls.reflected);
 		fprintf(f, "      \"caused_by_l2\": %" PRIu64 ",\n", ls.caused_by_l2);
+		fprintf(f, "      \"cycles\": %" PRIu64 ",\n", ls.cycles);
 		fprintf(f, "      \"exits_by_reason\": ");
 		write_exits_by_reason(tvm, level, f, "      ");
 		fprintf(f, "\n    }");

@@ -375,6 +375,7 @@ int vcpu_handle_exit(struct vcpu *v, struct vm_exit *e)
 
 	uint32_t cost = reason < TORTUGA_EXIT_REASON_MAX ? vm->exit_cost[reason] : 0;
 	v->cycles += cost;
+	ls->exit_cycles += cost;
 	vcpu_trace(v, TORTUGA_EV_ENTRY, (uint16_t)reason, 0, cost, seq);
 	v->cur_exit_seq = saved_parent;
 	if (ret < 0)

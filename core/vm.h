@@ -91,6 +91,7 @@ struct vcpu_level_stats {
 	uint64_t exits_by_reason[TORTUGA_EXIT_REASON_MAX];
 	uint64_t reflected;
 	uint64_t caused_by_l2;
+	uint64_t exit_cycles; /* cost-model cycles charged for this level's exits */
 };
 
 struct vcpu {

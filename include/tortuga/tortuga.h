@@ -171,6 +171,7 @@ struct tortuga_level_stats {
 	uint64_t exits; /* exits of the level to L0 */
 	uint64_t reflected; /* level 2: exits L0 passed on to L1 as VM exits */
 	uint64_t caused_by_l2; /* level 1: exits made while handling a reflected L2 exit */
+	uint64_t cycles; /* cost model: its instructions plus the cost of its exits */
 };
 TORTUGA_API int tortuga_vm_level_stats(tortuga_vm *vm, uint32_t level, struct tortuga_level_stats *out);
 /* Exits of a level (1 or 2) to L0 with the given basic reason. */
@@ -180,6 +181,15 @@ TORTUGA_API uint64_t tortuga_vm_level_exit_count(tortuga_vm *vm, uint32_t level,
  * reflected L2 exits) / exits of L2; 0 if L2 never exited.
  */
 TORTUGA_API double tortuga_vm_l0_exits_per_l2_exit(tortuga_vm *vm);
+
+/*
+ * The cost model (DESIGN.md "Exit-centric design"): modelled cycles charged
+ * for each VM exit at L0, by basic exit reason. The default for every reason
+ * is the one published figure tortuga cites (2,000 cycles, SplitX, WIOV
+ * 2011); set measured values per reason before running.
+ */
+TORTUGA_API int tortuga_vm_set_exit_cost(tortuga_vm *vm, uint32_t reason, uint32_t cycles);
+TORTUGA_API uint32_t tortuga_vm_exit_cost(tortuga_vm *vm, uint32_t reason);
 
 /* Write the JSON run summary (`tortuga run --stats`) to path. */
 TORTUGA_API int tortuga_vm_write_stats(tortuga_vm *vm, const char *path);

@@ -69,6 +69,7 @@ class LevelStats(ctypes.Structure):
         ("exits", ctypes.c_uint64),
         ("reflected", ctypes.c_uint64),
         ("caused_by_l2", ctypes.c_uint64),
+        ("cycles", ctypes.c_uint64),
     ]
 
 
@@ -116,6 +117,8 @@ _protos = {
     "tortuga_vm_level_exit_count": (ctypes.c_uint64, [_VM, ctypes.c_uint32, ctypes.c_uint32]),
     "tortuga_vm_l0_exits_per_l2_exit": (ctypes.c_double, [_VM]),
     "tortuga_vmcs_field_name": (ctypes.c_char_p, [ctypes.c_uint64]),
+    "tortuga_vm_set_exit_cost": (ctypes.c_int, [_VM, ctypes.c_uint32, ctypes.c_uint32]),
+    "tortuga_vm_exit_cost": (ctypes.c_uint32, [_VM, ctypes.c_uint32]),
     "tortuga_vmx_error_name": (ctypes.c_char_p, [ctypes.c_uint32]),
 }
 for _name, (_res, _args) in _protos.items():

@@ -228,6 +228,12 @@ class VM:
                                   if (n := lib.tortuga_vm_level_exit_count(self._h, level, r))}
         return out
 
+    def set_exit_cost(self, reason, cycles):
+        """Cost-model cycles charged per exit of this reason (name or number)."""
+        if isinstance(reason, str):
+            reason = _reason_number(reason)
+        self._check(lib.tortuga_vm_set_exit_cost(self._h, reason, cycles))
+
     def l0_exits_per_l2_exit(self):
         return lib.tortuga_vm_l0_exits_per_l2_exit(self._h)
 

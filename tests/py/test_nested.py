@@ -181,3 +181,27 @@ def test_names_from_tables():
     assert tortuga.vmcs_field_name(0x2011) == "TSC_OFFSET_HIGH"
     assert tortuga.vmcs_field_name(0x681F) is None
     assert tortuga.vmx_error_name(12) == "VMREAD/VMWRITE from/to unsupported VMCS component"
+
+
+def test_cost_model_per_reason(vm, guest):
+    """Modelled cycles of a level: one per instruction plus the configured
+    cost of each of its exits (DESIGN.md "Exit-centric design")."""
+    costs = {"CPUID": 1500, "VMRESUME": 7000}
+    v = vm(mem="64M", nested=True)
+    for reason, cycles in costs.items():
+        v.set_exit_cost(reason, cycles)
+    v.load(guest("l1hv"), ["l2=cpuid", "n=100"])
+    assert v.run().exit_status == OK
+    l2 = v.level_stats(2)
+    assert l2["cycles"] == l2["instructions"] + 101 * 1500 + 1 * 2000  # VMCALL: the default
+    l1 = v.level_stats(1)
+    assert l1["exits_by_reason"]["VMRESUME"] == 101
+    expect = sum(n * costs.get(r, 2000) for r, n in l1["exits_by_reason"].items())
+    assert l1["cycles"] == l1["instructions"] + expect
+
+
+def test_cli_exit_cost_option(cli, guest):
+    p = cli("run", "--exit-cost", "CPUID=x", guest("hello"))
+    assert p.returncode == 2 and "--exit-cost" in p.stderr
+    p = cli("run", "--nested", "--exit-cost", "CPUID=1200", "--exit-cost", "24=5000", guest("l1hv"), "--", "n=10")
+    assert p.returncode == OK and "model-cycles" in p.stderr
