@@ -143,6 +143,8 @@ static void l2_cpuid(void)
 	vmcall((r[2] & (1u << 5)) ? HC_FAIL : HC_DONE, 0);
 }
 
+static volatile uint32_t l2_io_src = 0xabcd1234, l2_io_dst;
+
 static void l2_io(void)
 {
 	for (uint64_t i = 0; i < hv.n; i++) {
@@ -150,6 +152,14 @@ static void l2_io(void)
 		if (inl(L1_DEV_PORT) != (uint32_t)i * 3 + 1)
 			vmcall(HC_FAIL, i);
 	}
+	/* String I/O: L1 finds the memory operand through the guest-linear
+	 * address and the instruction information of the exit. */
+	const volatile uint32_t *src = &l2_io_src;
+	volatile uint32_t *dst = &l2_io_dst;
+	__asm__ volatile("outsl" : "+S"(src) : "d"((uint16_t)L1_DEV_PORT) : "memory");
+	__asm__ volatile("insl" : "+D"(dst) : "d"((uint16_t)L1_DEV_PORT) : "memory");
+	if (l2_io_dst != 0xabcd1234 + 1 || src != &l2_io_src + 1 || dst != &l2_io_dst + 1)
+		vmcall(HC_FAIL, l2_io_dst);
 	vmcall(HC_DONE, 0);
 }
 
@@ -429,13 +439,31 @@ static void handle_cpuid(struct regs *r)
 	r->rdx = v[3];
 }
 
-/* Exit qualification for I/O instructions (SDM Table 28-5). */
+/* Exit qualification for I/O instructions (SDM Table 28-5); for INS/OUTS
+ * the guest-linear address and, with IA32_VMX_BASIC[54], the instruction
+ * information (address size bits 9:7, segment bits 17:15) locate the data.
+ * L2's linear addresses are L1's here (same page tables, identity EPT). */
 static void handle_io(struct regs *r)
 {
 	uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
 	unsigned size = (unsigned)(q & 7) + 1, in = (q >> 3) & 1, port = (unsigned)(q >> 16);
-	if (port != L1_DEV_PORT || size != 4 || (q & (1u << 4)))
+	if (port != L1_DEV_PORT || size != 4 || (q & (1u << 5)))
 		fail("unexpected I/O exit", q);
+	if (q & (1u << 4)) {
+		uint64_t gla = vmread(VMCS_GUEST_LINEAR_ADDRESS), info = vmread(VMCS_VMX_INSTRUCTION_INFO);
+		unsigned seg = (unsigned)(info >> 15) & 7, asize = (unsigned)(info >> 7) & 7;
+		if (gla != (in ? r->rdi : r->rsi) || seg != (in ? 0 : 3) || asize != 2)
+			fail("INS/OUTS exit information", info);
+		volatile uint32_t *p = (volatile uint32_t *)(uintptr_t)gla;
+		if (in) {
+			*p = hv.dev_reg + 1;
+			r->rdi += 4;
+		} else {
+			hv.dev_reg = *p;
+			r->rsi += 4;
+		}
+		return;
+	}
 	if (in)
 		r->rax = (r->rax & ~0xffffffffull) | (uint32_t)(hv.dev_reg + 1);
 	else

@@ -53,8 +53,10 @@ void vmx_caps_init(struct vmx_caps *c, uint64_t cr4_valid, unsigned phys_bits)
 	(void)phys_bits; /* Intel 64: IA32_VMX_BASIC[48] = 0, addresses use MAXPHYADDR */
 	memset(c, 0, sizeof(*c));
 	/* A.1: revision, region size 4096 (bits 44:32), write-back VMCS memory
-	 * type (bits 53:50 = 6), TRUE controls (bit 55). */
-	c->basic = VMCS12_REVISION | ((uint64_t)VMCS12_SIZE << 32) | (6ull << 50) | VMX_BASIC_TRUE_CTLS;
+	 * type (bits 53:50 = 6), INS/OUTS instruction information (bit 54), TRUE
+	 * controls (bit 55). */
+	c->basic = VMCS12_REVISION | ((uint64_t)VMCS12_SIZE << 32) | (6ull << 50) | VMX_BASIC_INOUT |
+		   VMX_BASIC_TRUE_CTLS;
 	c->pin = ctl_msr(PIN_DEFAULT1, pin_allowed);
 	c->true_pin = c->pin;
 	c->proc = ctl_msr(PROC_DEFAULT1, proc_allowed);

@@ -293,6 +293,27 @@ static bool io_imm_operand(const struct emu_insn *i)
 	return false;
 }
 
+/*
+ * INS/OUTS exits also report the linear address of the first memory operand
+ * (SDM 28.2.1, "guest-linear address") and, as IA32_VMX_BASIC[54] says, the
+ * address size and segment in the instruction-information field (28.2.5,
+ * Table 28-8): ES:(E/R)DI for INS, the (overridable) segment with (E/R)SI for
+ * OUTS.
+ */
+static void io_string_exit_info(struct emu_cpu *c, const struct emu_insn *i, bool in, struct vm_exit *e)
+{
+	unsigned seg = in ? SEG_ES : SEG_DS;
+	for (unsigned k = 0; k < i->nops; k++)
+		if (i->op[k].kind == OPK_MEM)
+			seg = i->op[k].seg;
+	uint64_t off = c->s->gpr[in ? GPR_RDI : GPR_RSI] & size_mask(i->addrsize);
+	e->gla = c->seg_base[seg] + off;
+	if (c->mode != MODE_LONG64)
+		e->gla &= 0xffffffffull;
+	struct vmx_insn_operand o = { .addr_bytes = i->addrsize, .seg = (uint8_t)seg, .base = -1, .index = -1 };
+	e->insn_info = vmx_insn_info_encode(&o) & ((7u << VMX_II_ASIZE_SHIFT) | (7u << VMX_II_SEG_SHIFT));
+}
+
 /* One I/O access: a VM exit when the controls ask for it, else straight to
  * the port bus. Returns false if L0 did not complete it. */
 bool emu_io_access(struct emu_cpu *c, const struct emu_insn *i, uint16_t port, unsigned size, bool in,
@@ -320,6 +341,8 @@ bool emu_io_access(struct emu_cpu *c, const struct emu_insn *i, uint16_t port, u
 		.aux = port,
 		.io = { .port = port, .size = (uint8_t)size, .in = in, .count = count, .data = c->io_buf },
 	};
+	if (string)
+		io_string_exit_info(c, i, in, &e);
 	c->io_done = false;
 	vcpu_handle_exit(c->v, &e);
 	emu_break(c);

@@ -105,7 +105,7 @@ def test_trace_levels_handlers_parents(vm, guest):
 
 
 @pytest.mark.parametrize("args,expect", [
-    (["l2=io", "n=200"], {"IO_INSTRUCTION": 400, "VMCALL": 1}),
+    (["l2=io", "n=200"], {"IO_INSTRUCTION": 402, "VMCALL": 1}),  # 200 OUT, 200 IN, OUTS, INS
     (["l2=pagetouch", "n=300"], {"EPT_VIOLATION": 300, "VMCALL": 1}),
     (["l2=vmcs", "n=250", "shadow=1"], {"VMCALL": 1}),
     (["l2=vmcs", "n=250", "shadow=0"], {"VMREAD": 251, "VMWRITE": 250, "VMCALL": 1}),
