@@ -16,6 +16,12 @@
  *   l2=pagetouch  L2 writes and reads back n pages at L2-physical 3 GiB that
  *              L1's EPT does not map yet: each first touch is an EPT
  *              violation L1 handles by mapping a 4-KiB page (needs ept=1)
+ *   l2=real    L2 runs in real mode (unrestricted guest, needs ept=1): a
+ *              16-bit loop of n CPUIDs (n < 65536)
+ *   l2=vmfunc  L2 switches between two EPTPs with VMFUNC (EPTP switching,
+ *              performed by L0 without exiting to L1) and reads a page only
+ *              the second maps, n times; then an invalid EPTP index exits
+ *              to L1 (reason 59)
  *   n=N        iterations (default 1000)
  *   baseline=1 L1 executes the CPUID loop itself, without VMX: the
  *              single-level peer of l2=cpuid (bench/nested_cpuid.py)
@@ -72,6 +78,17 @@ static uint64_t ept_pdpt[512] __attribute__((aligned(PAGE)));
 static uint64_t ept_pd_touch[512] __attribute__((aligned(PAGE)));
 static uint64_t ept_pt_pool[TOUCH_MAX_PAGES / 512][512] __attribute__((aligned(PAGE)));
 static uint8_t touch_pool[TOUCH_POOL_PAGES][PAGE] __attribute__((aligned(PAGE)));
+/* l2=vmfunc: a second EPT that also maps the first page of the pagetouch
+ * window, to a page holding a marker; the EPTP list (SDM 25.6.14). */
+static uint64_t ept_pml4_alt[512] __attribute__((aligned(PAGE)));
+static uint64_t ept_pdpt_alt[512] __attribute__((aligned(PAGE)));
+static uint64_t ept_pd_alt[512] __attribute__((aligned(PAGE)));
+static uint64_t ept_pt_alt[512] __attribute__((aligned(PAGE)));
+static uint64_t alt_page[512] __attribute__((aligned(PAGE)));
+static uint64_t eptp_list[512] __attribute__((aligned(PAGE)));
+#define VMFUNC_MARKER 0x5a5a5a5a12345678ull
+/* l2=real: where the 16-bit code goes (real mode reaches the first MiB). */
+#define REAL_CODE_PA 0x9000
 #define EPT_RWX 7ull
 #define EPT_WB (6ull << 3)
 #define EPT_LEAF_PS (1ull << 7)
@@ -173,6 +190,19 @@ static void l2_vmcs(void)
 	vmcall(HC_DONE, vmread(L2_VMCS_FIELD));
 }
 
+static void l2_vmfunc(void)
+{
+	volatile uint64_t *p = (volatile uint64_t *)(uintptr_t)TOUCH_GPA;
+	for (uint64_t i = 0; i < hv.n; i++) {
+		__asm__ volatile("vmfunc" : : "a"(0), "c"(1) : "memory"); /* EPTP list entry 1 */
+		if (*p != VMFUNC_MARKER)
+			vmcall(HC_FAIL, i);
+		__asm__ volatile("vmfunc" : : "a"(0), "c"(0) : "memory");
+	}
+	__asm__ volatile("vmfunc" : : "a"(0), "c"(512) : "memory"); /* beyond the list: exits to L1 */
+	vmcall(HC_DONE, 0);
+}
+
 static void l2_pagetouch(void)
 {
 	for (uint64_t i = 0; i < hv.n; i++) {
@@ -264,6 +294,30 @@ static uint64_t read_sel(int which)
 	return s;
 }
 
+/* l2=real: mov si, n; L: xor ax, ax; cpuid; dec si; jnz L;
+ * mov eax, HC_DONE; vmcall; hlt (16-bit code, SI because CPUID writes CX). */
+static void setup_real_code(void)
+{
+	uint8_t code[] = { 0xbe, (uint8_t)hv.n, (uint8_t)(hv.n >> 8), 0x31, 0xc0, 0x0f, 0xa2, 0x4e, 0x75, 0xf9,
+			   0x66, 0xb8, HC_DONE, 0, 0, 0, 0x0f, 0x01, 0xc1, 0xf4 };
+	memcpy((void *)(uintptr_t)REAL_CODE_PA, code, sizeof(code));
+}
+
+/* l2=vmfunc: the second EPT and the EPTP list. */
+static uint64_t setup_ept_alt(uint64_t eptp)
+{
+	ept_pml4_alt[0] = (uint64_t)(uintptr_t)ept_pdpt_alt | EPT_RWX;
+	for (int g = 0; g < 3; g++)
+		ept_pdpt_alt[g] = ept_pdpt[g];
+	ept_pdpt_alt[3] = (uint64_t)(uintptr_t)ept_pd_alt | EPT_RWX;
+	ept_pd_alt[0] = (uint64_t)(uintptr_t)ept_pt_alt | EPT_RWX;
+	alt_page[0] = VMFUNC_MARKER;
+	ept_pt_alt[0] = (uint64_t)(uintptr_t)alt_page | EPT_RWX | EPT_WB;
+	eptp_list[0] = eptp;
+	eptp_list[1] = (uint64_t)(uintptr_t)ept_pml4_alt | (3ull << 3) | 6;
+	return (uint64_t)(uintptr_t)eptp_list;
+}
+
 /* The EPT for L2: identity below 3 GiB, the pagetouch window empty. */
 static uint64_t setup_ept(void)
 {
@@ -306,7 +360,8 @@ static void setup_vmcs(void (*payload)(void))
 				       cap_msr(MSR_IA32_VMX_PROCBASED_CTLS, MSR_IA32_VMX_TRUE_PROCBASED_CTLS, basic));
 	uint32_t exit = vmx_adjust_ctl(VMX_EXIT_HOST_ADDR_SPACE_SIZE,
 				       cap_msr(MSR_IA32_VMX_EXIT_CTLS, MSR_IA32_VMX_TRUE_EXIT_CTLS, basic));
-	uint32_t entry = vmx_adjust_ctl(VMX_ENTRY_IA32E_MODE_GUEST,
+	int real = !strcmp(hv.payload, "real");
+	uint32_t entry = vmx_adjust_ctl(real ? 0 : VMX_ENTRY_IA32E_MODE_GUEST,
 					cap_msr(MSR_IA32_VMX_ENTRY_CTLS, MSR_IA32_VMX_TRUE_ENTRY_CTLS, basic));
 	write_field(VMCS_PIN_BASED_VM_EXEC_CONTROL, pin);
 	write_field(VMCS_CPU_BASED_VM_EXEC_CONTROL, proc);
@@ -325,8 +380,19 @@ static void setup_vmcs(void (*payload)(void))
 	write_field(VMCS_VMCS_LINK_POINTER, ~0ull);
 	uint32_t proc2 = 0;
 	if (hv.ept) {
-		write_field(VMCS_EPT_POINTER, setup_ept());
+		uint64_t eptp = setup_ept();
+		write_field(VMCS_EPT_POINTER, eptp);
 		proc2 |= VMX_PROC2_ENABLE_EPT;
+		if (!strcmp(hv.payload, "vmfunc")) {
+			/* VM functions (SDM 25.6.14): function 0, EPTP switching. */
+			if (!(rdmsr(MSR_IA32_VMX_VMFUNC) & 1))
+				fail("EPTP switching not supported", 0);
+			proc2 |= VMX_PROC2_ENABLE_VMFUNC;
+			write_field(VMCS_VM_FUNCTION_CONTROL, 1);
+			write_field(VMCS_EPTP_LIST_ADDRESS, setup_ept_alt(eptp));
+		}
+		if (real)
+			proc2 |= VMX_PROC2_UNRESTRICTED_GUEST;
 	}
 	if (hv.vpid) {
 		write_field(VMCS_VIRTUAL_PROCESSOR_ID, 1);
@@ -405,6 +471,28 @@ static void setup_vmcs(void (*payload)(void))
 	write_field(VMCS_GUEST_RFLAGS, 0x2);
 	write_field(VMCS_GUEST_ACTIVITY_STATE, 0);
 	write_field(VMCS_GUEST_INTERRUPTIBILITY_INFO, 0);
+	if (real) {
+		/* Unrestricted guest (SDM 25.6.2): CR0.PE = PG = 0, real-mode
+		 * segments (base = selector * 16, 64-KiB limits), CR0.NE and
+		 * CR4.VMXE still as IA32_VMX_CR0/CR4_FIXED0 require. */
+		setup_real_code();
+		write_field(VMCS_GUEST_CR0, (1ull << 5) | (1ull << 4)); /* NE, ET */
+		write_field(VMCS_GUEST_CR3, 0);
+		write_field(VMCS_GUEST_CR4, 1ull << 13);
+		for (int i = 0; i < 6; i++) {
+			write_field(VMCS_GUEST_ES_SELECTOR + 2 * i, 0);
+			write_field(VMCS_GUEST_ES_LIMIT + 2 * i, 0xffff);
+			write_field(VMCS_GUEST_ES_AR_BYTES + 2 * i, i == 1 ? 0x9b : 0x93);
+		}
+		write_field(VMCS_GUEST_TR_SELECTOR, 0);
+		write_field(VMCS_GUEST_TR_BASE, 0);
+		write_field(VMCS_GUEST_TR_LIMIT, 0xffff);
+		write_field(VMCS_GUEST_GDTR_BASE, 0);
+		write_field(VMCS_GUEST_GDTR_LIMIT, 0xffff);
+		write_field(VMCS_GUEST_IDTR_LIMIT, 0xffff);
+		write_field(VMCS_GUEST_RIP, REAL_CODE_PA);
+		write_field(VMCS_GUEST_RSP, 0x8000);
+	}
 
 	/* bad=: one broken field of each class (SDM 27.2, 27.3, 27.4). */
 	if (!strcmp(hv.bad, "ctl")) {
@@ -543,6 +631,9 @@ void l1_handle_exit(struct regs *r)
 	case EXIT_EPT_VIOLATION:
 		handle_ept_violation();
 		return; /* fault-like: L2 retries the access */
+	case EXIT_VMFUNC:
+		/* A VM function L0 could not perform (invalid EPTP index): skip it. */
+		break;
 	case EXIT_VMREAD:
 	case EXIT_VMWRITE:
 		handle_vmcs_access(r, reason == EXIT_VMWRITE);
@@ -612,8 +703,14 @@ int main(const struct tortuga_bootinfo *bi)
 	} else if (name && !strcmp(name, "pagetouch")) {
 		payload = l2_pagetouch;
 		hv.payload = "pagetouch";
+	} else if (name && !strcmp(name, "vmfunc")) {
+		payload = l2_vmfunc;
+		hv.payload = "vmfunc";
+	} else if (name && !strcmp(name, "real")) {
+		payload = NULL; /* 16-bit code, copied by setup_vmcs() */
+		hv.payload = "real";
 	} else if (name && strcmp(name, "cpuid")) {
-		fail("unknown payload (l2=cpuid|io|vmcs|pagetouch)", 0);
+		fail("unknown payload (l2=cpuid|io|vmcs|pagetouch|vmfunc|real)", 0);
 	}
 	hv.n = parse_u64(cmdline_get(bi, "n"), 1000);
 	hv.shadow = !strcmp(hv.payload, "vmcs") && parse_u64(cmdline_get(bi, "shadow"), 1) != 0;
@@ -625,6 +722,10 @@ int main(const struct tortuga_bootinfo *bi)
 	hv.vpid = parse_u64(cmdline_get(bi, "vpid"), 1) != 0;
 	if (!strcmp(hv.payload, "pagetouch") && (!hv.ept || hv.n > TOUCH_MAX_PAGES))
 		fail("pagetouch needs ept=1 and n <= 4096", hv.n);
+	if ((!strcmp(hv.payload, "vmfunc") || !strcmp(hv.payload, "real")) && !hv.ept)
+		fail("this payload needs ept=1", 0);
+	if (!strcmp(hv.payload, "real") && hv.n > 0xffff)
+		fail("l2=real needs n < 65536", hv.n);
 	for (uint32_t leaf = 0; leaf < 8; leaf++) {
 		uint32_t v[4];
 		cpuid(leaf, 0, v);

@@ -110,11 +110,22 @@ def test_trace_levels_handlers_parents(vm, guest):
     (["l2=vmcs", "n=250", "shadow=1"], {"VMCALL": 1}),
     (["l2=vmcs", "n=250", "shadow=0"], {"VMREAD": 251, "VMWRITE": 250, "VMCALL": 1}),
     (["l2=cpuid", "n=50", "ept=0", "vpid=0"], {"CPUID": 51, "VMCALL": 1}),
+    # Unrestricted guest: a real-mode L2 (16-bit code, CR0.PE = 0) under EPT.
+    (["l2=real", "n=100"], {"CPUID": 100, "VMCALL": 1}),
+    # EPTP switching: 200 VMFUNCs done by L0, one with a bad index for L1.
+    (["l2=vmfunc", "n=100"], {"VMFUNC": 201, "VMCALL": 1}),
 ])
 def test_payloads(vm, guest, args, expect):
     v, r = run_l1hv(vm, guest, args)
     assert r.exit_status == OK, v.serial
     assert v.level_stats(2)["exits_by_reason"] == expect
+
+
+def test_vmfunc_eptp_switching_stays_in_l0(vm, guest):
+    v, r = run_l1hv(vm, guest, ["l2=vmfunc", "n=100"])
+    assert r.exit_status == OK, v.serial
+    assert v.level_stats(2)["reflected"] == 2  # the bad-index VMFUNC and the VMCALL
+    assert "reason 59: 1" in v.serial
 
 
 def test_shadow_vmcs_for_l2(vm, guest):
