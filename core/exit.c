@@ -54,6 +54,10 @@ static int handle_exception(struct vcpu *v, struct vm_exit *e)
 	uint32_t type = e->intr_info & (7u << 8);
 	if (type == INTR_TYPE_NMI)
 		return 0; /* host NMI: nothing for the guest */
+	/* A #PF that exits leaves CR2 alone (SDM 26.2); delivering it loads
+	 * CR2 with the address from the exit qualification. */
+	if (vec == X86_PF)
+		v->s.cr2 = e->qual;
 	vcpu_inject_exception(v, vec, (e->intr_info & INTR_INFO_HAS_ERROR) != 0, e->intr_error);
 	return 0;
 }

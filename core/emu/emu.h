@@ -212,6 +212,10 @@ struct emu_cpu {
 	jmp_buf jb;
 	int exc_vector; /* pending fault raised by emu_raise() */
 	uint32_t exc_error;
+	/* The faulting address of a pending #PF: CR2 gets it when the fault is
+	 * delivered, not when it causes a VM exit (SDM 26.2: the exit
+	 * qualification carries it and CR2 is unchanged). */
+	uint64_t exc_cr2;
 	bool exc_has_error;
 	int delivering; /* vector being delivered, -1 if none (double-fault rules) */
 	/* The event being delivered in IDT-vectoring format (SDM 28.2.4): what an

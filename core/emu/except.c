@@ -86,6 +86,7 @@ void emu_handle_fault(struct emu_cpu *c, unsigned vector, bool has_error, uint32
 {
 	int first = c->delivering;
 	uint32_t first_info = c->delivering_info, first_error = c->delivering_error;
+	bool page_fault = vector == X86_PF;
 	if (first >= 0) {
 		enum exc_class a = exc_class(first), b = exc_class((int)vector);
 		if (first == X86_DF && b != EXC_BENIGN) {
@@ -104,7 +105,7 @@ void emu_handle_fault(struct emu_cpu *c, unsigned vector, bool has_error, uint32
 	if (vmx_exit_on_exception(c->v->ctls, vector, error)) {
 		struct vm_exit e = {
 			.reason = TORTUGA_EXIT_EXCEPTION_NMI,
-			.qual = vector == X86_PF ? c->s->cr2 : 0,
+			.qual = vector == X86_PF ? c->exc_cr2 : 0,
 			.intr_info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector |
 				     (has_error ? INTR_INFO_HAS_ERROR : 0),
 			.intr_error = error,
@@ -119,6 +120,8 @@ void emu_handle_fault(struct emu_cpu *c, unsigned vector, bool has_error, uint32
 		vcpu_handle_exit(c->v, &e);
 		return;
 	}
+	if (page_fault)
+		c->s->cr2 = c->exc_cr2; /* delivered (or turned into #DF): CR2 is loaded */
 	emu_deliver(c, vector, INTR_TYPE_HW_EXCEPTION >> 8, has_error, error, c->s->rip);
 }
 

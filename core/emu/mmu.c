@@ -372,7 +372,7 @@ uint64_t emu_translate(struct emu_cpu *c, uint64_t la, unsigned acc)
 	uint64_t gpa;
 	uint32_t pfec;
 	if (!translate(c, la, acc, &gpa, &pfec, true)) {
-		c->s->cr2 = la;
+		c->exc_cr2 = la;
 		emu_raise(c, X86_PF, pfec);
 	}
 	return gpa;
