@@ -22,6 +22,10 @@
  *              performed by L0 without exiting to L1) and reads a page only
  *              the second maps, n times; then an invalid EPTP index exits
  *              to L1 (reason 59)
+ *   l2=pf      L1 intercepts #PF (exception bitmap bit 14): L2 touches an
+ *              unmapped address n times; L1 checks the exit qualification
+ *              and that CR2 kept L2's value (SDM 26.2), then resumes L2 at a
+ *              recovery address L2 passed in RBX
  *   n=N        iterations (default 1000)
  *   baseline=1 L1 executes the CPUID loop itself, without VMX: the
  *              single-level peer of l2=cpuid (bench/nested_cpuid.py)
@@ -203,6 +207,26 @@ static void l2_vmfunc(void)
 	vmcall(HC_DONE, 0);
 }
 
+#define PF_ADDR 0x8000000000ull /* PML4 entry 1: not present in L1's tables */
+#define PF_CR2_MARK 0xc2c2c2c2ull
+
+static void l2_pf(void)
+{
+	for (uint64_t i = 0; i < hv.n; i++) {
+		write_cr2(PF_CR2_MARK + i);
+		/* The load faults; L1 resumes at 1: (its address in RBX). */
+		__asm__ volatile("lea 1f(%%rip), %%rbx\n\t"
+				 "mov (%0), %%rax\n"
+				 "1:"
+				 :
+				 : "r"(PF_ADDR + i * 8)
+				 : "rax", "rbx", "memory");
+		if (read_cr2() != PF_CR2_MARK + i)
+			vmcall(HC_FAIL, i);
+	}
+	vmcall(HC_DONE, 0);
+}
+
 static void l2_pagetouch(void)
 {
 	for (uint64_t i = 0; i < hv.n; i++) {
@@ -367,7 +391,7 @@ static void setup_vmcs(void (*payload)(void))
 	write_field(VMCS_CPU_BASED_VM_EXEC_CONTROL, proc);
 	write_field(VMCS_VM_EXIT_CONTROLS, exit);
 	write_field(VMCS_VM_ENTRY_CONTROLS, entry);
-	write_field(VMCS_EXCEPTION_BITMAP, 0);
+	write_field(VMCS_EXCEPTION_BITMAP, !strcmp(hv.payload, "pf") ? 1u << 14 : 0);
 	/* L1 owns CR4.VMXE: L2 reads it as 0. */
 	write_field(VMCS_CR0_GUEST_HOST_MASK, 0);
 	write_field(VMCS_CR4_GUEST_HOST_MASK, 1ull << 13);
@@ -631,6 +655,16 @@ void l1_handle_exit(struct regs *r)
 	case EXIT_EPT_VIOLATION:
 		handle_ept_violation();
 		return; /* fault-like: L2 retries the access */
+	case EXIT_EXCEPTION_NMI: {
+		/* l2=pf: a #PF (vector 14, hardware exception, error code valid).
+		 * The qualification is the address; CR2 still holds L2's value. */
+		uint64_t info = vmread(VMCS_VM_EXIT_INTR_INFO), q = vmread(VMCS_EXIT_QUALIFICATION);
+		if ((info & 0x80000fffu) != (0x80000000u | (3u << 8) | (1u << 11) | 14) || (q >> 12) != (PF_ADDR >> 12) ||
+		    (read_cr2() & ~0xffffull) != (PF_CR2_MARK & ~0xffffull))
+			fail("#PF exit information", info);
+		write_field(VMCS_GUEST_RIP, r->rbx);
+		return;
+	}
 	case EXIT_VMFUNC:
 		/* A VM function L0 could not perform (invalid EPTP index): skip it. */
 		break;
@@ -706,11 +740,14 @@ int main(const struct tortuga_bootinfo *bi)
 	} else if (name && !strcmp(name, "vmfunc")) {
 		payload = l2_vmfunc;
 		hv.payload = "vmfunc";
+	} else if (name && !strcmp(name, "pf")) {
+		payload = l2_pf;
+		hv.payload = "pf";
 	} else if (name && !strcmp(name, "real")) {
 		payload = NULL; /* 16-bit code, copied by setup_vmcs() */
 		hv.payload = "real";
 	} else if (name && strcmp(name, "cpuid")) {
-		fail("unknown payload (l2=cpuid|io|vmcs|pagetouch|vmfunc|real)", 0);
+		fail("unknown payload (l2=cpuid|io|vmcs|pagetouch|vmfunc|real|pf)", 0);
 	}
 	hv.n = parse_u64(cmdline_get(bi, "n"), 1000);
 	hv.shadow = !strcmp(hv.payload, "vmcs") && parse_u64(cmdline_get(bi, "shadow"), 1) != 0;

@@ -112,6 +112,8 @@ def test_trace_levels_handlers_parents(vm, guest):
     (["l2=cpuid", "n=50", "ept=0", "vpid=0"], {"CPUID": 51, "VMCALL": 1}),
     # Unrestricted guest: a real-mode L2 (16-bit code, CR0.PE = 0) under EPT.
     (["l2=real", "n=100"], {"CPUID": 100, "VMCALL": 1}),
+    # #PF intercepted by L1: CR2 unchanged by the exit (checked by l1hv).
+    (["l2=pf", "n=50"], {"EXCEPTION_NMI": 50, "VMCALL": 1}),
     # EPTP switching: 200 VMFUNCs done by L0, one with a bad index for L1.
     (["l2=vmfunc", "n=100"], {"VMFUNC": 201, "VMCALL": 1}),
 ])
