@@ -110,7 +110,10 @@ struct vcpu {
 
 	uint64_t cycles; /* modelled cycles: the emulated TSC before offsetting */
 	/* VMX-preemption timer of the running level (SDM 26.5.1): when armed,
-	 * the backend exits with reason 52 once cycles reach the deadline. */
+	 * the backend exits with reason 52 once stats.insns reaches the
+	 * deadline. It counts the guest's own execution (one cycle per
+	 * instruction), not L0's handling of its exits, as the timer counts only
+	 * in VMX non-root operation. */
 	bool timer_armed;
 	uint64_t timer_deadline;
 	uint64_t insn_limit; /* stop when stats.insns reaches it; 0: none */

@@ -27,6 +27,8 @@
  *              and that CR2 kept L2's value (SDM 26.2), then resumes L2 at a
  *              recovery address L2 passed in RBX
  *   n=N        iterations (default 1000)
+ *   timer=T    arm the VMX-preemption timer with T (SDM 26.5.1; one tick per
+ *              32 TSC cycles); on each timer exit L1 re-arms it
  *   baseline=1 L1 executes the CPUID loop itself, without VMX: the
  *              single-level peer of l2=cpuid (bench/nested_cpuid.py)
  *   ept=0|1    give L2 its own physical address space through EPT (default 1;
@@ -127,6 +129,7 @@ static struct {
 	const char *payload;
 	int shadow; /* l2=vmcs: give L2 a shadow VMCS */
 	int ept, vpid;
+	uint64_t timer; /* timer=: VMX-preemption timer value, 0 = off */
 	char bad[8]; /* bad=: the VMCS part to break */
 	uint64_t touch_mapped; /* pagetouch: pages L1 mapped on EPT violations */
 	uint64_t soft_field; /* l2=vmcs, shadow=0: L1's copy of L2's field */
@@ -379,7 +382,10 @@ static void handle_ept_violation(void)
 static void setup_vmcs(void (*payload)(void))
 {
 	uint64_t basic = rdmsr(MSR_IA32_VMX_BASIC);
-	uint32_t pin = vmx_adjust_ctl(0, cap_msr(MSR_IA32_VMX_PINBASED_CTLS, MSR_IA32_VMX_TRUE_PINBASED_CTLS, basic));
+	uint32_t pin = vmx_adjust_ctl(hv.timer ? VMX_PIN_PREEMPTION_TIMER : 0,
+				      cap_msr(MSR_IA32_VMX_PINBASED_CTLS, MSR_IA32_VMX_TRUE_PINBASED_CTLS, basic));
+	if (hv.timer && !(pin & VMX_PIN_PREEMPTION_TIMER))
+		fail("no VMX-preemption timer", pin);
 	uint32_t proc = vmx_adjust_ctl(VMX_PROC_HLT_EXITING | VMX_PROC_USE_IO_BITMAPS | VMX_PROC_USE_MSR_BITMAPS,
 				       cap_msr(MSR_IA32_VMX_PROCBASED_CTLS, MSR_IA32_VMX_TRUE_PROCBASED_CTLS, basic));
 	uint32_t exit = vmx_adjust_ctl(VMX_EXIT_HOST_ADDR_SPACE_SIZE,
@@ -392,6 +398,7 @@ static void setup_vmcs(void (*payload)(void))
 	write_field(VMCS_VM_EXIT_CONTROLS, exit);
 	write_field(VMCS_VM_ENTRY_CONTROLS, entry);
 	write_field(VMCS_EXCEPTION_BITMAP, !strcmp(hv.payload, "pf") ? 1u << 14 : 0);
+	write_field(VMCS_VMX_PREEMPTION_TIMER_VALUE, hv.timer);
 	/* L1 owns CR4.VMXE: L2 reads it as 0. */
 	write_field(VMCS_CR0_GUEST_HOST_MASK, 0);
 	write_field(VMCS_CR4_GUEST_HOST_MASK, 1ull << 13);
@@ -668,6 +675,10 @@ void l1_handle_exit(struct regs *r)
 	case EXIT_VMFUNC:
 		/* A VM function L0 could not perform (invalid EPTP index): skip it. */
 		break;
+	case EXIT_PREEMPTION_TIMER:
+		/* The timer counted down to 0 (trap-like: nothing to skip); re-arm. */
+		write_field(VMCS_VMX_PREEMPTION_TIMER_VALUE, hv.timer);
+		return;
 	case EXIT_VMREAD:
 	case EXIT_VMWRITE:
 		handle_vmcs_access(r, reason == EXIT_VMWRITE);
@@ -757,6 +768,7 @@ int main(const struct tortuga_bootinfo *bi)
 			hv.bad[k] = bad[k];
 	hv.ept = parse_u64(cmdline_get(bi, "ept"), 1) != 0;
 	hv.vpid = parse_u64(cmdline_get(bi, "vpid"), 1) != 0;
+	hv.timer = parse_u64(cmdline_get(bi, "timer"), 0);
 	if (!strcmp(hv.payload, "pagetouch") && (!hv.ept || hv.n > TOUCH_MAX_PAGES))
 		fail("pagetouch needs ept=1 and n <= 4096", hv.n);
 	if ((!strcmp(hv.payload, "vmfunc") || !strcmp(hv.payload, "real")) && !hv.ept)

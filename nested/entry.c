@@ -326,10 +326,11 @@ int nested_vmentry(struct nested_vcpu *n, struct vm_exit *e, bool launch)
 	}
 	inject_event(n);
 	/* 26.5.1: the VMX-preemption timer counts down from its field's value
-	 * at the rate IA32_VMX_MISC[4:0] gives (one tick every 2^5 TSC cycles). */
+	 * at the rate IA32_VMX_MISC[4:0] gives (one tick every 2^5 TSC cycles of
+	 * L2's execution: one cycle per instruction). */
 	v->timer_armed = (n->ctls12.pin & VMX_PIN_PREEMPTION_TIMER) != 0;
 	if (v->timer_armed)
-		v->timer_deadline = v->cycles + (V12(n->vmcs, VMX_PREEMPTION_TIMER_VALUE) << VMX_MISC_PREEMPTION_RATE);
+		v->timer_deadline = v->stats.insns + (V12(n->vmcs, VMX_PREEMPTION_TIMER_VALUE) << VMX_MISC_PREEMPTION_RATE);
 	n->entries++;
 	v->nested_parent = 0;
 	nested_trace(n, TORTUGA_EV_NESTED_ENTRY, 1, 0, (uint16_t)e->reason, 0, v->s.rip, v->cur_exit_seq);

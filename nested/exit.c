@@ -82,7 +82,7 @@ static void save_guest_state(struct nested_vcpu *n)
 	V12_SET(vmcs, GUEST_INTERRUPTIBILITY_INFO, s->interruptibility & 0xf);
 	V12_SET(vmcs, GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	if (exit_ctl & VMX_EXIT_SAVE_PREEMPTION_TIMER) {
-		uint64_t left = v->timer_armed && v->timer_deadline > v->cycles ? v->timer_deadline - v->cycles : 0;
+		uint64_t left = v->timer_armed && v->timer_deadline > v->stats.insns ? v->timer_deadline - v->stats.insns : 0;
 		V12_SET(vmcs, VMX_PREEMPTION_TIMER_VALUE, left >> VMX_MISC_PREEMPTION_RATE);
 	}
 	/* IA32_VMX_MISC[5]: "IA-32e mode guest" receives IA32_EFER.LMA. */

@@ -204,15 +204,15 @@ static int emu_vcpu_run(struct vcpu *v)
 		if (unlikely(v->timer_armed)) {
 			/* VMX-preemption timer (SDM 26.5.1): exits at an instruction
 			 * boundary once it counted down to zero. */
-			if (v->cycles >= v->timer_deadline) {
+			if (v->stats.insns >= v->timer_deadline) {
 				struct vm_exit e = { .reason = TORTUGA_EXIT_PREEMPTION_TIMER };
 				v->timer_armed = false;
 				vcpu_handle_exit(v, &e);
 				continue;
 			}
-			uint64_t left = (v->timer_deadline - v->cycles) / COST_INSN_DEFAULT;
+			uint64_t left = v->timer_deadline - v->stats.insns;
 			if (left < maxn)
-				maxn = left ? (uint32_t)left : 1;
+				maxn = (uint32_t)left;
 		}
 		if (v->insn_limit) {
 			if (v->stats.insns >= v->insn_limit) {

@@ -130,6 +130,22 @@ def test_vmfunc_eptp_switching_stays_in_l0(vm, guest):
     assert "reason 59: 1" in v.serial
 
 
+def test_preemption_timer(vm, guest):
+    """The VMX-preemption timer (SDM 26.5.1) interrupts an L2 that runs
+    without exiting (l2=vmcs with a shadow VMCS): more often with a smaller
+    value, and L2's work is unaffected."""
+    counts = {}
+    for t in (200, 50):
+        v, r = run_l1hv(vm, guest, ["l2=vmcs", "n=2000", "timer=%d" % t])
+        assert r.exit_status == OK, v.serial
+        assert "L2's VMCS field is 3000 as expected" in v.serial
+        by = v.level_stats(2)["exits_by_reason"]
+        counts[t] = by.get("PREEMPTION_TIMER", 0)
+        # Each expiry comes after timer * 32 instructions of L2 (one per cycle).
+        assert counts[t] <= v.level_stats(2)["instructions"] // (t * 32)
+    assert 0 < counts[200] < counts[50]
+
+
 def test_shadow_vmcs_for_l2(vm, guest):
     """VMCS shadowing exposed to L1: L2's VMREAD/VMWRITE of the shadowed
     field complete in L2 and land in L1's shadow VMCS."""
