@@ -45,6 +45,8 @@ static void run_usage(FILE *f)
 	      "  --nested           give the guest VT-x (nested VMX) to run its own guests; print\n"
 	      "                     the exits per level and the L0 exits per L2 exit at the end\n"
 	      "  --no-shadow-vmcs   with --nested: L1's VMREAD/VMWRITE always exit to L0\n"
+	      "  --shadow-field FIELD=none|ro|rw  with --nested: shadow this VMCS field for L1\n"
+	      "                     (name such as GUEST_RIP or encoding; default: KVM's set)\n"
 	      "  --exit-cost REASON=CYCLES  cost model: cycles charged per exit of REASON\n"
 	      "                     (a name such as CPUID or a number; repeatable; default 2000)\n"
 	      "  -q, --quiet        no summary line on stderr\n"
@@ -63,7 +65,36 @@ enum {
 	OPT_NESTED,
 	OPT_NO_SHADOW_VMCS,
 	OPT_EXIT_COST,
+	OPT_SHADOW_FIELD,
 };
+
+/* "GUEST_RIP=none" or "0x681e=ro": a VMCS field and a shadow mode. */
+static int parse_shadow_field(const char *arg, uint64_t *enc, uint32_t *mode)
+{
+	const char *eq = strchr(arg, '=');
+	char name[64];
+	size_t len = eq ? (size_t)(eq - arg) : 0;
+	if (!eq || !len || len >= sizeof(name))
+		return -1;
+	memcpy(name, arg, len);
+	name[len] = 0;
+	char *end;
+	unsigned long long e = strtoull(name, &end, 0);
+	if (*end) {
+		int64_t byname = tortuga_vmcs_field_encoding(name);
+		if (byname < 0)
+			return -1;
+		e = (uint64_t)byname;
+	}
+	static const char *const modes[] = { "none", "ro", "rw" };
+	for (uint32_t m = 0; m < 3; m++)
+		if (!strcmp(eq + 1, modes[m])) {
+			*enc = e;
+			*mode = m;
+			return 0;
+		}
+	return -1;
+}
 
 #define MAX_COST_OVERRIDES 32
 
@@ -197,6 +228,7 @@ int cli_run(int argc, char **argv)
 		{ "nested", no_argument, NULL, OPT_NESTED },
 		{ "no-shadow-vmcs", no_argument, NULL, OPT_NO_SHADOW_VMCS },
 		{ "exit-cost", required_argument, NULL, OPT_EXIT_COST },
+		{ "shadow-field", required_argument, NULL, OPT_SHADOW_FIELD },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -209,6 +241,11 @@ int cli_run(int argc, char **argv)
 		uint32_t reason, cycles;
 	} costs[MAX_COST_OVERRIDES];
 	unsigned ncosts = 0;
+	struct {
+		uint64_t enc;
+		uint32_t mode;
+	} shadows[MAX_COST_OVERRIDES];
+	unsigned nshadows = 0;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -251,6 +288,14 @@ int cli_run(int argc, char **argv)
 		case OPT_NO_SHADOW_VMCS:
 			no_shadow = true;
 			break;
+		case OPT_SHADOW_FIELD:
+			if (nshadows == MAX_COST_OVERRIDES ||
+			    parse_shadow_field(optarg, &shadows[nshadows].enc, &shadows[nshadows].mode)) {
+				cli_error("--shadow-field: '%s' is not FIELD=none|ro|rw (e.g. GUEST_RIP=none)", optarg);
+				return TORTUGA_STATUS_USAGE;
+			}
+			nshadows++;
+			break;
 		case OPT_EXIT_COST:
 			if (ncosts == MAX_COST_OVERRIDES ||
 			    parse_exit_cost(optarg, &costs[ncosts].reason, &costs[ncosts].cycles)) {
@@ -284,8 +329,8 @@ int cli_run(int argc, char **argv)
 		cli_error("unexpected argument '%s': guest arguments go after '--'", argv[optind]);
 		return TORTUGA_STATUS_USAGE;
 	}
-	if (no_shadow && !nested) {
-		cli_error("--no-shadow-vmcs needs --nested");
+	if ((no_shadow || nshadows) && !nested) {
+		cli_error("%s needs --nested", no_shadow ? "--no-shadow-vmcs" : "--shadow-field");
 		return TORTUGA_STATUS_USAGE;
 	}
 	if (nested)
@@ -321,6 +366,11 @@ int cli_run(int argc, char **argv)
 	}
 	for (unsigned k = 0; k < ncosts; k++)
 		tortuga_vm_set_exit_cost(vm, costs[k].reason, costs[k].cycles);
+	for (unsigned k = 0; k < nshadows; k++)
+		if (tortuga_vm_set_vmcs_shadow(vm, shadows[k].enc, shadows[k].mode)) {
+			cli_error("--shadow-field: %s", tortuga_vm_error(vm));
+			goto out;
+		}
 	if (trace && tortuga_vm_trace_to_file(vm, trace, NULL)) {
 		cli_error("--trace: %s", tortuga_vm_error(vm));
 		goto out;

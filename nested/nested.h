@@ -101,6 +101,15 @@ struct nested_vcpu {
 	bool shadow_active; /* vmcs01 runs L1 with "VMCS shadowing" = 1 */
 	uint8_t *shadow_vmcs; /* L0's shadow VMCS, vmcs12 layout, 4 KiB */
 	uint8_t *vmread_bitmap, *vmwrite_bitmap; /* 4 KiB each (SDM 25.6.15) */
+	/* Which fields the policy shadows (enum vmcs_shadow per field; KVM's
+	 * set by default), and where they lie in the region, merged into runs
+	 * for the sync copies. */
+	uint8_t shadow_mode[VMCSF_COUNT];
+	struct {
+		uint16_t offset;
+		uint8_t bytes;
+	} shadow_runs[VMCSF_COUNT];
+	unsigned shadow_run_count;
 
 	/* L2. */
 	struct vmx_exec_controls *ctls01; /* L1's controls while L2 runs */
@@ -148,7 +157,10 @@ uint64_t nested_vmcs_read(struct nested_vcpu *n, int id);
 void nested_vmcs_write(struct nested_vcpu *n, int id, uint64_t val);
 
 /* ---- shadow.c ---- */
+/* Set up the policy's shadow set (KVM's) and its bitmaps. */
 void nested_shadow_init_bitmaps(struct nested_vcpu *n);
+/* Change whether L0's policy shadows one field (SH_NONE, SH_RO, SH_RW). */
+void nested_shadow_set_field(struct nested_vcpu *n, int id, enum vmcs_shadow mode);
 /* copy_vmcs12_to_shadow / copy_shadow_to_vmcs12 (KVM's names). */
 void nested_shadow_from_vmcs12(struct nested_vcpu *n);
 void nested_shadow_to_vmcs12(struct nested_vcpu *n);

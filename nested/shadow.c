@@ -5,7 +5,8 @@
  *
  * While L1 has a current VMCS, vmcs01 runs L1 with "VMCS shadowing" = 1, a
  * link pointer to L0's shadow VMCS and bitmaps whose bits are clear exactly
- * for the fields of vmcs_fields.def's shadow column (KVM's set): L1's VMREAD
+ * for the fields the policy shadows -- vmcs_fields.def's shadow column (KVM's
+ * set) unless tortuga_vm_set_vmcs_shadow() changed it: L1's VMREAD
  * and VMWRITE of those fields complete inside the CPU, without an exit. The
  * shadow holds the authoritative values of those fields; L0 copies them at
  * the points KVM does:
@@ -17,83 +18,77 @@
 #include "core/nested_hooks.h"
 #include "nested.h"
 
-static bool shadowed(int id)
-{
-	return vmcs_fields[id].shadow != SH_NONE && vmcs_fields[id].implemented;
-}
-
-/* The shadowed fields' places in the region, computed once from the table:
- * the sync copies these and nothing else (KVM's shadow_read_only_fields /
- * shadow_read_write_fields arrays). */
-static struct {
-	uint16_t offset;
-	uint8_t bytes;
-} shadow_list[VMCSF_COUNT];
-static unsigned shadow_count;
-
-static void shadow_list_init(void)
-{
-	if (shadow_count)
-		return;
-	/* Adjacent fields in the region merge into one run. */
-	for (int id = 0; id < VMCSF_COUNT; id++) {
-		if (!shadowed(id))
-			continue;
-		unsigned off = vmcs_fields[id].offset, bytes = vmcs_fields[id].bytes;
-		if (shadow_count && shadow_list[shadow_count - 1].offset + shadow_list[shadow_count - 1].bytes == off &&
-		    shadow_list[shadow_count - 1].bytes + bytes <= 255) {
-			shadow_list[shadow_count - 1].bytes += (uint8_t)bytes;
-			continue;
-		}
-		shadow_list[shadow_count].offset = (uint16_t)off;
-		shadow_list[shadow_count].bytes = (uint8_t)bytes;
-		shadow_count++;
-	}
-}
-
-static void shadow_copy(uint8_t *dst, const uint8_t *src)
-{
-	for (unsigned k = 0; k < shadow_count; k++)
-		memcpy(dst + shadow_list[k].offset, src + shadow_list[k].offset, shadow_list[k].bytes);
-}
-
 static void bitmap_clear(uint8_t *bm, uint32_t enc)
 {
 	uint32_t bit = enc & 0x7fff; /* bits 14:0 of the encoding index the bitmap */
 	bm[bit >> 3] &= (uint8_t) ~(1u << (bit & 7));
 }
 
-void nested_shadow_init_bitmaps(struct nested_vcpu *n)
+/* Bitmaps and copy runs from the per-field modes. */
+static void shadow_rebuild(struct nested_vcpu *n)
 {
-	shadow_list_init();
 	memset(n->vmread_bitmap, 0xff, 4096);
 	memset(n->vmwrite_bitmap, 0xff, 4096);
+	n->shadow_run_count = 0;
 	for (int id = 0; id < VMCSF_COUNT; id++) {
-		if (!shadowed(id))
+		if (n->shadow_mode[id] == SH_NONE)
 			continue;
 		uint32_t enc = vmcs_fields[id].enc;
+		bool wide = VMCS_ENC_WIDTH(enc) == VMCS_WIDTH_64;
 		bitmap_clear(n->vmread_bitmap, enc);
-		if (VMCS_ENC_WIDTH(enc) == VMCS_WIDTH_64)
+		if (wide)
 			bitmap_clear(n->vmread_bitmap, enc | 1);
-		if (vmcs_fields[id].shadow == SH_RW) {
+		if (n->shadow_mode[id] == SH_RW) {
 			bitmap_clear(n->vmwrite_bitmap, enc);
-			if (VMCS_ENC_WIDTH(enc) == VMCS_WIDTH_64)
+			if (wide)
 				bitmap_clear(n->vmwrite_bitmap, enc | 1);
 		}
+		/* Fields adjacent in the region merge into one run. */
+		unsigned off = vmcs_fields[id].offset, bytes = vmcs_fields[id].bytes, k = n->shadow_run_count;
+		if (k && n->shadow_runs[k - 1].offset + n->shadow_runs[k - 1].bytes == off &&
+		    n->shadow_runs[k - 1].bytes + bytes <= 255) {
+			n->shadow_runs[k - 1].bytes += (uint8_t)bytes;
+			continue;
+		}
+		n->shadow_runs[k].offset = (uint16_t)off;
+		n->shadow_runs[k].bytes = (uint8_t)bytes;
+		n->shadow_run_count++;
 	}
+}
+
+static void shadow_copy(const struct nested_vcpu *n, uint8_t *dst, const uint8_t *src)
+{
+	for (unsigned k = 0; k < n->shadow_run_count; k++)
+		memcpy(dst + n->shadow_runs[k].offset, src + n->shadow_runs[k].offset, n->shadow_runs[k].bytes);
+}
+
+void nested_shadow_init_bitmaps(struct nested_vcpu *n)
+{
+	for (int id = 0; id < VMCSF_COUNT; id++)
+		n->shadow_mode[id] = vmcs_fields[id].implemented ? vmcs_fields[id].shadow : SH_NONE;
+	shadow_rebuild(n);
+}
+
+void nested_shadow_set_field(struct nested_vcpu *n, int id, enum vmcs_shadow mode)
+{
+	/* Values in the shadow go back to vmcs12 before the set changes. */
+	nested_shadow_to_vmcs12(n);
+	n->shadow_mode[id] = (uint8_t)mode;
+	shadow_rebuild(n);
+	nested_shadow_from_vmcs12(n);
 }
 
 void nested_shadow_from_vmcs12(struct nested_vcpu *n)
 {
 	if (n->shadow_active)
-		shadow_copy(n->shadow_vmcs, n->vmcs);
+		shadow_copy(n, n->shadow_vmcs, n->vmcs);
 }
 
 void nested_shadow_to_vmcs12(struct nested_vcpu *n)
 {
 	if (!n->shadow_active)
 		return;
-	shadow_copy(n->vmcs, n->shadow_vmcs);
+	shadow_copy(n, n->vmcs, n->shadow_vmcs);
 	ram_note_write(&n->v->vm->ram, n->vmcs, sizeof(struct vmcs12));
 }
 

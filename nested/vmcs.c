@@ -76,7 +76,7 @@ void vmcs12_write_enc(uint8_t *region, int id, uint64_t enc, uint64_t val)
 
 uint8_t *nested_field_store(struct nested_vcpu *n, int id)
 {
-	if (n->shadow_active && vmcs_fields[id].shadow != SH_NONE && vmcs_fields[id].implemented)
+	if (n->shadow_active && n->shadow_mode[id] != SH_NONE)
 		return n->shadow_vmcs;
 	return n->vmcs;
 }

@@ -111,6 +111,8 @@ TORTUGA_API const char *tortuga_event_kind_name(uint32_t kind);
 /* Name of a VMCS field encoding ("GUEST_RIP", "TSC_OFFSET_HIGH"; Intel SDM
  * Vol. 3D App. B), or NULL. */
 TORTUGA_API const char *tortuga_vmcs_field_name(uint64_t encoding);
+/* Encoding of a VMCS field by name, or -1. */
+TORTUGA_API int64_t tortuga_vmcs_field_encoding(const char *name);
 /* Description of a VM-instruction error number (SDM Vol. 3C 31.4), or NULL. */
 TORTUGA_API const char *tortuga_vmx_error_name(uint32_t number);
 /* Name of a stop reason, never NULL. */
@@ -190,6 +192,14 @@ TORTUGA_API double tortuga_vm_l0_exits_per_l2_exit(tortuga_vm *vm);
  */
 TORTUGA_API int tortuga_vm_set_exit_cost(tortuga_vm *vm, uint32_t reason, uint32_t cycles);
 TORTUGA_API uint32_t tortuga_vm_exit_cost(tortuga_vm *vm, uint32_t reason);
+
+/*
+ * VMCS shadowing as L0 policy (nested VMs): whether L1's VMREAD/VMWRITE of a
+ * field complete without an exit to L0. mode: 0 exits (not shadowed), 1
+ * VMREAD only, 2 VMREAD and VMWRITE. The default is KVM's shadow set
+ * (arch/x86/kvm/vmx/vmcs_shadow_fields.h).
+ */
+TORTUGA_API int tortuga_vm_set_vmcs_shadow(tortuga_vm *vm, uint64_t encoding, uint32_t mode);
 
 /* Write the JSON run summary (`tortuga run --stats`) to path. */
 TORTUGA_API int tortuga_vm_write_stats(tortuga_vm *vm, const char *path);

@@ -118,6 +118,8 @@ _protos = {
     "tortuga_vm_l0_exits_per_l2_exit": (ctypes.c_double, [_VM]),
     "tortuga_vmcs_field_name": (ctypes.c_char_p, [ctypes.c_uint64]),
     "tortuga_vm_set_exit_cost": (ctypes.c_int, [_VM, ctypes.c_uint32, ctypes.c_uint32]),
+    "tortuga_vm_set_vmcs_shadow": (ctypes.c_int, [_VM, ctypes.c_uint64, ctypes.c_uint32]),
+    "tortuga_vmcs_field_encoding": (ctypes.c_int64, [ctypes.c_char_p]),
     "tortuga_vm_exit_cost": (ctypes.c_uint32, [_VM, ctypes.c_uint32]),
     "tortuga_vmx_error_name": (ctypes.c_char_p, [ctypes.c_uint32]),
 }

@@ -234,6 +234,16 @@ class VM:
             reason = _reason_number(reason)
         self._check(lib.tortuga_vm_set_exit_cost(self._h, reason, cycles))
 
+    def set_vmcs_shadow(self, field, mode):
+        """L0's VMCS-shadowing policy for one field (name or encoding):
+        mode "none", "ro" or "rw"."""
+        if isinstance(field, str):
+            enc = lib.tortuga_vmcs_field_encoding(field.encode())
+            if enc < 0:
+                raise KeyError("unknown VMCS field %r" % field)
+            field = enc
+        self._check(lib.tortuga_vm_set_vmcs_shadow(self._h, field, ("none", "ro", "rw").index(mode)))
+
     def l0_exits_per_l2_exit(self):
         return lib.tortuga_vm_l0_exits_per_l2_exit(self._h)
 

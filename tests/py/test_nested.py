@@ -83,6 +83,29 @@ def test_exit_multiplication_from_trace(vm, guest, shadow, per_exit):
     assert total == per_cpuid * len(cpuid_exits)
 
 
+def test_shadow_set_is_policy(vm, guest, cli):
+    """Which fields are shadowed is L0 policy: without GUEST_RIP in the set,
+    l1hv's VMREAD and VMWRITE of it exit again, nothing else changes."""
+    v = vm(mem="64M", nested=True, trace_ring_events=1 << 20)
+    v.set_vmcs_shadow("GUEST_RIP", "none")
+    v.load(guest("l1hv"), ["l2=cpuid", "n=50"])
+    assert v.run().exit_status == OK
+    l2, children = exits_caused_by(v.trace())
+    for seq, e in l2.items():
+        if e.reason_name == "CPUID":
+            assert collections.Counter(children[seq]) == {"VMREAD": 1, "VMWRITE": 1, "VMRESUME": 1}
+    with pytest.raises(tortuga.TortugaError):
+        v.set_vmcs_shadow("POSTED_INTR_NV", "rw")  # a field tortuga does not implement
+    def per_l2_exit(*opts):
+        p = cli("run", "--nested", *opts, guest("l1hv"), "--", "n=50")
+        assert p.returncode == OK, p.stderr
+        return float(p.stderr.split("L0 exits per L2 exit:")[1].split()[0])
+    # Two more L0 exits for each of the 51 CPUID exits, over 52 L2 exits.
+    assert per_l2_exit("--shadow-field", "GUEST_RIP=none") == pytest.approx(per_l2_exit() + 2 * 51 / 52, abs=0.01)
+    p = cli("run", "--nested", "--shadow-field", "NOPE=rw", guest("l1hv"))
+    assert p.returncode == 2
+
+
 def test_trace_levels_handlers_parents(vm, guest):
     v, r = run_l1hv(vm, guest, ["l2=cpuid", "n=20"])
     events = v.trace()
