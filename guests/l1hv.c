@@ -293,6 +293,15 @@ static void enable_vmx(void)
 	check(vmptrst(&cur), "VMPTRST");
 	if (cur != (uint64_t)(uintptr_t)vmcs_region)
 		fail("VMPTRST", cur);
+	/* Base + index * scale + displacement operands: L0 rebuilds them from
+	 * the VM-exit instruction information (SDM 28.2.5). */
+	uint64_t slots[6] = { 0 };
+	__asm__ volatile("vmptrst 8(%0,%1,8)" : : "r"(slots), "r"(1ull) : "memory", "cc");
+	__asm__ volatile("vmwrite %0, %1" : : "r"(0x1234ull), "r"((uint64_t)VMCS_GUEST_RSP) : "cc");
+	__asm__ volatile("vmread %1, 0x18(%0,%2,4)" : : "r"(slots), "r"((uint64_t)VMCS_GUEST_RSP), "r"(2ull)
+			 : "memory", "cc");
+	if (slots[2] != cur || slots[4] != 0x1234)
+		fail("VMX memory operands with an index register", slots[2]);
 	if (hv.shadow) {
 		/* A shadow VMCS: revision with bit 31 set (SDM 25.2), made
 		 * current only to initialise the field L2 will use. */
