@@ -14,6 +14,7 @@
 
 #include "core/arch.h"
 #include "core/boot.h"
+#include "core/exit_policy.h"
 #include "core/vm.h"
 #include "core/vmx_insn_info.h"
 #include "core/x86.h"
@@ -456,6 +457,18 @@ static void capability_msrs(void)
 	CHECK(arch_read_msr(v, 0x48a, &val) == ARCH_OK);
 	/* The highest index: VMX-preemption timer value, 0000482EH (App. B). */
 	CHECK_EQ((val >> 1) & 0x1ff, (0x482e >> 1) & 0x1ff);
+	/* IA32_VMX_EPT_VPID_CAP and IA32_VMX_VMFUNC exist because EPT, VPID and
+	 * VM functions may be enabled; IA32_VMX_PROCBASED_CTLS3 and
+	 * IA32_VMX_EXIT_CTLS2 do not, as tertiary processor-based controls and
+	 * secondary exit controls may not be (SDM A.3.4, A.4.2). */
+	CHECK(arch_read_msr(v, 0x48c, &val) == ARCH_OK);
+	CHECK(val & (1ull << 6)); /* page-walk length 4 */
+	CHECK(arch_read_msr(v, 0x491, &val) == ARCH_OK);
+	CHECK_EQ(val, 1); /* EPTP switching */
+	CHECK(arch_read_msr(v, 0x48e, &val) == ARCH_OK);
+	CHECK_EQ((val >> 32) & VMX_PROC_TERTIARY_CONTROLS, 0);
+	CHECK(arch_read_msr(v, 0x492, &val) == ARCH_FAULT(X86_GP));
+	CHECK(arch_read_msr(v, 0x493, &val) == ARCH_FAULT(X86_GP));
 	/* Read-only: WRMSR #GPs. */
 	CHECK(arch_write_msr(v, 0x480, basic) == ARCH_FAULT(X86_GP));
 	/* IA32_FEATURE_CONTROL: VMX bits writable once, then locked. */
