@@ -13,7 +13,8 @@ The library is found through $TORTUGA_LIB, then next to this package in a
 meson build tree (build/libtortuga.so), then the system linker path.
 """
 
-from ._lib import lib, LibraryNotFound, exit_reason_name, event_kind_name, stop_reason_name
+from ._lib import (lib, LibraryNotFound, exit_reason_name, event_kind_name, stop_reason_name,
+                   vmcs_field_name, vmx_error_name)
 from .vm import VM, Result, Event, TortugaError, parse_size, EVENT_FIELDS
 from .tracefile import TraceFile, TraceFileError, open_trace, read_events
 from .bpf import BpfRecording, BpfUnavailable, bpf_check
@@ -25,4 +26,5 @@ __all__ = [
     "TraceFile", "TraceFileError", "open_trace", "read_events",
     "BpfRecording", "BpfUnavailable", "bpf_check",
     "tap",
+    "vmcs_field_name", "vmx_error_name",
 ]

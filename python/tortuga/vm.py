@@ -102,12 +102,20 @@ class Event:
             self.seq, self.kind_name, self.reason_name or self.reason, self.rip)
 
 
+# struct tortuga_config flags (include/tortuga/tortuga.h).
+_CFG_TRACE_OVERWRITE = 0x1
+_CFG_NESTED = 0x2
+_CFG_NO_SHADOW_VMCS = 0x4
+
+
 class VM:
     """A tortuga VM. Keyword arguments set struct tortuga_config fields:
-    mem (size), vcpus, max_insns, trace_ring_events, trace_overwrite."""
+    mem (size), vcpus, max_insns, trace_ring_events, trace_overwrite;
+    nested=True gives the guest VT-x, shadow_vmcs=False turns off VMCS
+    shadowing for its VMREAD/VMWRITE (L0 policy)."""
 
     def __init__(self, mem="128M", vcpus=1, max_insns=0, trace_ring_events=1 << 16,
-                 trace_overwrite=False, serial_fd=None):
+                 trace_overwrite=False, serial_fd=None, nested=False, shadow_vmcs=True):
         cfg = _lib.Config()
         lib.tortuga_config_init(ctypes.byref(cfg))
         cfg.mem_size = parse_size(mem)
@@ -115,7 +123,11 @@ class VM:
         cfg.max_insns = max_insns
         cfg.trace_ring_events = trace_ring_events
         if trace_overwrite:
-            cfg.flags |= 1
+            cfg.flags |= _CFG_TRACE_OVERWRITE
+        if nested:
+            cfg.flags |= _CFG_NESTED
+            if not shadow_vmcs:
+                cfg.flags |= _CFG_NO_SHADOW_VMCS
         if serial_fd is not None:
             cfg.serial_mode = 1
             cfg.serial_fd = serial_fd
@@ -213,6 +225,35 @@ class VM:
             if n:
                 out[exit_reason_name(r)] = n
         return out
+
+    def level_stats(self, level):
+        """Per-level statistics (1: L1, 2: L2): instructions, exits,
+        reflected, caused_by_l2, exits_by_reason."""
+        st = _lib.LevelStats()
+        self._check(lib.tortuga_vm_level_stats(self._h, level, ctypes.byref(st)))
+        out = {name: getattr(st, name) for name, _ in _lib.LevelStats._fields_}
+        out["exits_by_reason"] = {exit_reason_name(r): n for r in range(80)
+                                  if (n := lib.tortuga_vm_level_exit_count(self._h, level, r))}
+        return out
+
+    def set_exit_cost(self, reason, cycles):
+        """Cost-model cycles charged per exit of this reason (name or number)."""
+        if isinstance(reason, str):
+            reason = _reason_number(reason)
+        self._check(lib.tortuga_vm_set_exit_cost(self._h, reason, cycles))
+
+    def set_vmcs_shadow(self, field, mode):
+        """L0's VMCS-shadowing policy for one field (name or encoding):
+        mode "none", "ro" or "rw"."""
+        if isinstance(field, str):
+            enc = lib.tortuga_vmcs_field_encoding(field.encode())
+            if enc < 0:
+                raise KeyError("unknown VMCS field %r" % field)
+            field = enc
+        self._check(lib.tortuga_vm_set_vmcs_shadow(self._h, field, ("none", "ro", "rw").index(mode)))
+
+    def l0_exits_per_l2_exit(self):
+        return lib.tortuga_vm_l0_exits_per_l2_exit(self._h)
 
     def write_stats(self, path):
         self._check(lib.tortuga_vm_write_stats(self._h, os.fsencode(path)))
