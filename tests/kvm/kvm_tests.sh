@@ -110,7 +110,7 @@ trun probe -q --backend kvm "$GUESTS/hello.elf"
 if [ "$(rc probe)" != 1 ]; then
 	why=$(head -1 "$T/probe.err" | sed 's/^tortuga: //')
 	for c in "differential: every guest" "trace schema: hello" "trace schema: HLT" "trace schema: MMIO" "stats" "triple fault" "internal error" \
-		"entry failure" "state through KVM" "SMM" "stop from another thread" "stop by a signal" "--nested"; do
+		"entry failure" "state through KVM" "SMM" "stop from another thread" "MOV to CR8" "stop by a signal" "--nested"; do
 		skip "kvm: $c" "kvm backend unavailable: ${why:-status $(rc probe)}"
 	done
 	echo "1..$n"
@@ -214,6 +214,7 @@ vmcase "entry failure (KVM_EXIT_FAIL_ENTRY): exit record, message, state dump" e
 vmcase "state through KVM and back (regs, sregs, MSRs, FPU, debug, events)" state
 vmcase "SMM: SMRAM in address space 1, KVM_SMI, handler, RSM" smm "${KVM_STRICT:-0}"
 vmcase "stop from another thread ends KVM_RUN" kick
+vmcase "MOV to CR8 lowering the TPR (KVM_EXIT_SET_TPR): TPR below threshold, CR8 reads back" tpr "${KVM_STRICT:-0}"
 
 # Ctrl-C: SIGINT reaches KVM_RUN, tortuga stops with status 12.
 "$CLI" run -q --backend kvm "$GUESTS/busyloop.elf" -- n=0xffffffffffff >/dev/null 2>"$T/sig.err" &
