@@ -9,16 +9,19 @@
     for ev in vm.trace():
         print(ev.kind_name, ev.reason_name, hex(ev.rip))
 
+VM(backend="kvm") runs the guest on /dev/kvm (probe_backend("kvm") says
+whether this host can); the default is tortuga's software CPU, "emu".
+
 The library is found through $TORTUGA_LIB, then next to this package in a
 meson build tree (build/libtortuga.so), then the system linker path.
 """
 
 from ._lib import lib, LibraryNotFound, exit_reason_name, event_kind_name, stop_reason_name
-from .vm import VM, Result, Event, TortugaError, parse_size, EVENT_FIELDS
+from .vm import VM, Result, Event, TortugaError, parse_size, EVENT_FIELDS, BackendProbe, probe_backend
 from . import tap
 
 __all__ = [
     "VM", "Result", "Event", "TortugaError", "LibraryNotFound", "lib",
     "exit_reason_name", "event_kind_name", "stop_reason_name", "parse_size", "EVENT_FIELDS",
-    "tap",
+    "tap", "BackendProbe", "probe_backend",
 ]
