@@ -264,6 +264,16 @@ static int handle_pause(struct vcpu *v, struct vm_exit *e)
 	return 0;
 }
 
+/* 43: TPR below threshold: trap-like, the MOV to CR8 has completed (SDM Vol.
+ * 3C 29.1.2). L0 would now deliver an interrupt the lower TPR lets through;
+ * tortuga's platform has no interrupt controller, so none is pending. */
+static int handle_tpr_below_threshold(struct vcpu *v, struct vm_exit *e)
+{
+	(void)v;
+	(void)e;
+	return 0;
+}
+
 /* 49: EPT misconfiguration: KVM marks MMIO GPAs so that accesses exit here;
  * tortuga dispatches the access to the device that owns the GPA. */
 static int handle_mmio(struct vcpu *v, struct vm_exit *e)
@@ -334,6 +344,7 @@ static const exit_handler_fn exit_handlers[TORTUGA_EXIT_REASON_MAX] = {
 	[TORTUGA_EXIT_MWAIT] = handle_monitor_mwait,
 	[TORTUGA_EXIT_MONITOR] = handle_monitor_mwait,
 	[TORTUGA_EXIT_PAUSE] = handle_pause,
+	[TORTUGA_EXIT_TPR_BELOW_THRESHOLD] = handle_tpr_below_threshold,
 	[TORTUGA_EXIT_EPT_VIOLATION] = handle_ept_violation,
 	[TORTUGA_EXIT_EPT_MISCONFIG] = handle_mmio,
 	[TORTUGA_EXIT_INVEPT] = handle_vmx_insn,

@@ -51,6 +51,10 @@ class Config(ctypes.Structure):
     ]
 
 
+# enum tortuga_backend (include/tortuga/tortuga.h).
+BACKENDS = {"emu": 0, "kvm": 1, "auto": 2}
+
+
 class CResult(ctypes.Structure):
     _fields_ = [
         ("stop_reason", ctypes.c_uint32),
@@ -119,7 +123,10 @@ _protos = {
     "tortuga_event_kind_name": (ctypes.c_char_p, [ctypes.c_uint32]),
     "tortuga_stop_reason_name": (ctypes.c_char_p, [ctypes.c_uint32]),
     "tortuga_event_fields": (ctypes.c_uint32, [ctypes.POINTER(ctypes.POINTER(Field))]),
+    "tortuga_backend_probe": (ctypes.c_int, [ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t]),
     "tortuga_vm_create": (ctypes.c_int, [ctypes.POINTER(Config), ctypes.POINTER(_VM)]),
+    "tortuga_vm_backend": (ctypes.c_char_p, [_VM]),
+    "tortuga_vm_backend_note": (ctypes.c_char_p, [_VM]),
     "tortuga_vm_destroy": (None, [_VM]),
     "tortuga_vm_error": (ctypes.c_char_p, [_VM]),
     "tortuga_vm_load_elf": (ctypes.c_int, [_VM, ctypes.c_char_p, ctypes.c_char_p]),

@@ -108,16 +108,40 @@ _CFG_NESTED = 0x2
 _CFG_NO_SHADOW_VMCS = 0x4
 
 
+def _backend_number(name):
+    try:
+        return _lib.BACKENDS[name]
+    except KeyError:
+        raise ValueError("unknown backend %r (one of: %s)" % (name, ", ".join(_lib.BACKENDS))) from None
+
+
+@dataclass
+class BackendProbe:
+    available: bool
+    message: str  # why not (or, for auto, what it falls back to); "" if nothing to say
+
+
+def probe_backend(name):
+    """Can this host run backend name ("emu", "kvm", "auto")? "auto" is
+    always available: it falls back to emu, and message says why."""
+    msg = ctypes.create_string_buffer(256)
+    err = lib.tortuga_backend_probe(_backend_number(name), msg, len(msg))
+    return BackendProbe(err == 0, msg.value.decode())
+
+
 class VM:
     """A tortuga VM. Keyword arguments set struct tortuga_config fields:
-    mem (size), vcpus, max_insns, trace_ring_events, trace_overwrite;
-    nested=True gives the guest VT-x, shadow_vmcs=False turns off VMCS
-    shadowing for its VMREAD/VMWRITE (L0 policy)."""
+    backend ("emu", the default; "kvm"; "auto": kvm when the KVM device opens,
+    else emu), mem (size), vcpus, max_insns (emu only), trace_ring_events,
+    trace_overwrite; nested=True gives the guest VT-x, shadow_vmcs=False turns
+    off VMCS shadowing for its VMREAD/VMWRITE (L0 policy)."""
 
     def __init__(self, mem="128M", vcpus=1, max_insns=0, trace_ring_events=1 << 16,
-                 trace_overwrite=False, serial_fd=None, nested=False, shadow_vmcs=True):
+                 trace_overwrite=False, serial_fd=None, nested=False, shadow_vmcs=True,
+                 backend="emu"):
         cfg = _lib.Config()
         lib.tortuga_config_init(ctypes.byref(cfg))
+        cfg.backend = _backend_number(backend)
         cfg.mem_size = parse_size(mem)
         cfg.vcpus = vcpus
         cfg.max_insns = max_insns
@@ -137,6 +161,16 @@ class VM:
             raise TortugaError(lib.tortuga_last_error().decode(), -err)
         self._h = h
         self.result = None
+
+    @property
+    def backend(self):
+        """The backend the VM runs on: "emu" or "kvm"."""
+        return lib.tortuga_vm_backend(self._h).decode()
+
+    @property
+    def backend_note(self):
+        """Why the backend is the one it is, or what it leaves out ("" if nothing)."""
+        return lib.tortuga_vm_backend_note(self._h).decode()
 
     def _check(self, err):
         if err < 0:
