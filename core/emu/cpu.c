@@ -88,9 +88,19 @@ static struct emu_block *lookup_slow(struct emu_cpu *c, uint64_t la)
 		return NULL;
 	}
 	uint32_t h = hash_of(gpa, c->mode, ev->hash_mask);
-	for (struct emu_block *b = ev->hash[h]; b; b = b->hnext)
-		if (b->gpa == gpa && b->mode == c->mode && block_valid(&vm->ram, b))
+	/* Blocks of overwritten code stay invalid for good (generations only
+	 * grow): unlink them, or code that is rewritten in place (JITs, this
+	 * project's differential suite) makes the chain grow without bound. */
+	for (struct emu_block **pp = &ev->hash[h]; *pp;) {
+		struct emu_block *b = *pp;
+		if (!block_valid(&vm->ram, b)) {
+			*pp = b->hnext;
+			continue;
+		}
+		if (b->gpa == gpa && b->mode == c->mode)
 			return b;
+		pp = &b->hnext;
+	}
 	struct emu_block *b = emu_decode_block(c, la, host, gpa);
 	if (!b && !vm_should_stop(vm)) {
 		cache_flush(vm);
