@@ -402,3 +402,94 @@ void op_popcnt(struct emu_cpu *c, const struct emu_insn *i)
 		f |= RFLAGS_ZF;
 	emu_set_flags(c, f);
 }
+
+/* ---- BMI1 (SDM Vol. 2A ANDN, BEXTR, BLSI, BLSMSK, BLSR) ---- */
+
+/*
+ * VEX-encoded general-purpose instructions raise #UD in real-address and
+ * virtual-8086 mode (SDM Vol. 2A 2.8, exception class 13); VEX.L = 1 is
+ * refused by the decoder.
+ */
+static void vex_gpr_check(struct emu_cpu *c)
+{
+	if (c->mode == MODE_REAL16)
+		emu_raise_noerr(c, X86_UD);
+}
+
+/* Write a BMI1 result and its flags: SF and ZF from the result unless the
+ * instruction says otherwise, CF as given, OF cleared; AF and PF are
+ * undefined (cleared here). */
+static void bmi_finish(struct emu_cpu *c, const struct emu_insn *i, uint64_t res, uint64_t f)
+{
+	unsigned sz = i->op[0].size;
+	gpr_write(c, i->op[0].reg, false, sz, res);
+	emu_set_flags(c, (emu_flags(c) & ~RFLAGS_ARITH) | f);
+}
+
+static uint64_t zf_sf(uint64_t res, unsigned sz)
+{
+	uint64_t f = 0;
+	if (!(res & size_mask(sz)))
+		f |= RFLAGS_ZF;
+	if ((res >> (8 * sz - 1)) & 1)
+		f |= RFLAGS_SF;
+	return f;
+}
+
+/* ANDN: DEST = NOT SRC1 AND SRC2; SF, ZF from the result, OF = CF = 0. */
+void op_andn(struct emu_cpu *c, const struct emu_insn *i)
+{
+	vex_gpr_check(c);
+	unsigned sz = i->op[0].size;
+	uint64_t res = ~emu_op_read(c, i, 1) & emu_op_read(c, i, 2) & size_mask(sz);
+	bmi_finish(c, i, res, zf_sf(res, sz));
+}
+
+/*
+ * BEXTR: START = SRC2[7:0], LEN = SRC2[15:8]; DEST = SRC1[START+LEN-1:START]
+ * zero-extended, where bits beyond the operand read as 0. ZF from the result,
+ * CF = OF = 0, SF undefined (cleared).
+ */
+void op_bextr(struct emu_cpu *c, const struct emu_insn *i)
+{
+	vex_gpr_check(c);
+	unsigned sz = i->op[0].size, bits = 8 * sz;
+	uint64_t src = emu_op_read(c, i, 1) & size_mask(sz);
+	uint64_t ctl = emu_op_read(c, i, 2);
+	unsigned start = (unsigned)(ctl & 0xff), len = (unsigned)((ctl >> 8) & 0xff);
+	uint64_t res = start >= bits ? 0 : src >> start;
+	if (len < 64)
+		res &= (1ull << len) - 1;
+	bmi_finish(c, i, res, res ? 0 : RFLAGS_ZF);
+}
+
+/* BLSI: DEST = (-SRC) AND SRC; ZF, SF from the result, CF = (SRC != 0). */
+void op_blsi(struct emu_cpu *c, const struct emu_insn *i)
+{
+	vex_gpr_check(c);
+	unsigned sz = i->op[0].size;
+	uint64_t src = emu_op_read(c, i, 1) & size_mask(sz);
+	uint64_t res = (0 - src) & src;
+	bmi_finish(c, i, res, zf_sf(res, sz) | (src ? RFLAGS_CF : 0));
+}
+
+/* BLSMSK: DEST = (SRC - 1) XOR SRC; SF from the result, ZF = 0,
+ * CF = (SRC == 0). */
+void op_blsmsk(struct emu_cpu *c, const struct emu_insn *i)
+{
+	vex_gpr_check(c);
+	unsigned sz = i->op[0].size;
+	uint64_t src = emu_op_read(c, i, 1) & size_mask(sz);
+	uint64_t res = ((src - 1) ^ src) & size_mask(sz);
+	bmi_finish(c, i, res, (zf_sf(res, sz) & RFLAGS_SF) | (src ? 0 : RFLAGS_CF));
+}
+
+/* BLSR: DEST = (SRC - 1) AND SRC; ZF, SF from the result, CF = (SRC == 0). */
+void op_blsr(struct emu_cpu *c, const struct emu_insn *i)
+{
+	vex_gpr_check(c);
+	unsigned sz = i->op[0].size;
+	uint64_t src = emu_op_read(c, i, 1) & size_mask(sz);
+	uint64_t res = ((src - 1) & src) & size_mask(sz);
+	bmi_finish(c, i, res, zf_sf(res, sz) | (src ? 0 : RFLAGS_CF));
+}
