@@ -1,0 +1,84 @@
+/*
+ * The differential suite (checkasm style): one instruction, the same bytes
+ * and the same inputs, run on the host CPU (native.c) and on tortuga's emu
+ * CPU (guest.c); main.c compares the results.
+ *
+ * Both sides use the same virtual addresses: the host maps its code page and
+ * data pages at the guest-physical addresses the guest identity-maps, so
+ * every register (including memory base registers and RIP-relative operands)
+ * holds the same value on both sides.
+ */
+#ifndef TESTS_DIFF_DIFF_H
+#define TESTS_DIFF_DIFF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DIFF_CODE_VA 0x800000ull /* one page: the instruction, then RET */
+#define DIFF_DATA_VA 0xa00000ull /* four pages of data */
+#define DIFF_DATA_SIZE 0x4000ull
+/* The bytes an instruction may touch: 512 bytes around the boundary between
+ * the first and second data page, so page-crossing accesses are exercised. */
+#define DIFF_WIN_VA (DIFF_DATA_VA + 0x1000 - 256)
+#define DIFF_WIN_SIZE 512u
+#define DIFF_STACK_VA 0xc00000ull /* guest RSP while a case runs */
+
+#define DIFF_RSP 4
+
+/* Layout shared with native.S: 16 GPRs in encoding order, then RFLAGS. */
+struct diff_regs {
+	uint64_t gpr[16];
+	uint64_t rflags;
+};
+
+#define DIFF_NO_FAULT (-1)
+
+struct diff_case {
+	uint8_t code[16]; /* 16: room for one byte too many */
+	uint8_t len;
+	struct diff_regs in;
+	uint8_t mem[DIFF_WIN_SIZE];
+	/* What the SDM defines: RFLAGS bits to compare, GPRs whose final
+	 * value is undefined, and whether the memory result is defined. */
+	uint64_t flags_defined;
+	uint16_t regs_undefined;
+	bool mem_undefined;
+	const char *form; /* the form's name, for reports */
+};
+
+struct diff_out {
+	struct diff_regs r; /* at completion, or at the fault */
+	uint8_t mem[DIFF_WIN_SIZE];
+	int fault; /* exception vector, or DIFF_NO_FAULT */
+	uint64_t rip; /* emu only: RIP after the instruction */
+};
+
+/* native.c: map the host pages; run one case on the host CPU. */
+int native_init(void);
+void native_run(const struct diff_case *c, struct diff_out *o);
+
+/* guest.c: create the VM; run one case on the emu CPU. */
+int guest_init(void);
+void guest_fini(void);
+void guest_run(const struct diff_case *c, struct diff_out *o);
+
+/* gen.c: the instruction forms and their case generator. */
+struct rng {
+	uint64_t s[4];
+};
+void rng_seed(struct rng *r, uint64_t seed);
+uint64_t rng_next(struct rng *r);
+static inline uint64_t rng_below(struct rng *r, uint64_t n)
+{
+	return rng_next(r) % n;
+}
+
+unsigned gen_form_count(void);
+const char *gen_form_name(unsigned f);
+/* Fill *c with a random case of form f; false if the form cannot be
+ * encoded with the drawn operands (the caller draws again). */
+bool gen_case(unsigned f, struct rng *r, struct diff_case *c);
+/* Cases the generator threw away because they broke its own invariants. */
+extern unsigned gen_bugs;
+
+#endif
