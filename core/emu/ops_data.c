@@ -276,6 +276,18 @@ void op_movbe(struct emu_cpu *c, const struct emu_insn *i)
 	emu_op_write(c, i, 0, bswap_n(v, i->op[0].size));
 }
 
+/*
+ * XLAT: AL = [seg:rBX + ZeroExtend(AL)], the sum taken at the address size
+ * (SDM Vol. 2B XLAT/XLATB). The segment (DS unless overridden) comes from
+ * the hidden memory operand decode.c keeps.
+ */
+void op_xlat(struct emu_cpu *c, const struct emu_insn *i)
+{
+	unsigned seg = i->nops && i->op[0].kind == OPK_MEM ? i->op[0].seg : SEG_DS;
+	uint64_t ea = (c->s->gpr[GPR_RBX] + (c->s->gpr[GPR_RAX] & 0xff)) & size_mask(i->addrsize);
+	gpr_write(c, GPR_RAX, false, 1, emu_read(c, seg, ea, 1));
+}
+
 /* LAHF/SAHF: SF ZF 0 AF 0 PF 1 CF <-> AH (SDM Vol. 2A). */
 void op_lahf(struct emu_cpu *c, const struct emu_insn *i)
 {
