@@ -21,9 +21,14 @@
  * the first and second data page, so page-crossing accesses are exercised. */
 #define DIFF_WIN_VA (DIFF_DATA_VA + 0x1000 - 256)
 #define DIFF_WIN_SIZE 512u
-#define DIFF_STACK_VA 0xc00000ull /* guest RSP while a case runs */
+#define DIFF_STACK_VA 0xc00000ull /* the guest's exception stack (IST1) */
+#define DIFF_CODE_MAX 32 /* instruction plus the jump back (native.c) */
 
 #define DIFF_RSP 4
+/* RFLAGS bits a case sets and compares: the arithmetic flags, DF and ID.
+ * IF is 1 on both sides (user mode on the host). */
+#define DIFF_FLAGS 0x200cd5ull
+#define DIFF_IF 0x200ull
 
 /* Layout shared with native.S: 16 GPRs in encoding order, then RFLAGS. */
 struct diff_regs {
@@ -50,11 +55,15 @@ struct diff_out {
 	struct diff_regs r; /* at completion, or at the fault */
 	uint8_t mem[DIFF_WIN_SIZE];
 	int fault; /* exception vector, or DIFF_NO_FAULT */
+	uint32_t error; /* its error code (#PF: P and W bits only) */
+	uint64_t cr2; /* #PF: the faulting linear address */
 	uint64_t rip; /* emu only: RIP after the instruction */
 };
 
 /* native.c: map the host pages; run one case on the host CPU. */
 int native_init(void);
+/* The bytes both sides put at DIFF_CODE_VA (at most DIFF_CODE_MAX). */
+void diff_code_bytes(const struct diff_case *c, uint8_t *code);
 void native_run(const struct diff_case *c, struct diff_out *o);
 
 /* guest.c: create the VM; run one case on the emu CPU. */

@@ -26,8 +26,9 @@
 #define SF 0x080u
 #define DF 0x400u
 #define OF 0x800u
+#define ID 0x200000u
 #define ARITH (CF | PF | AF | ZF | SF | OF)
-#define COMPARED (ARITH | DF)
+#define COMPARED DIFF_FLAGS
 
 enum group {
 	G_ARITH, /* ADD ADC SUB SBB CMP NEG */
@@ -54,6 +55,8 @@ enum group {
 	G_BLS, /* BLSI BLSMSK BLSR */
 	G_STR, /* MOVS STOS LODS */
 	G_STRCMP, /* CMPS SCAS */
+	G_STACK, /* PUSH POP PUSHF POPF ENTER LEAVE: no flags affected but POPF's */
+	G_XLAT,
 };
 
 /* Operand kinds of a form's shape. */
@@ -68,6 +71,7 @@ enum opk {
 	K_I8S, /* imm8, sign-extended to the operand size */
 	K_IZ, /* imm of the operand size, at most 32 bits, sign-extended */
 	K_I8U, /* imm8 taken as is (counts, bit offsets) */
+	K_I16, /* imm16 (ENTER's allocation size) */
 };
 
 struct opspec {
@@ -188,6 +192,7 @@ static void shape_text(char *buf, size_t len, const struct opspec *o, unsigned f
 	case K_I8S:
 	case K_I8U: snprintf(buf, len, "imm8"); break;
 	case K_IZ: snprintf(buf, len, "imm%s", sz > 4 ? "32" : size_suffix(sz)); break;
+	case K_I16: snprintf(buf, len, "imm16"); break;
 	default: buf[0] = 0;
 	}
 }
@@ -214,6 +219,8 @@ static struct form *add_form(ZydisMnemonic m, enum group g, unsigned sz, unsigne
 		size_t n = strlen(name);
 		snprintf(name + n, sizeof(name) - n, "%s%s", k ? ", " : " ", t);
 	}
+	if (g == G_STACK && (nops == 0 || a.k != K_R))
+		snprintf(name + strlen(name), sizeof(name) - strlen(name), " (o%u)", 8 * sz);
 	for (char *p = name; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
@@ -269,6 +276,11 @@ static const uint8_t raw_toolong[] = { 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
 				       0x66, 0x66, 0x66, 0x66, 0x66, 0x01, 0xc8 }; /* 15 bytes: legal */
 static const uint8_t raw_imul_69_16[] = { 0x66, 0x69, 0xc1, 0x00, 0x80 }; /* imul ax, cx, 0x8000 */
 static const uint8_t raw_cmpxchg_lock_rr[] = { 0xf0, 0x0f, 0xb1, 0xc8 }; /* lock cmpxchg eax, ecx: #UD */
+
+static const uint8_t raw_push_rsp[] = { 0xff, 0x74, 0x24, 0x10 }; /* push [rsp+0x10] */
+static const uint8_t raw_pop_rsp[] = { 0x8f, 0x44, 0x24, 0x10 }; /* pop [rsp+0x10]: address after the pop */
+static const uint8_t raw_pop_rsp_reg[] = { 0x5c }; /* pop rsp */
+static const uint8_t raw_push_rsp_reg[] = { 0x54 }; /* push rsp: the old value */
 
 static void build_forms(void)
 {
@@ -414,6 +426,32 @@ static void build_forms(void)
 				}
 	}
 
+	/* The stack (RSP in the window) and XLAT. */
+	static const uint8_t stack_sizes[2] = { 2, 8 };
+	for (unsigned k = 0; k < 2; k++) {
+		unsigned sz = stack_sizes[k];
+		add_form(ZYDIS_MNEMONIC_PUSH, G_STACK, sz, 1, OP(K_R), NOP_, NOP_);
+		add_form(ZYDIS_MNEMONIC_PUSH, G_STACK, sz, 1, OP(K_M), NOP_, NOP_);
+		add_form(ZYDIS_MNEMONIC_PUSH, G_STACK, sz, 1, OP(K_I8S), NOP_, NOP_);
+		add_form(ZYDIS_MNEMONIC_PUSH, G_STACK, sz, 1, OP(K_IZ), NOP_, NOP_);
+		add_form(ZYDIS_MNEMONIC_POP, G_STACK, sz, 1, OP(K_R), NOP_, NOP_);
+		add_form(ZYDIS_MNEMONIC_POP, G_STACK, sz, 1, OP(K_M), NOP_, NOP_);
+		add_form(sz == 8 ? ZYDIS_MNEMONIC_PUSHFQ : ZYDIS_MNEMONIC_PUSHF, G_STACK, sz, 0, NOP_, NOP_, NOP_);
+		add_form(sz == 8 ? ZYDIS_MNEMONIC_POPFQ : ZYDIS_MNEMONIC_POPF, G_STACK, sz, 0, NOP_, NOP_, NOP_);
+		add_form(ZYDIS_MNEMONIC_ENTER, G_STACK, sz, 2, OP(K_I16), OP(K_I8U), NOP_);
+		add_form(ZYDIS_MNEMONIC_LEAVE, G_STACK, sz, 0, NOP_, NOP_, NOP_);
+	}
+	for (unsigned asz = 4; asz <= 8; asz += 4) {
+		struct form *f = add_form(ZYDIS_MNEMONIC_XLAT, G_XLAT, 1, 0, NOP_, NOP_, NOP_);
+		f->asz = (uint8_t)asz;
+		if (asz == 4)
+			strcat(f->name, " a32");
+	}
+	add_raw("push qword [rsp+0x10]", G_STACK, 8, raw_push_rsp, sizeof(raw_push_rsp));
+	add_raw("pop qword [rsp+0x10]", G_STACK, 8, raw_pop_rsp, sizeof(raw_pop_rsp));
+	add_raw("pop rsp", G_STACK, 8, raw_pop_rsp_reg, sizeof(raw_pop_rsp_reg));
+	add_raw("push rsp", G_STACK, 8, raw_push_rsp_reg, sizeof(raw_push_rsp_reg));
+
 	add_raw("sal ecx, 1 (d1 /6)", G_SHIFT, 4, raw_sal_d1, sizeof(raw_sal_d1));
 	add_raw("sal rdx, cl (d3 /6)", G_SHIFT, 8, raw_sal_d3, sizeof(raw_sal_d3));
 	add_raw("sal bl, 5 (c0 /6)", G_SHIFT, 1, raw_sal_c0, sizeof(raw_sal_c0));
@@ -554,6 +592,16 @@ static int pick_free(struct rng *r, uint32_t *used)
 	return id;
 }
 
+/* RSP can be a base but never an index (SDM Vol. 2A 2.1.5, Table 2-3). */
+static int pick_index(struct rng *r, uint32_t *used)
+{
+	uint32_t u = *used | (1u << DIFF_RSP);
+	int id = pick_free(r, &u);
+	if (id >= 0)
+		*used |= 1u << id;
+	return id;
+}
+
 static void mem_shape(struct rng *r, struct memop *m, uint32_t *used)
 {
 	m->base = m->index = -1;
@@ -576,14 +624,14 @@ static void mem_shape(struct rng *r, struct memop *m, uint32_t *used)
 	case 3:
 	case 4:
 		m->base = pick_free(r, used);
-		m->index = pick_free(r, used);
+		m->index = pick_index(r, used);
 		m->scale = 1u << rng_below(r, 4);
 		m->disp = rng_below(r, 2) ? (int8_t)rng_next(r) : (int32_t)rng_next(r);
 		break;
 	case 5:
 		/* [index*scale + disp32]: always a disp32, so its value does
 		 * not change the encoding. */
-		m->index = pick_free(r, used);
+		m->index = pick_index(r, used);
 		m->scale = 1u << rng_below(r, 4);
 		m->ival = rng_below(r, m->addr / m->scale + 1);
 		m->disp = (int64_t)(m->addr - m->ival * m->scale);
@@ -598,8 +646,6 @@ static void mem_shape(struct rng *r, struct memop *m, uint32_t *used)
 		m->disp = 0; /* absolute [disp32]: set from the address later */
 		break;
 	}
-	if (m->base == 4 || m->index == 4)
-		m->base = m->index = -1; /* pick_free never returns RSP: it is marked used */
 }
 
 static void mem_encode(const struct memop *m, ZydisEncoderOperand *eo, unsigned sz)
@@ -690,6 +736,10 @@ static uint32_t implicit_regs(const struct form *f)
 	case G_STR:
 	case G_STRCMP:
 		return 0xc3; /* RAX RCX RSI RDI */
+	case G_STACK:
+		return 0x30; /* RSP RBP */
+	case G_XLAT:
+		return 0x9; /* RAX RBX */
 	default:
 		return 0;
 	}
@@ -956,6 +1006,37 @@ static bool ea_in_window(const struct diff_case *c, const struct dec *d)
 	return true;
 }
 
+/*
+ * Stack instructions: RSP (and RBP for ENTER/LEAVE) inside the window with
+ * room for what they push, pop and (ENTER) copy from the old frame; POPF
+ * pops an image that keeps IF set and TF, AC, IOPL and NT clear, which user
+ * mode on the host could not change or survive.
+ */
+static void values_stack(struct rng *r, struct diff_case *c, const struct form *f, const struct opvals *v,
+			 const struct dec *d)
+{
+	uint64_t mid = DIFF_WIN_VA + DIFF_WIN_SIZE / 2, end = DIFF_WIN_VA + DIFF_WIN_SIZE;
+	unsigned level = 0;
+	if (d->zi.mnemonic == ZYDIS_MNEMONIC_ENTER)
+		level = (unsigned)(d->zo[1].imm.value.u & 31);
+	if (!(v->has_mem && v->mem.base == DIFF_RSP)) {
+		uint64_t lo = DIFF_WIN_VA + 8 * (level + 2);
+		if (lo < mid)
+			lo = mid;
+		c->in.gpr[DIFF_RSP] = lo + rng_below(r, end - 16 - lo);
+	}
+	if (d->zi.mnemonic == ZYDIS_MNEMONIC_ENTER && level <= 1)
+		c->in.gpr[5] = rng_next(r); /* not dereferenced: see what is written */
+	else if (d->zi.mnemonic == ZYDIS_MNEMONIC_ENTER)
+		c->in.gpr[5] = DIFF_WIN_VA + 8 * level + 8 + rng_below(r, mid - (DIFF_WIN_VA + 8 * level + 8) + 1);
+	else if (d->zi.mnemonic == ZYDIS_MNEMONIC_LEAVE)
+		c->in.gpr[5] = DIFF_WIN_VA + 8 + rng_below(r, DIFF_WIN_SIZE - 24);
+	if (d->zi.mnemonic == ZYDIS_MNEMONIC_POPF || d->zi.mnemonic == ZYDIS_MNEMONIC_POPFQ) {
+		uint64_t img = (rng_next(r) & (ARITH | DF | ID)) | DIFF_IF | 0x2;
+		mem_set(c, c->in.gpr[DIFF_RSP], f->sz, img);
+	}
+}
+
 bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 {
 	const struct form *f = &forms[fi];
@@ -963,8 +1044,8 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 	c->form = f->name;
 	for (int k = 0; k < 16; k++)
 		c->in.gpr[k] = rng_below(r, 4) ? rng_next(r) : value(r, 8);
-	c->in.gpr[DIFF_RSP] = 0;
-	c->in.rflags = 0x2 | (rng_next(r) & ARITH) | (rng_below(r, 8) == 0 ? DF : 0);
+	c->in.rflags = 0x2 | (rng_next(r) & ARITH) | (rng_below(r, 8) == 0 ? DF : 0) |
+		       (rng_below(r, 2) ? ID : 0);
 	for (unsigned k = 0; k < DIFF_WIN_SIZE; k++)
 		c->mem[k] = (uint8_t)rng_next(r);
 
@@ -972,7 +1053,7 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 	memset(&v, 0, sizeof(v));
 	for (int k = 0; k < 3; k++)
 		v.reg_id[k] = -1;
-	uint32_t used = (1u << DIFF_RSP) | implicit_regs(f);
+	uint32_t used = implicit_regs(f);
 	ZydisEncoderRequest req;
 	memset(&req, 0, sizeof(req));
 	req.machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
@@ -982,9 +1063,11 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 		req.address_size_hint = ZYDIS_ADDRESS_SIZE_HINT_32;
 	else if (f->asz == 8)
 		req.address_size_hint = ZYDIS_ADDRESS_SIZE_HINT_64;
+	if (f->group == G_STACK)
+		req.operand_size_hint = f->sz == 2 ? ZYDIS_OPERAND_SIZE_HINT_16 : ZYDIS_OPERAND_SIZE_HINT_64;
 	req.operand_count = f->nops;
 
-	unsigned slack = f->group == G_BT ? 40 : 0;
+	unsigned slack = f->group == G_BT || f->group == G_STACK ? 40 : 0;
 	for (unsigned k = 0; k < f->nops; k++) {
 		const struct opspec *o = &f->op[k];
 		unsigned sz = o->sz ? o->sz : f->sz;
@@ -998,9 +1081,7 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 			unsigned id;
 			bool hi8 = sz == 1 && rng_below(r, 5) == 0;
 			if (rng_below(r, 8) == 0 && used != 0xffff) {
-				do
-					id = (unsigned)rng_below(r, 16);
-				while (id == DIFF_RSP); /* sometimes an operand register twice */
+				id = (unsigned)rng_below(r, 16); /* sometimes a register twice */
 			} else {
 				int p = pick_free(r, &used);
 				if (p < 0)
@@ -1052,7 +1133,14 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 		}
 		case K_I8U:
 			eo->type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
-			eo->imm.u = f->group == G_BT ? (uint8_t)value(r, 1) : count_value(r, sz);
+			eo->imm.u = f->group == G_SHIFT || f->group == G_ROT || f->group == G_RCX ||
+						    f->group == G_SHXD ?
+					    count_value(r, sz) :
+					    (uint8_t)value(r, 1);
+			break;
+		case K_I16:
+			eo->type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
+			eo->imm.u = value(r, 2);
 			break;
 		default:
 			break;
@@ -1119,7 +1207,7 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 				v.mem.base = (int)id;
 				v.mem.index = -1;
 				v.mem.asz = 8;
-				v.mem.addr = mem_addr(r, v.osz[k], 0);
+				v.mem.addr = mem_addr(r, v.osz[k], slack);
 			}
 		}
 	}
@@ -1187,6 +1275,15 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 	case G_STR:
 	case G_STRCMP:
 		values_string(r, c, f);
+		break;
+	case G_STACK:
+		if (d.ok)
+			values_stack(r, c, f, &v, &d);
+		break;
+	case G_XLAT:
+		/* XLAT: AL = [RBX + AL] (zero-extended AL, address-size sum). */
+		c->in.gpr[3] = (DIFF_WIN_VA + rng_below(r, DIFF_WIN_SIZE - 256)) |
+			       (f->asz == 4 ? rng_next(r) & ~0xffffffffull : 0);
 		break;
 	default:
 		break;

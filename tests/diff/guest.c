@@ -29,7 +29,10 @@ struct mini_elf {
 	Elf64_Phdr ph;
 	uint8_t idt[IDT_VECTORS * 16];
 	uint8_t stubs[IDT_VECTORS * STUB_SIZE];
+	uint8_t tss[104];
 };
+
+#define TSS (STUBS + IDT_VECTORS * STUB_SIZE)
 
 static void build_image(struct mini_elf *e)
 {
@@ -50,11 +53,15 @@ static void build_image(struct mini_elf *e)
 	e->ph.p_flags = PF_R | PF_X;
 	e->ph.p_offset = offsetof(struct mini_elf, idt);
 	e->ph.p_vaddr = e->ph.p_paddr = IMG_BASE;
-	e->ph.p_filesz = e->ph.p_memsz = sizeof(e->idt) + sizeof(e->stubs);
+	e->ph.p_filesz = e->ph.p_memsz = sizeof(e->idt) + sizeof(e->stubs) + sizeof(e->tss);
+	/* A case's RSP may be anything: exceptions switch to IST1 of a 64-bit
+	 * TSS (SDM Vol. 3A 6.14.5, 8.7; IST1 at offset 0x24). */
+	uint64_t ist1 = DIFF_STACK_VA;
+	memcpy(&e->tss[0x24], &ist1, 8);
 	e->ph.p_align = 16;
 	for (unsigned v = 0; v < IDT_VECTORS; v++) {
 		/* 64-bit interrupt gate (SDM Vol. 3A 6.14.1, Figure 6-8):
-		 * offset 15:0, selector, IST, type 0xE with P=1 and DPL 0,
+		 * offset 15:0, selector, IST 1, type 0xE with P=1 and DPL 0,
 		 * offset 31:16, offset 63:32. Selector 0x08 is the direct boot
 		 * protocol's 64-bit code segment. */
 		uint64_t off = STUBS + v * STUB_SIZE;
@@ -62,11 +69,61 @@ static void build_image(struct mini_elf *e)
 		g[0] = (uint8_t)off;
 		g[1] = (uint8_t)(off >> 8);
 		g[2] = 0x08;
+		g[4] = 1;
 		g[5] = 0x8e;
 		g[6] = (uint8_t)(off >> 16);
 		g[7] = (uint8_t)(off >> 24);
 		e->stubs[v * STUB_SIZE] = 0xf4; /* HLT */
 	}
+}
+
+/*
+ * The guest's own 4-level page tables (SDM Vol. 3A 4.5) with 4-KByte pages
+ * for exactly what the host has too (the code page and the data pages) plus
+ * what delivering an exception reads or writes (the GDT page, the IDT/TSS
+ * image, the exception stack). Any other access faults with #PF on both
+ * sides, with the same CR2.
+ */
+#define PT_BASE 0x200000ull /* PML4, PDPT, PD, then one PT per 2-MByte region */
+
+static int build_page_tables(void)
+{
+	static const uint64_t pages[][2] = {
+		{ 0x1000, 1 }, /* the direct boot protocol's GDT */
+		{ IMG_BASE, 1 },
+		{ DIFF_CODE_VA, 1 },
+		{ DIFF_DATA_VA, DIFF_DATA_SIZE / 4096 },
+		{ DIFF_STACK_VA - 4096, 1 },
+	};
+	const uint64_t rw = PTE_P | PTE_W;
+	uint64_t pml4 = PT_BASE, pdpt = PT_BASE + 0x1000, pd = PT_BASE + 0x2000;
+	uint64_t next_pt = PT_BASE + 0x3000;
+	uint64_t zero[512] = { 0 };
+	for (uint64_t t = PT_BASE; t < PT_BASE + 0x8000; t += 0x1000)
+		if (aspace_write(&vm->as, t, zero, sizeof(zero)))
+			return -1;
+	uint64_t e = pdpt | rw;
+	aspace_write(&vm->as, pml4, &e, 8);
+	e = pd | rw;
+	aspace_write(&vm->as, pdpt, &e, 8);
+	for (size_t k = 0; k < sizeof(pages) / sizeof(pages[0]); k++) {
+		for (uint64_t p = 0; p < pages[k][1]; p++) {
+			uint64_t va = pages[k][0] + p * 4096;
+			uint64_t pde_addr = pd + ((va >> 21) & 511) * 8, pde = 0;
+			aspace_read(&vm->as, pde_addr, &pde, 8);
+			if (!(pde & PTE_P)) {
+				pde = next_pt | rw;
+				next_pt += 0x1000;
+				aspace_write(&vm->as, pde_addr, &pde, 8);
+			}
+			uint64_t pte = va | rw;
+			aspace_write(&vm->as, (pde & ~0xfffull) + ((va >> 12) & 511) * 8, &pte, 8);
+		}
+	}
+	struct vcpu *v = vm->vcpus[0];
+	v->s.cr3 = pml4;
+	vm->be->state_changed(v, STATE_CRS | STATE_TLB);
+	return 0;
 }
 
 int guest_init(void)
@@ -91,7 +148,12 @@ int guest_init(void)
 	struct vcpu *v = vm->vcpus[0];
 	v->s.idtr.base = IMG_BASE;
 	v->s.idtr.limit = IDT_VECTORS * 16 - 1;
+	v->s.tr.base = TSS;
+	v->s.tr.limit = sizeof(img.tss) - 1;
+	v->s.tr.ar = SEG_AR_P | SYS_TYPE_TSS_BUSY;
 	vm->be->state_changed(v, STATE_SEGS);
+	if (build_page_tables())
+		return -1;
 	/* Unimplemented-instruction warnings are expected (#UD cases). */
 	vm->warn_budget = 0;
 	return 0;
@@ -112,16 +174,14 @@ void guest_run(const struct diff_case *c, struct diff_out *o)
 {
 	struct vcpu *v = vm->vcpus[0];
 	struct x86_state *s = &v->s;
-	uint8_t code[sizeof(c->code) + 1];
-	memcpy(code, c->code, c->len);
-	code[c->len] = 0xc3; /* RET, as on the host (never reached) */
+	uint8_t code[DIFF_CODE_MAX];
+	diff_code_bytes(c, code);
 	/* aspace_write notes the write, so decoded blocks of the old bytes die. */
-	aspace_write(&vm->as, DIFF_CODE_VA, code, c->len + 1u);
+	aspace_write(&vm->as, DIFF_CODE_VA, code, sizeof(code));
 	aspace_write(&vm->as, DIFF_WIN_VA, c->mem, DIFF_WIN_SIZE);
 
 	memcpy(s->gpr, c->in.gpr, sizeof(s->gpr));
-	s->gpr[DIFF_RSP] = DIFF_STACK_VA;
-	s->rflags = (c->in.rflags & 0xcd5) | RFLAGS_FIXED1;
+	s->rflags = (c->in.rflags & DIFF_FLAGS) | DIFF_IF | RFLAGS_FIXED1;
 	s->rip = DIFF_CODE_VA;
 	s->activity = ACT_ACTIVE;
 	vm->be->state_changed(v, STATE_GPRS | STATE_FLAGS);
@@ -130,8 +190,9 @@ void guest_run(const struct diff_case *c, struct diff_out *o)
 	vm_run(vm);
 
 	memcpy(o->r.gpr, s->gpr, sizeof(o->r.gpr));
-	o->r.gpr[DIFF_RSP] = c->in.gpr[DIFF_RSP];
 	aspace_read(&vm->as, DIFF_WIN_VA, o->mem, DIFF_WIN_SIZE);
+	o->error = 0;
+	o->cr2 = 0;
 	if (vm->stop_reason == TORTUGA_STOP_INSN_LIMIT) {
 		o->fault = DIFF_NO_FAULT;
 		o->r.rflags = s->rflags;
@@ -149,9 +210,16 @@ void guest_run(const struct diff_case *c, struct diff_out *o)
 	}
 	o->fault = (int)((stub - STUBS) / STUB_SIZE);
 	/* The 64-bit frame: [error code,] RIP, CS, RFLAGS, RSP, SS. */
-	uint64_t frame[6];
-	uint64_t sp = s->gpr[GPR_RSP] + (has_error_code(o->fault) ? 8 : 0);
+	uint64_t frame[6], err = 0;
+	uint64_t sp = s->gpr[GPR_RSP];
+	if (has_error_code(o->fault)) {
+		aspace_read(&vm->as, sp, &err, 8);
+		sp += 8;
+	}
 	aspace_read(&vm->as, sp, frame, sizeof(frame));
+	o->error = (uint32_t)(o->fault == 14 ? err & 3 : err);
+	o->cr2 = o->fault == 14 ? s->cr2 : 0;
 	o->rip = frame[0];
 	o->r.rflags = frame[2];
+	o->r.gpr[GPR_RSP] = frame[3];
 }

@@ -63,19 +63,17 @@ static const char *fault_text(int v, char *buf)
 static unsigned compare(const struct diff_case *c, const struct diff_out *h, const struct diff_out *e)
 {
 	unsigned bad = 0;
-	if (h->fault != e->fault)
+	if (h->fault != e->fault || h->error != e->error || h->cr2 != e->cr2)
 		return 1;
 	if (h->rip != e->rip)
 		bad |= 2;
 	for (int k = 0; k < 16; k++) {
-		if (k == DIFF_RSP)
-			continue;
 		bool undefined = h->fault == DIFF_NO_FAULT && (c->regs_undefined & (1u << k));
 		if (!undefined && h->r.gpr[k] != e->r.gpr[k])
 			bad |= 4;
 	}
 	/* At a fault nothing may have changed: every compared flag counts. */
-	uint64_t fm = h->fault == DIFF_NO_FAULT ? c->flags_defined : 0xcd5;
+	uint64_t fm = h->fault == DIFF_NO_FAULT ? c->flags_defined : DIFF_FLAGS;
 	if ((h->r.rflags ^ e->r.rflags) & fm)
 		bad |= 8;
 	if ((h->fault != DIFF_NO_FAULT || !c->mem_undefined) && memcmp(h->mem, e->mem, DIFF_WIN_SIZE))
@@ -92,10 +90,11 @@ static void report(const struct diff_case *c, const struct diff_out *h, const st
 	for (unsigned k = 0; k < c->len; k++)
 		fprintf(stderr, " %02x", c->code[k]);
 	fprintf(stderr, "\n  fault: host %s, tortuga %s\n", fault_text(h->fault, fb1), fault_text(e->fault, fb2));
+	if (h->fault >= 0 || e->fault >= 0)
+		fprintf(stderr, "  error code: host %#x, tortuga %#x; cr2: host %#llx, tortuga %#llx\n", h->error,
+			e->error, (unsigned long long)h->cr2, (unsigned long long)e->cr2);
 	fprintf(stderr, "  %-4s %-18s %-18s %-18s\n", "", "input", "host", "tortuga");
 	for (int k = 0; k < 16; k++) {
-		if (k == DIFF_RSP)
-			continue;
 		bool differs = h->r.gpr[k] != e->r.gpr[k];
 		fprintf(stderr, "  %-4s %016" PRIx64 "   %016" PRIx64 "   %016" PRIx64 "%s\n", reg_names[k],
 			c->in.gpr[k], h->r.gpr[k], e->r.gpr[k],

@@ -1,12 +1,21 @@
 /*
  * void diff_native_call(struct diff_regs *r, const void *code)
  *
- * Loads every GPR except RSP and RFLAGS from *r, calls code (the instruction
- * under test followed by RET), and stores the GPRs and RFLAGS back into *r.
- * struct diff_regs: gpr[16] in encoding order at 8*n, rflags at 128.
- * Only MOV, PUSH and POP run between POPFQ/the call and PUSHFQ: none of them
- * touches RFLAGS.
+ * Loads all 16 GPRs (RSP included) and RFLAGS from *r and jumps to code: the
+ * instruction under test followed by "jmp [rip+0]" to diff_native_return,
+ * which stores the GPRs and RFLAGS back into *r and returns to the caller on
+ * the caller's stack. struct diff_regs: gpr[16] in encoding order at 8*n,
+ * rflags at 128. Between POPFQ and PUSHFQ only MOV and JMP run: neither
+ * touches RFLAGS. Faults are signals (native.c), taken on an alternate stack
+ * because RSP belongs to the case.
  */
+	.bss
+	.balign	8
+saved_rsp:	.quad	0
+saved_regs:	.quad	0
+saved_rdi:	.quad	0
+code_ptr:	.quad	0
+
 	.text
 	.globl	diff_native_call
 	.type	diff_native_call, @function
@@ -17,8 +26,9 @@ diff_native_call:
 	push	%r13
 	push	%r14
 	push	%r15
-	push	%rdi		/* 8(%rsp) after the next push: struct diff_regs * */
-	push	%rsi		/* (%rsp): code */
+	mov	%rdi, saved_regs(%rip)
+	mov	%rsi, code_ptr(%rip)
+	mov	%rsp, saved_rsp(%rip)
 
 	pushq	128(%rdi)
 	popfq
@@ -36,14 +46,20 @@ diff_native_call:
 	mov	104(%rdi), %r13
 	mov	112(%rdi), %r14
 	mov	120(%rdi), %r15
+	mov	32(%rdi), %rsp
 	mov	56(%rdi), %rdi
-	call	*(%rsp)
+	jmp	*code_ptr(%rip)
+	.size	diff_native_call, .-diff_native_call
 
-	push	%rdi
-	mov	16(%rsp), %rdi
+	.globl	diff_native_return
+	.type	diff_native_return, @function
+diff_native_return:
+	mov	%rdi, saved_rdi(%rip)
+	mov	saved_regs(%rip), %rdi
+	mov	%rsp, 32(%rdi)
+	mov	saved_rsp(%rip), %rsp
 	pushfq
 	popq	128(%rdi)
-	popq	56(%rdi)
 	mov	%rax, 0(%rdi)
 	mov	%rcx, 8(%rdi)
 	mov	%rdx, 16(%rdi)
@@ -58,9 +74,13 @@ diff_native_call:
 	mov	%r13, 104(%rdi)
 	mov	%r14, 112(%rdi)
 	mov	%r15, 120(%rdi)
+	mov	saved_rdi(%rip), %rax
+	mov	%rax, 56(%rdi)
 
-	add	$16, %rsp
-	cld
+	/* The C ABI wants DF clear; AC (which a POPF case may set) would
+	 * make unaligned accesses fault. */
+	pushq	$0x202
+	popfq
 	pop	%r15
 	pop	%r14
 	pop	%r13
@@ -68,6 +88,6 @@ diff_native_call:
 	pop	%rbx
 	pop	%rbp
 	ret
-	.size	diff_native_call, .-diff_native_call
+	.size	diff_native_return, .-diff_native_return
 
 	.section .note.GNU-stack,"",@progbits

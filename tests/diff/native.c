@@ -11,15 +11,16 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include "diff.h"
 
 void diff_native_call(struct diff_regs *r, const void *code);
+void diff_native_return(void);
 
 static sigjmp_buf fault_jb;
 static volatile sig_atomic_t fault_vector;
 static struct diff_regs fault_regs;
-static uint64_t fault_rip;
 
 /* ucontext general registers in the encoding order of struct diff_regs. */
 static const int greg_of[16] = {
@@ -27,36 +28,44 @@ static const int greg_of[16] = {
 	REG_R8,	 REG_R9,  REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
 };
 
-/*
- * Linux turns exceptions in user mode into signals (arch/x86/kernel/traps.c):
- * #DE -> SIGFPE, #UD -> SIGILL, #GP -> SIGSEGV with si_code SI_KERNEL,
- * #PF -> SIGSEGV with SEGV_MAPERR/SEGV_ACCERR, #SS and #AC -> SIGBUS.
- */
-static int vector_of(int sig, const siginfo_t *si)
-{
-	switch (sig) {
-	case SIGFPE:
-		return 0;
-	case SIGILL:
-		return 6;
-	case SIGSEGV:
-		return si->si_code == SI_KERNEL ? 13 : 14;
-	case SIGBUS:
-		return si->si_code == BUS_ADRALN ? 17 : 12;
-	default:
-		return 1;
-	}
-}
+static uint64_t fault_rip, fault_addr;
+static uint32_t fault_error;
 
+/*
+ * Linux reports the vector and error code of the exception behind a signal
+ * in the signal frame (struct sigcontext trapno and err, arch/x86 traps.c),
+ * and the faulting address of a #PF in si_addr.
+ */
 static void on_fault(int sig, siginfo_t *si, void *ctx)
 {
 	const ucontext_t *uc = ctx;
+	uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+	if (rip < DIFF_CODE_VA || rip >= DIFF_CODE_VA + 4096) {
+		/* Not the instruction under test: the suite itself crashed. */
+		static const char msg[] = "diff: fatal signal outside the code page\n";
+		if (write(2, msg, sizeof(msg) - 1) < 0)
+			_exit(3);
+		signal(sig, SIG_DFL);
+		return; /* re-executes and dies with the default action */
+	}
 	for (int k = 0; k < 16; k++)
 		fault_regs.gpr[k] = (uint64_t)uc->uc_mcontext.gregs[greg_of[k]];
 	fault_regs.rflags = (uint64_t)uc->uc_mcontext.gregs[REG_EFL];
 	fault_rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
-	fault_vector = vector_of(sig, si);
+	fault_vector = (int)uc->uc_mcontext.gregs[REG_TRAPNO];
+	fault_error = (uint32_t)uc->uc_mcontext.gregs[REG_ERR];
+	fault_addr = (uint64_t)(uintptr_t)si->si_addr;
 	siglongjmp(fault_jb, 1);
+}
+
+void diff_code_bytes(const struct diff_case *c, uint8_t *code)
+{
+	/* The instruction, then jmp [rip+0] to diff_native_return. */
+	static const uint8_t jmp_rip0[6] = { 0xff, 0x25, 0, 0, 0, 0 };
+	uint64_t back = (uint64_t)(uintptr_t)diff_native_return;
+	memcpy(code, c->code, c->len);
+	memcpy(code + c->len, jmp_rip0, sizeof(jmp_rip0));
+	memcpy(code + c->len + sizeof(jmp_rip0), &back, sizeof(back));
 }
 
 int native_init(void)
@@ -70,10 +79,15 @@ int native_init(void)
 			DIFF_CODE_VA, DIFF_DATA_VA, strerror(errno));
 		return -1;
 	}
+	/* RSP belongs to the case while it runs: signals use their own stack. */
+	static uint8_t altstack[64 * 1024] __attribute__((aligned(16)));
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+	if (sigaltstack(&ss, NULL))
+		return -1;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_fault;
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
 	sigemptyset(&sa.sa_mask);
 	int sigs[] = { SIGFPE, SIGILL, SIGSEGV, SIGBUS, SIGTRAP };
 	for (unsigned k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++)
@@ -86,11 +100,12 @@ void native_run(const struct diff_case *c, struct diff_out *o)
 {
 	uint8_t *code = (uint8_t *)DIFF_CODE_VA;
 	uint8_t *win = (uint8_t *)DIFF_WIN_VA;
-	memcpy(code, c->code, c->len);
-	code[c->len] = 0xc3; /* RET */
+	diff_code_bytes(c, code);
 	memcpy(win, c->mem, DIFF_WIN_SIZE);
 	o->r = c->in;
 	o->fault = DIFF_NO_FAULT;
+	o->error = 0;
+	o->cr2 = 0;
 	o->rip = DIFF_CODE_VA + c->len;
 	if (sigsetjmp(fault_jb, 1) == 0) {
 		diff_native_call(&o->r, code);
@@ -98,6 +113,12 @@ void native_run(const struct diff_case *c, struct diff_out *o)
 		o->r = fault_regs;
 		o->fault = fault_vector;
 		o->rip = fault_rip; /* DIFF_CODE_VA unless the suite itself faulted */
+		if (o->fault == 14) {
+			o->cr2 = fault_addr;
+			o->error = fault_error & 3; /* P, W: user mode sets U/S */
+		} else {
+			o->error = fault_error;
+		}
 	}
 	memcpy(o->mem, win, DIFF_WIN_SIZE);
 }
