@@ -22,6 +22,7 @@
 #define DIFF_WIN_VA (DIFF_DATA_VA + 0x1000 - 256)
 #define DIFF_WIN_SIZE 512u
 #define DIFF_STACK_VA 0xc00000ull /* the guest's exception stack (IST1) */
+#define DIFF_GS_BASE 0x100000ull /* GS base on both sides (arch_prctl on the host) */
 #define DIFF_CODE_MAX 32 /* instruction plus the jump back (native.c) */
 
 #define DIFF_RSP 4

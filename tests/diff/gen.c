@@ -574,7 +574,8 @@ struct memop {
 	unsigned scale;
 	int64_t disp;
 	unsigned asz; /* address size, 4 or 8 */
-	uint64_t addr;
+	uint64_t addr; /* linear address */
+	uint64_t off; /* effective address: addr minus the segment base */
 	uint64_t ival; /* index value of the index-only form */
 	unsigned sz;
 };
@@ -633,8 +634,8 @@ static void mem_shape(struct rng *r, struct memop *m, uint32_t *used)
 		 * not change the encoding. */
 		m->index = pick_index(r, used);
 		m->scale = 1u << rng_below(r, 4);
-		m->ival = rng_below(r, m->addr / m->scale + 1);
-		m->disp = (int64_t)(m->addr - m->ival * m->scale);
+		m->ival = rng_below(r, m->off / m->scale + 1);
+		m->disp = (int64_t)(m->off - m->ival * m->scale);
 		break;
 	case 6:
 		if (m->asz == 8) {
@@ -660,7 +661,7 @@ static void mem_encode(const struct memop *m, ZydisEncoderOperand *eo, unsigned 
 	eo->mem.size = (uint16_t)sz;
 }
 
-/* Register values that make the encoded effective address equal m->addr
+/* Register values that make the encoded effective address equal m->off
  * (SDM Vol. 1 3.7.5: base + index * scale + disp, truncated to the address
  * size). */
 static void mem_bind(struct rng *r, struct diff_case *c, struct memop *m)
@@ -679,7 +680,7 @@ static void mem_bind(struct rng *r, struct diff_case *c, struct memop *m)
 		rest += iv * m->scale;
 	}
 	if (m->base >= 0) {
-		uint64_t bv = (m->addr - rest) & amask;
+		uint64_t bv = (m->off - rest) & amask;
 		if (m->asz == 4)
 			bv |= rng_next(r) & ~0xffffffffull; /* ignored upper half */
 		c->in.gpr[m->base] = bv;
@@ -925,7 +926,7 @@ static void values_div(struct rng *r, struct diff_case *c, const struct form *f,
 
 /* String instructions: RSI/RDI into the window with room for RCX elements in
  * the DF direction; CMPS/SCAS get data that matches for a while. */
-static void values_string(struct rng *r, struct diff_case *c, const struct form *f)
+static void values_string(struct rng *r, struct diff_case *c, const struct form *f, uint64_t src_base)
 {
 	unsigned esz = f->sz;
 	bool rep = f->prefixes != 0;
@@ -954,7 +955,7 @@ static void values_string(struct rng *r, struct diff_case *c, const struct form 
 	uint64_t hi = 0;
 	if (f->asz == 4)
 		hi = rng_next(r) & ~0xffffffffull; /* ignored with 32-bit addresses */
-	c->in.gpr[6] = rsi | hi;
+	c->in.gpr[6] = ((rsi - src_base) & (f->asz == 4 ? 0xffffffffull : ~0ull)) | hi;
 	c->in.gpr[7] = rdi | (rng_below(r, 2) ? hi : 0);
 	c->in.gpr[1] = rep ? (n | (f->asz == 4 ? (rng_next(r) & ~0xffffffffull) : 0)) : rng_next(r);
 	if (f->group == G_STRCMP) {
@@ -996,6 +997,8 @@ static bool ea_in_window(const struct diff_case *c, const struct dec *d)
 			ea += c->in.gpr[id] * o->mem.scale;
 		if (d->zi.address_width == 32)
 			ea &= 0xffffffffull;
+		if (o->mem.segment == ZYDIS_REGISTER_GS)
+			ea += DIFF_GS_BASE;
 		if (ea < DIFF_WIN_VA || ea + o->size / 8 > DIFF_WIN_VA + DIFF_WIN_SIZE) {
 			fprintf(stderr, "diff: generator bug: %s: operand %u at 0x%llx is outside the window\n",
 				c->form, k, (unsigned long long)ea);
@@ -1159,6 +1162,25 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 		} else {
 			v.mem.addr = mem_addr(r, msz, slack);
 		}
+		/* Now and then a segment prefix: GS adds its base (the same
+		 * on both sides), the others are ignored in 64-bit mode. */
+		uint64_t segbase = 0;
+		switch (rng_below(r, 16)) {
+		case 0:
+		case 1:
+			req.prefixes |= ZYDIS_ATTRIB_HAS_SEGMENT_GS;
+			segbase = DIFF_GS_BASE;
+			break;
+		case 2:
+			req.prefixes |= ZYDIS_ATTRIB_HAS_SEGMENT_ES;
+			break;
+		case 3:
+			req.prefixes |= ZYDIS_ATTRIB_HAS_SEGMENT_SS;
+			break;
+		default:
+			break;
+		}
+		v.mem.off = v.mem.addr - segbase;
 		mem_shape(r, &v.mem, &used);
 		mem_encode(&v.mem, &req.operands[k], msz);
 		if (lockable(f->mnem) && k == 0 && rng_below(r, 4) == 0)
@@ -1166,14 +1188,22 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 		if (v.mem.rip || (v.mem.base < 0 && v.mem.index < 0)) {
 			/* RIP-relative: disp from the end of the instruction; the
 			 * length does not depend on a disp32's value. */
-			req.operands[k].mem.displacement = v.mem.rip ? 0x10000 : (int64_t)v.mem.addr;
+			req.operands[k].mem.displacement = v.mem.rip ? 0x10000 : (int64_t)v.mem.off;
 			if (!encode(&req, c))
 				return false;
 			if (v.mem.rip)
 				req.operands[k].mem.displacement =
-					(int64_t)(v.mem.addr - (DIFF_CODE_VA + c->len));
+					(int64_t)(v.mem.off - (DIFF_CODE_VA + c->len));
 		}
 	}
+
+	/* A GS override for the source of MOVS/LODS/CMPS (the destination,
+	 * ES:rDI, cannot be overridden: SDM Vol. 2B MOVS). */
+	if ((f->group == G_STR || f->group == G_STRCMP) && rng_below(r, 8) == 0 &&
+	    f->mnem != ZYDIS_MNEMONIC_STOSB && f->mnem != ZYDIS_MNEMONIC_STOSW && f->mnem != ZYDIS_MNEMONIC_STOSD &&
+	    f->mnem != ZYDIS_MNEMONIC_STOSQ && f->mnem != ZYDIS_MNEMONIC_SCASB && f->mnem != ZYDIS_MNEMONIC_SCASW &&
+	    f->mnem != ZYDIS_MNEMONIC_SCASD && f->mnem != ZYDIS_MNEMONIC_SCASQ)
+		req.prefixes |= ZYDIS_ATTRIB_HAS_SEGMENT_GS;
 
 	if (f->raw) {
 		memcpy(c->code, f->raw, f->rawlen);
@@ -1208,6 +1238,7 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 				v.mem.index = -1;
 				v.mem.asz = 8;
 				v.mem.addr = mem_addr(r, v.osz[k], slack);
+				v.mem.off = v.mem.addr;
 			}
 		}
 	}
@@ -1274,7 +1305,7 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 	}
 	case G_STR:
 	case G_STRCMP:
-		values_string(r, c, f);
+		values_string(r, c, f, (req.prefixes & ZYDIS_ATTRIB_HAS_SEGMENT_GS) ? DIFF_GS_BASE : 0);
 		break;
 	case G_STACK:
 		if (d.ok)

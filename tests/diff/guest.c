@@ -151,6 +151,7 @@ int guest_init(void)
 	v->s.tr.base = TSS;
 	v->s.tr.limit = sizeof(img.tss) - 1;
 	v->s.tr.ar = SEG_AR_P | SYS_TYPE_TSS_BUSY;
+	v->s.seg[SEG_GS].base = DIFF_GS_BASE;
 	vm->be->state_changed(v, STATE_SEGS);
 	if (build_page_tables())
 		return -1;

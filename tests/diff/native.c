@@ -9,7 +9,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <asm/prctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -77,6 +79,11 @@ int native_init(void)
 	if (code != (void *)DIFF_CODE_VA || data != (void *)DIFF_DATA_VA) {
 		fprintf(stderr, "diff: cannot map the host pages at 0x%llx/0x%llx: %s\n",
 			DIFF_CODE_VA, DIFF_DATA_VA, strerror(errno));
+		return -1;
+	}
+	/* glibc keeps TLS in FS; GS is free for gs-prefixed cases. */
+	if (syscall(SYS_arch_prctl, ARCH_SET_GS, DIFF_GS_BASE)) {
+		fprintf(stderr, "diff: cannot set the GS base: %s\n", strerror(errno));
 		return -1;
 	}
 	/* RSP belongs to the case while it runs: signals use their own stack. */
