@@ -24,6 +24,13 @@
 #define DIFF_STACK_VA 0xc00000ull /* the guest's exception stack (IST1) */
 #define DIFF_GS_BASE 0x100000ull /* GS base on both sides (arch_prctl on the host) */
 #define DIFF_CODE_MAX 32 /* instruction plus the jump back (native.c) */
+/* Fixed parts of the code page (native.c): the 64-bit entry that far-jumps
+ * to a compatibility-mode case, the far pointers, the 64-bit exit stub. */
+#define DIFF_CODE_ENTRY32 (DIFF_CODE_VA + 0x800)
+#define DIFF_CODE_PTR64 (DIFF_CODE_VA + 0x900) /* m16:32 -> 64-bit exit stub */
+#define DIFF_CODE_PTR32 (DIFF_CODE_VA + 0x910) /* m16:32 -> the case, 32-bit CS */
+#define DIFF_CODE_EXIT64 (DIFF_CODE_VA + 0x980)
+#define DIFF_CODE_FIXED 0x800 /* offset of the fixed part */
 
 #define DIFF_RSP 4
 /* RFLAGS bits a case sets and compares: the arithmetic flags, DF and ID.
@@ -49,6 +56,7 @@ struct diff_case {
 	uint64_t flags_defined;
 	uint16_t regs_undefined;
 	bool mem_undefined;
+	bool compat; /* 32-bit code in compatibility mode */
 	const char *form; /* the form's name, for reports */
 };
 
@@ -61,10 +69,14 @@ struct diff_out {
 	uint64_t rip; /* emu only: RIP after the instruction */
 };
 
-/* native.c: map the host pages; run one case on the host CPU. */
+/* native.c: map the host pages; run one case on the host CPU. Compatibility
+ * mode cases need the host kernel's 32-bit user code segment. */
 int native_init(void);
+extern bool native_compat_ok;
 /* The bytes both sides put at DIFF_CODE_VA (at most DIFF_CODE_MAX). */
 void diff_code_bytes(const struct diff_case *c, uint8_t *code);
+/* The fixed part of the code page, DIFF_CODE_FIXED.. (4096 - that) bytes. */
+void diff_code_fixed(uint8_t *page_tail);
 void native_run(const struct diff_case *c, struct diff_out *o);
 
 /* guest.c: create the VM; run one case on the emu CPU. */
@@ -85,6 +97,7 @@ static inline uint64_t rng_below(struct rng *r, uint64_t n)
 
 unsigned gen_form_count(void);
 const char *gen_form_name(unsigned f);
+bool gen_form_compat(unsigned f);
 /* Fill *c with a random case of form f; false if the form cannot be
  * encoded with the drawn operands (the caller draws again). */
 bool gen_case(unsigned f, struct rng *r, struct diff_case *c);

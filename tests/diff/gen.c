@@ -90,6 +90,7 @@ struct form {
 	uint8_t asz; /* string forms: address size, bytes */
 	const uint8_t *raw; /* hand-written encoding (rawlen bytes) */
 	uint8_t rawlen;
+	bool compat; /* runs in compatibility mode (32-bit code) */
 };
 
 #define MAX_FORMS 1024
@@ -282,6 +283,49 @@ static const uint8_t raw_pop_rsp[] = { 0x8f, 0x44, 0x24, 0x10 }; /* pop [rsp+0x1
 static const uint8_t raw_pop_rsp_reg[] = { 0x5c }; /* pop rsp */
 static const uint8_t raw_push_rsp_reg[] = { 0x54 }; /* push rsp: the old value */
 
+/*
+ * The same forms in compatibility mode (IA-32e mode with a 32-bit code
+ * segment, SDM Vol. 3A 5.2.1 / Vol. 1 3.2.1): 32-bit default operand and
+ * address sizes, eight registers, no REX, no RIP-relative addressing, and
+ * the one-byte INC/DEC. 64-bit-only forms are left out; 64-bit stack forms
+ * become 32-bit ones.
+ */
+static void add_compat_forms(void)
+{
+	unsigned n = nforms;
+	for (unsigned k = 0; k < n && nforms < MAX_FORMS; k++) {
+		const struct form *f = &forms[k];
+		unsigned sz = f->sz;
+		ZydisMnemonic m = f->mnem;
+		if (f->raw || f->asz == 8 || m == ZYDIS_MNEMONIC_CMPXCHG16B || m == ZYDIS_MNEMONIC_MOVSXD ||
+		    m == ZYDIS_MNEMONIC_CDQE || m == ZYDIS_MNEMONIC_CQO)
+			continue;
+		if (f->group == G_STACK && sz == 8) {
+			sz = 4;
+			if (m == ZYDIS_MNEMONIC_PUSHFQ)
+				m = ZYDIS_MNEMONIC_PUSHFD;
+			else if (m == ZYDIS_MNEMONIC_POPFQ)
+				m = ZYDIS_MNEMONIC_POPFD;
+		} else if (sz == 8 && m != ZYDIS_MNEMONIC_CMPXCHG8B) {
+			continue;
+		}
+		struct form *g = add_form(m, (enum group)f->group, sz, f->nops, f->op[0], f->op[1], f->op[2]);
+		g->prefixes = f->prefixes;
+		g->asz = f->asz;
+		g->compat = true;
+		if (f->group == G_STR || f->group == G_STRCMP) {
+			/* " rep"/" repne" as in the 64-bit name; 32-bit
+			 * addresses are the default here */
+			memcpy(g->name, f->name, sizeof(g->name));
+			char *a = strstr(g->name, " a32");
+			if (a)
+				*a = 0;
+		}
+		size_t len = strlen(g->name);
+		snprintf(g->name + len, sizeof(g->name) - len, " [c32]");
+	}
+}
+
 static void build_forms(void)
 {
 	static const ZydisMnemonic alu[] = {
@@ -470,6 +514,7 @@ static void build_forms(void)
 	add_raw("add with 13 prefixes (15 bytes)", G_ARITH, 2, raw_toolong, sizeof(raw_toolong));
 	add_raw("imul r16, r/m16, imm16", G_MUL, 2, raw_imul_69_16, sizeof(raw_imul_69_16));
 	add_raw("lock cmpxchg r32, r32 (#UD)", G_CMPXCHG, 4, raw_cmpxchg_lock_rr, sizeof(raw_cmpxchg_lock_rr));
+	add_compat_forms();
 }
 
 unsigned gen_form_count(void)
@@ -482,6 +527,11 @@ unsigned gen_form_count(void)
 const char *gen_form_name(unsigned f)
 {
 	return forms[f].name;
+}
+
+bool gen_form_compat(unsigned f)
+{
+	return forms[f].compat;
 }
 
 /* ---- registers ---- */
@@ -603,13 +653,13 @@ static int pick_index(struct rng *r, uint32_t *used)
 	return id;
 }
 
-static void mem_shape(struct rng *r, struct memop *m, uint32_t *used)
+static void mem_shape(struct rng *r, struct memop *m, uint32_t *used, bool compat)
 {
 	m->base = m->index = -1;
 	m->rip = false;
 	m->scale = 1;
 	m->disp = 0;
-	m->asz = rng_below(r, 8) == 0 ? 4 : 8;
+	m->asz = compat || rng_below(r, 8) == 0 ? 4 : 8;
 	switch (rng_below(r, 8)) {
 	case 0:
 		m->base = pick_free(r, used);
@@ -757,7 +807,10 @@ struct dec {
 static void decode(const struct diff_case *c, struct dec *d)
 {
 	ZydisDecoder dec;
-	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	if (c->compat)
+		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_COMPAT_32, ZYDIS_STACK_WIDTH_32);
+	else
+		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
 	d->ok = ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, c->code, c->len, &d->zi, d->zo));
 }
 
@@ -1034,7 +1087,8 @@ static void values_stack(struct rng *r, struct diff_case *c, const struct form *
 		c->in.gpr[5] = DIFF_WIN_VA + 8 * level + 8 + rng_below(r, mid - (DIFF_WIN_VA + 8 * level + 8) + 1);
 	else if (d->zi.mnemonic == ZYDIS_MNEMONIC_LEAVE)
 		c->in.gpr[5] = DIFF_WIN_VA + 8 + rng_below(r, DIFF_WIN_SIZE - 24);
-	if (d->zi.mnemonic == ZYDIS_MNEMONIC_POPF || d->zi.mnemonic == ZYDIS_MNEMONIC_POPFQ) {
+	if (d->zi.mnemonic == ZYDIS_MNEMONIC_POPF || d->zi.mnemonic == ZYDIS_MNEMONIC_POPFD ||
+	    d->zi.mnemonic == ZYDIS_MNEMONIC_POPFQ) {
 		uint64_t img = (rng_next(r) & (ARITH | DF | ID)) | DIFF_IF | 0x2;
 		mem_set(c, c->in.gpr[DIFF_RSP], f->sz, img);
 	}
@@ -1045,6 +1099,7 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 	const struct form *f = &forms[fi];
 	memset(c, 0, sizeof(*c));
 	c->form = f->name;
+	c->compat = f->compat;
 	for (int k = 0; k < 16; k++)
 		c->in.gpr[k] = rng_below(r, 4) ? rng_next(r) : value(r, 8);
 	c->in.rflags = 0x2 | (rng_next(r) & ARITH) | (rng_below(r, 8) == 0 ? DF : 0) |
@@ -1056,10 +1111,11 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 	memset(&v, 0, sizeof(v));
 	for (int k = 0; k < 3; k++)
 		v.reg_id[k] = -1;
-	uint32_t used = implicit_regs(f);
+	uint32_t used = implicit_regs(f) | (f->compat ? 0xff00 : 0);
+	unsigned nregs = f->compat ? 8 : 16;
 	ZydisEncoderRequest req;
 	memset(&req, 0, sizeof(req));
-	req.machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
+	req.machine_mode = f->compat ? ZYDIS_MACHINE_MODE_LONG_COMPAT_32 : ZYDIS_MACHINE_MODE_LONG_64;
 	req.mnemonic = f->mnem;
 	req.prefixes = f->prefixes;
 	if (f->asz == 4)
@@ -1067,7 +1123,9 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 	else if (f->asz == 8)
 		req.address_size_hint = ZYDIS_ADDRESS_SIZE_HINT_64;
 	if (f->group == G_STACK)
-		req.operand_size_hint = f->sz == 2 ? ZYDIS_OPERAND_SIZE_HINT_16 : ZYDIS_OPERAND_SIZE_HINT_64;
+		req.operand_size_hint = f->sz == 2 ? ZYDIS_OPERAND_SIZE_HINT_16 :
+				       f->sz == 4 ? ZYDIS_OPERAND_SIZE_HINT_32 :
+						    ZYDIS_OPERAND_SIZE_HINT_64;
 	req.operand_count = f->nops;
 
 	unsigned slack = f->group == G_BT || f->group == G_STACK ? 40 : 0;
@@ -1083,8 +1141,8 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 		case K_R: {
 			unsigned id;
 			bool hi8 = sz == 1 && rng_below(r, 5) == 0;
-			if (rng_below(r, 8) == 0 && used != 0xffff) {
-				id = (unsigned)rng_below(r, 16); /* sometimes a register twice */
+			if (rng_below(r, 8) == 0) {
+				id = (unsigned)rng_below(r, nregs); /* sometimes a register twice */
 			} else {
 				int p = pick_free(r, &used);
 				if (p < 0)
@@ -1165,7 +1223,7 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 		/* Now and then a segment prefix: GS adds its base (the same
 		 * on both sides), the others are ignored in 64-bit mode. */
 		uint64_t segbase = 0;
-		switch (rng_below(r, 16)) {
+		switch (f->compat ? 15 : rng_below(r, 16)) {
 		case 0:
 		case 1:
 			req.prefixes |= ZYDIS_ATTRIB_HAS_SEGMENT_GS;
@@ -1181,7 +1239,7 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 			break;
 		}
 		v.mem.off = v.mem.addr - segbase;
-		mem_shape(r, &v.mem, &used);
+		mem_shape(r, &v.mem, &used, f->compat);
 		mem_encode(&v.mem, &req.operands[k], msz);
 		if (lockable(f->mnem) && k == 0 && rng_below(r, 4) == 0)
 			req.prefixes |= ZYDIS_ATTRIB_HAS_LOCK;
@@ -1199,7 +1257,7 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 
 	/* A GS override for the source of MOVS/LODS/CMPS (the destination,
 	 * ES:rDI, cannot be overridden: SDM Vol. 2B MOVS). */
-	if ((f->group == G_STR || f->group == G_STRCMP) && rng_below(r, 8) == 0 &&
+	if ((f->group == G_STR || f->group == G_STRCMP) && !f->compat && rng_below(r, 8) == 0 &&
 	    f->mnem != ZYDIS_MNEMONIC_STOSB && f->mnem != ZYDIS_MNEMONIC_STOSW && f->mnem != ZYDIS_MNEMONIC_STOSD &&
 	    f->mnem != ZYDIS_MNEMONIC_STOSQ && f->mnem != ZYDIS_MNEMONIC_SCASB && f->mnem != ZYDIS_MNEMONIC_SCASW &&
 	    f->mnem != ZYDIS_MNEMONIC_SCASD && f->mnem != ZYDIS_MNEMONIC_SCASQ)

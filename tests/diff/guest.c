@@ -155,6 +155,9 @@ int guest_init(void)
 	vm->be->state_changed(v, STATE_SEGS);
 	if (build_page_tables())
 		return -1;
+	static uint8_t fixed[4096 - DIFF_CODE_FIXED];
+	diff_code_fixed(fixed);
+	aspace_write(&vm->as, DIFF_CODE_VA + DIFF_CODE_FIXED, fixed, sizeof(fixed));
 	/* Unimplemented-instruction warnings are expected (#UD cases). */
 	vm->warn_budget = 0;
 	return 0;
@@ -181,11 +184,17 @@ void guest_run(const struct diff_case *c, struct diff_out *o)
 	aspace_write(&vm->as, DIFF_CODE_VA, code, sizeof(code));
 	aspace_write(&vm->as, DIFF_WIN_VA, c->mem, DIFF_WIN_SIZE);
 
+	/* CS: the direct boot protocol's 64-bit code segment, or its 32-bit one
+	 * for compatibility mode (base 0, 4 GiB, D = 1; VMX access rights). */
+	s->seg[SEG_CS].sel = c->compat ? 0x18 : 0x08;
+	s->seg[SEG_CS].base = 0;
+	s->seg[SEG_CS].limit = 0xffffffff;
+	s->seg[SEG_CS].ar = c->compat ? 0xc09b : 0xa09b;
 	memcpy(s->gpr, c->in.gpr, sizeof(s->gpr));
 	s->rflags = (c->in.rflags & DIFF_FLAGS) | DIFF_IF | RFLAGS_FIXED1;
 	s->rip = DIFF_CODE_VA;
 	s->activity = ACT_ACTIVE;
-	vm->be->state_changed(v, STATE_GPRS | STATE_FLAGS);
+	vm->be->state_changed(v, STATE_GPRS | STATE_FLAGS | STATE_SEGS);
 	v->insn_limit = v->stats.insns + 1;
 	vm->stop_reason = TORTUGA_STOP_NONE;
 	vm_run(vm);

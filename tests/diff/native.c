@@ -60,14 +60,60 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 	siglongjmp(fault_jb, 1);
 }
 
+/* Linux's user segments (arch/x86/include/asm/segment.h): __USER32_CS,
+ * __USER_DS, __USER_CS. */
+#define USER32_CS 0x23
+#define USER_DS 0x2b
+#define USER_CS 0x33
+
+bool native_compat_ok;
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
 void diff_code_bytes(const struct diff_case *c, uint8_t *code)
 {
-	/* The instruction, then jmp [rip+0] to diff_native_return. */
-	static const uint8_t jmp_rip0[6] = { 0xff, 0x25, 0, 0, 0, 0 };
-	uint64_t back = (uint64_t)(uintptr_t)diff_native_return;
 	memcpy(code, c->code, c->len);
-	memcpy(code + c->len, jmp_rip0, sizeof(jmp_rip0));
-	memcpy(code + c->len + sizeof(jmp_rip0), &back, sizeof(back));
+	uint8_t *p = code + c->len;
+	if (c->compat) {
+		/* jmp far [DIFF_CODE_PTR64] (FF /5, disp32) back to 64-bit code */
+		p[0] = 0xff;
+		p[1] = 0x2d;
+		put32(p + 2, (uint32_t)DIFF_CODE_PTR64);
+	} else {
+		/* jmp [rip+0] to diff_native_return */
+		uint64_t back = (uint64_t)(uintptr_t)diff_native_return;
+		static const uint8_t jmp_rip0[6] = { 0xff, 0x25, 0, 0, 0, 0 };
+		memcpy(p, jmp_rip0, sizeof(jmp_rip0));
+		memcpy(p + sizeof(jmp_rip0), &back, sizeof(back));
+	}
+}
+
+void diff_code_fixed(uint8_t *t)
+{
+	memset(t, 0xcc, 4096 - DIFF_CODE_FIXED);
+	/* ENTRY32: jmp far [rip + to PTR32] */
+	uint8_t *e = t + (DIFF_CODE_ENTRY32 - DIFF_CODE_VA - DIFF_CODE_FIXED);
+	e[0] = 0xff;
+	e[1] = 0x2d;
+	put32(e + 2, (uint32_t)(DIFF_CODE_PTR32 - (DIFF_CODE_ENTRY32 + 6)));
+	uint8_t *p64 = t + (DIFF_CODE_PTR64 - DIFF_CODE_VA - DIFF_CODE_FIXED);
+	put32(p64, (uint32_t)DIFF_CODE_EXIT64);
+	p64[4] = USER_CS;
+	p64[5] = 0;
+	uint8_t *p32 = t + (DIFF_CODE_PTR32 - DIFF_CODE_VA - DIFF_CODE_FIXED);
+	put32(p32, (uint32_t)DIFF_CODE_VA);
+	p32[4] = USER32_CS;
+	p32[5] = 0;
+	/* EXIT64: jmp [rip+0] to diff_native_return */
+	uint8_t *x = t + (DIFF_CODE_EXIT64 - DIFF_CODE_VA - DIFF_CODE_FIXED);
+	uint64_t back = (uint64_t)(uintptr_t)diff_native_return;
+	x[0] = 0xff;
+	x[1] = 0x25;
+	put32(x + 2, 0);
+	memcpy(x + 6, &back, 8);
 }
 
 int native_init(void)
@@ -100,6 +146,21 @@ int native_init(void)
 	for (unsigned k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++)
 		if (sigaction(sigs[k], &sa, NULL))
 			return -1;
+	diff_code_fixed((uint8_t *)DIFF_CODE_VA + DIFF_CODE_FIXED);
+
+	/* Does this kernel run 32-bit user code (CONFIG_IA32_EMULATION, not
+	 * disabled with ia32_emulation=0)? Try a NOP in compatibility mode. */
+	static struct diff_case probe;
+	static struct diff_out out;
+	memset(&probe, 0, sizeof(probe));
+	probe.code[0] = 0x90;
+	probe.len = 1;
+	probe.compat = true;
+	probe.in.gpr[DIFF_RSP] = DIFF_WIN_VA + DIFF_WIN_SIZE / 2;
+	probe.in.rflags = 0x202;
+	native_compat_ok = true;
+	native_run(&probe, &out);
+	native_compat_ok = out.fault == DIFF_NO_FAULT;
 	return 0;
 }
 
@@ -108,6 +169,12 @@ void native_run(const struct diff_case *c, struct diff_out *o)
 	uint8_t *code = (uint8_t *)DIFF_CODE_VA;
 	uint8_t *win = (uint8_t *)DIFF_WIN_VA;
 	diff_code_bytes(c, code);
+	if (c->compat) {
+		/* A 64-bit process runs with null DS/ES, which 32-bit code
+		 * cannot use. */
+		uint16_t ds = USER_DS;
+		__asm__ volatile("mov %0, %%ds\n\tmov %0, %%es" : : "r"(ds));
+	}
 	memcpy(win, c->mem, DIFF_WIN_SIZE);
 	o->r = c->in;
 	o->fault = DIFF_NO_FAULT;
@@ -115,7 +182,7 @@ void native_run(const struct diff_case *c, struct diff_out *o)
 	o->cr2 = 0;
 	o->rip = DIFF_CODE_VA + c->len;
 	if (sigsetjmp(fault_jb, 1) == 0) {
-		diff_native_call(&o->r, code);
+		diff_native_call(&o->r, c->compat ? (uint8_t *)DIFF_CODE_ENTRY32 : code);
 	} else {
 		o->r = fault_regs;
 		o->fault = fault_vector;
