@@ -24,13 +24,22 @@
 #define DIFF_STACK_VA 0xc00000ull /* the guest's exception stack (IST1) */
 #define DIFF_GS_BASE 0x100000ull /* GS base on both sides (arch_prctl on the host) */
 #define DIFF_CODE_MAX 32 /* instruction plus the jump back (native.c) */
-/* Fixed parts of the code page (native.c): the 64-bit entry that far-jumps
- * to a compatibility-mode case, the far pointers, the 64-bit exit stub. */
+/*
+ * The code page: [0, 0x20) the case (instruction, then the jump back);
+ * the rest is written once (native.c diff_code_fixed): a NOP sled that
+ * branch cases land in, ending in a far jump to the "taken" exit; the 64-bit
+ * entry that far-jumps to a compatibility-mode case; far pointers; the
+ * 64-bit exit stubs.
+ */
+#define DIFF_CODE_FIXED 0x20 /* offset of the fixed part */
+#define DIFF_SLED_LO (DIFF_CODE_VA + 0x20) /* branch targets: [LO, HI) */
+#define DIFF_SLED_HI (DIFF_CODE_VA + 0x7e0)
 #define DIFF_CODE_ENTRY32 (DIFF_CODE_VA + 0x800)
 #define DIFF_CODE_PTR64 (DIFF_CODE_VA + 0x900) /* m16:32 -> 64-bit exit stub */
 #define DIFF_CODE_PTR32 (DIFF_CODE_VA + 0x910) /* m16:32 -> the case, 32-bit CS */
+#define DIFF_CODE_PTR_TAKEN (DIFF_CODE_VA + 0x920) /* m16:32 -> 64-bit "taken" exit */
 #define DIFF_CODE_EXIT64 (DIFF_CODE_VA + 0x980)
-#define DIFF_CODE_FIXED 0x800 /* offset of the fixed part */
+#define DIFF_CODE_EXIT_TAKEN (DIFF_CODE_VA + 0x9a0)
 
 #define DIFF_RSP 4
 /* RFLAGS bits a case sets and compares: the arithmetic flags, DF and ID.
@@ -57,6 +66,7 @@ struct diff_case {
 	uint16_t regs_undefined;
 	bool mem_undefined;
 	bool compat; /* 32-bit code in compatibility mode */
+	uint64_t target; /* branch cases: where a taken branch goes (0: none) */
 	const char *form; /* the form's name, for reports */
 };
 

@@ -57,6 +57,7 @@ enum group {
 	G_STRCMP, /* CMPS SCAS */
 	G_STACK, /* PUSH POP PUSHF POPF ENTER LEAVE: no flags affected but POPF's */
 	G_XLAT,
+	G_BRANCH, /* JMP Jcc CALL RET LOOPcc JrCXZ: no flags affected */
 };
 
 /* Operand kinds of a form's shape. */
@@ -72,6 +73,8 @@ enum opk {
 	K_IZ, /* imm of the operand size, at most 32 bits, sign-extended */
 	K_I8U, /* imm8 taken as is (counts, bit offsets) */
 	K_I16, /* imm16 (ENTER's allocation size) */
+	K_REL8, /* branch displacement */
+	K_REL32,
 };
 
 struct opspec {
@@ -93,7 +96,7 @@ struct form {
 	bool compat; /* runs in compatibility mode (32-bit code) */
 };
 
-#define MAX_FORMS 1024
+#define MAX_FORMS 2048
 static struct form forms[MAX_FORMS];
 static unsigned nforms;
 unsigned gen_bugs;
@@ -194,6 +197,8 @@ static void shape_text(char *buf, size_t len, const struct opspec *o, unsigned f
 	case K_I8U: snprintf(buf, len, "imm8"); break;
 	case K_IZ: snprintf(buf, len, "imm%s", sz > 4 ? "32" : size_suffix(sz)); break;
 	case K_I16: snprintf(buf, len, "imm16"); break;
+	case K_REL8: snprintf(buf, len, "rel8"); break;
+	case K_REL32: snprintf(buf, len, "rel32"); break;
 	default: buf[0] = 0;
 	}
 }
@@ -278,6 +283,13 @@ static const uint8_t raw_toolong[] = { 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
 static const uint8_t raw_imul_69_16[] = { 0x66, 0x69, 0xc1, 0x00, 0x80 }; /* imul ax, cx, 0x8000 */
 static const uint8_t raw_cmpxchg_lock_rr[] = { 0xf0, 0x0f, 0xb1, 0xc8 }; /* lock cmpxchg eax, ecx: #UD */
 
+static const ZydisMnemonic jccs[16] = {
+	ZYDIS_MNEMONIC_JO, ZYDIS_MNEMONIC_JNO, ZYDIS_MNEMONIC_JB, ZYDIS_MNEMONIC_JNB,
+	ZYDIS_MNEMONIC_JZ, ZYDIS_MNEMONIC_JNZ, ZYDIS_MNEMONIC_JBE, ZYDIS_MNEMONIC_JNBE,
+	ZYDIS_MNEMONIC_JS, ZYDIS_MNEMONIC_JNS, ZYDIS_MNEMONIC_JP, ZYDIS_MNEMONIC_JNP,
+	ZYDIS_MNEMONIC_JL, ZYDIS_MNEMONIC_JNL, ZYDIS_MNEMONIC_JLE, ZYDIS_MNEMONIC_JNLE,
+};
+
 static const uint8_t raw_push_rsp[] = { 0xff, 0x74, 0x24, 0x10 }; /* push [rsp+0x10] */
 static const uint8_t raw_pop_rsp[] = { 0x8f, 0x44, 0x24, 0x10 }; /* pop [rsp+0x10]: address after the pop */
 static const uint8_t raw_pop_rsp_reg[] = { 0x5c }; /* pop rsp */
@@ -300,7 +312,7 @@ static void add_compat_forms(void)
 		if (f->raw || f->asz == 8 || m == ZYDIS_MNEMONIC_CMPXCHG16B || m == ZYDIS_MNEMONIC_MOVSXD ||
 		    m == ZYDIS_MNEMONIC_CDQE || m == ZYDIS_MNEMONIC_CQO)
 			continue;
-		if (f->group == G_STACK && sz == 8) {
+		if ((f->group == G_STACK || f->group == G_BRANCH) && sz == 8) {
 			sz = 4;
 			if (m == ZYDIS_MNEMONIC_PUSHFQ)
 				m = ZYDIS_MNEMONIC_PUSHFD;
@@ -401,7 +413,7 @@ static void build_forms(void)
 	add_form(ZYDIS_MNEMONIC_CMPXCHG8B, G_CX8, 8, 1, OP(K_M), NOP_, NOP_);
 	add_form(ZYDIS_MNEMONIC_CMPXCHG16B, G_CX8, 16, 1, OP(K_M), NOP_, NOP_);
 
-	static const ZydisMnemonic cmovs[16] = {
+	static const ZydisMnemonic cmovs_[16] = {
 		ZYDIS_MNEMONIC_CMOVO,  ZYDIS_MNEMONIC_CMOVNO, ZYDIS_MNEMONIC_CMOVB,  ZYDIS_MNEMONIC_CMOVNB,
 		ZYDIS_MNEMONIC_CMOVZ,  ZYDIS_MNEMONIC_CMOVNZ, ZYDIS_MNEMONIC_CMOVBE, ZYDIS_MNEMONIC_CMOVNBE,
 		ZYDIS_MNEMONIC_CMOVS,  ZYDIS_MNEMONIC_CMOVNS, ZYDIS_MNEMONIC_CMOVP,  ZYDIS_MNEMONIC_CMOVNP,
@@ -414,7 +426,7 @@ static void build_forms(void)
 		ZYDIS_MNEMONIC_SETL,  ZYDIS_MNEMONIC_SETNL, ZYDIS_MNEMONIC_SETLE, ZYDIS_MNEMONIC_SETNLE,
 	};
 	for (unsigned k = 0; k < 16; k++) {
-		add_sizes(cmovs[k], G_MOVE, SW, 2, OP(K_R), OP(K_RM), NOP_);
+		add_sizes(cmovs_[k], G_MOVE, SW, 2, OP(K_R), OP(K_RM), NOP_);
 		add_form(sets[k], G_MOVE, 1, 1, OP(K_RM), NOP_, NOP_);
 	}
 	add_form(ZYDIS_MNEMONIC_LAHF, G_MOVE, 1, 0, NOP_, NOP_, NOP_);
@@ -491,6 +503,33 @@ static void build_forms(void)
 		if (asz == 4)
 			strcat(f->name, " a32");
 	}
+	/* Branches: targets land in the code page's NOP sled. */
+	add_form(ZYDIS_MNEMONIC_JMP, G_BRANCH, 8, 1, OP(K_REL8), NOP_, NOP_);
+	add_form(ZYDIS_MNEMONIC_JMP, G_BRANCH, 8, 1, OP(K_REL32), NOP_, NOP_);
+	for (unsigned k = 0; k < 16; k++) {
+		add_form(jccs[k], G_BRANCH, 8, 1, OP(K_REL8), NOP_, NOP_);
+		add_form(jccs[k], G_BRANCH, 8, 1, OP(K_REL32), NOP_, NOP_);
+	}
+	add_form(ZYDIS_MNEMONIC_JMP, G_BRANCH, 8, 1, OP(K_R), NOP_, NOP_);
+	add_form(ZYDIS_MNEMONIC_JMP, G_BRANCH, 8, 1, OP(K_M), NOP_, NOP_);
+	add_form(ZYDIS_MNEMONIC_CALL, G_BRANCH, 8, 1, OP(K_REL32), NOP_, NOP_);
+	add_form(ZYDIS_MNEMONIC_CALL, G_BRANCH, 8, 1, OP(K_R), NOP_, NOP_);
+	add_form(ZYDIS_MNEMONIC_CALL, G_BRANCH, 8, 1, OP(K_M), NOP_, NOP_);
+	add_form(ZYDIS_MNEMONIC_RET, G_BRANCH, 8, 0, NOP_, NOP_, NOP_);
+	add_form(ZYDIS_MNEMONIC_RET, G_BRANCH, 8, 1, OP(K_I16), NOP_, NOP_);
+	static const ZydisMnemonic loops[] = { ZYDIS_MNEMONIC_LOOP, ZYDIS_MNEMONIC_LOOPE, ZYDIS_MNEMONIC_LOOPNE };
+	for (unsigned asz = 4; asz <= 8; asz += 4) {
+		for (unsigned k = 0; k < 3; k++) {
+			struct form *f = add_form(loops[k], G_BRANCH, 8, 1, OP(K_REL8), NOP_, NOP_);
+			f->asz = (uint8_t)asz;
+			if (asz == 4)
+				strcat(f->name, " a32");
+		}
+		struct form *f = add_form(asz == 4 ? ZYDIS_MNEMONIC_JECXZ : ZYDIS_MNEMONIC_JRCXZ, G_BRANCH, 8, 1,
+					  OP(K_REL8), NOP_, NOP_);
+		f->asz = (uint8_t)asz;
+	}
+
 	add_raw("push qword [rsp+0x10]", G_STACK, 8, raw_push_rsp, sizeof(raw_push_rsp));
 	add_raw("pop qword [rsp+0x10]", G_STACK, 8, raw_pop_rsp, sizeof(raw_pop_rsp));
 	add_raw("pop rsp", G_STACK, 8, raw_pop_rsp_reg, sizeof(raw_pop_rsp_reg));
@@ -791,6 +830,8 @@ static uint32_t implicit_regs(const struct form *f)
 		return 0x30; /* RSP RBP */
 	case G_XLAT:
 		return 0x9; /* RAX RBX */
+	case G_BRANCH:
+		return 0x12; /* RCX (LOOP, JrCXZ), RSP (CALL, RET) */
 	default:
 		return 0;
 	}
@@ -1094,6 +1135,42 @@ static void values_stack(struct rng *r, struct diff_case *c, const struct form *
 	}
 }
 
+/*
+ * Branches: indirect targets and return addresses point into the sled (or,
+ * now and then, are not canonical: #GP); CALL and RET get a stack in the
+ * window; LOOP/JrCXZ counts around 0 and 1, with junk above the address
+ * size.
+ */
+static void values_branch(struct rng *r, struct diff_case *c, const struct form *f, const struct opvals *v,
+			  const struct dec *d, uint64_t target)
+{
+	ZydisMnemonic m = d->zi.mnemonic;
+	unsigned osz = f->sz;
+	if (!f->compat && rng_below(r, 32) == 0 && (m == ZYDIS_MNEMONIC_JMP || m == ZYDIS_MNEMONIC_CALL ||
+						      m == ZYDIS_MNEMONIC_RET) && d->zo[0].type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
+		target ^= 1ull << 60; /* not canonical */
+	c->target = target;
+	if (m == ZYDIS_MNEMONIC_CALL || m == ZYDIS_MNEMONIC_RET) {
+		uint64_t mid = DIFF_WIN_VA + DIFF_WIN_SIZE / 2;
+		c->in.gpr[DIFF_RSP] = mid + rng_below(r, DIFF_WIN_SIZE / 2 - 16);
+		if (f->compat)
+			c->in.gpr[DIFF_RSP] |= rng_next(r) & ~0xffffffffull;
+	}
+	if (m == ZYDIS_MNEMONIC_RET)
+		mem_set(c, c->in.gpr[DIFF_RSP] & 0xffffffffull, osz, target);
+	if (v->reg_id[0] >= 0)
+		reg_set(c, (unsigned)v->reg_id[0], false, osz, target);
+	else if (v->is_mem[0])
+		mem_set(c, v->mem.addr, osz, target);
+	if (m == ZYDIS_MNEMONIC_LOOP || m == ZYDIS_MNEMONIC_LOOPE || m == ZYDIS_MNEMONIC_LOOPNE ||
+	    m == ZYDIS_MNEMONIC_JRCXZ || m == ZYDIS_MNEMONIC_JECXZ || m == ZYDIS_MNEMONIC_JCXZ) {
+		uint64_t n = rng_below(r, 4) ? rng_below(r, 3) : rng_next(r);
+		if (d->zi.address_width < 64)
+			n = (n & 0xffffffffull) | (rng_next(r) & ~0xffffffffull);
+		c->in.gpr[1] = n;
+	}
+}
+
 bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 {
 	const struct form *f = &forms[fi];
@@ -1112,6 +1189,8 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 	for (int k = 0; k < 3; k++)
 		v.reg_id[k] = -1;
 	uint32_t used = implicit_regs(f) | (f->compat ? 0xff00 : 0);
+	int rel_op = -1;
+	uint64_t target = 0;
 	unsigned nregs = f->compat ? 8 : 16;
 	ZydisEncoderRequest req;
 	memset(&req, 0, sizeof(req));
@@ -1141,8 +1220,13 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 		case K_R: {
 			unsigned id;
 			bool hi8 = sz == 1 && rng_below(r, 5) == 0;
+			bool stack_user = f->group == G_STACK || f->group == G_BRANCH;
 			if (rng_below(r, 8) == 0) {
-				id = (unsigned)rng_below(r, nregs); /* sometimes a register twice */
+				/* sometimes a register twice (never RSP where it
+				 * addresses the stack) */
+				do
+					id = (unsigned)rng_below(r, nregs);
+				while (stack_user && id == DIFF_RSP);
 			} else {
 				int p = pick_free(r, &used);
 				if (p < 0)
@@ -1203,6 +1287,15 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 			eo->type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
 			eo->imm.u = value(r, 2);
 			break;
+		case K_REL8:
+		case K_REL32:
+			/* the displacement is set once the length is known */
+			eo->type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
+			eo->imm.s = 0;
+			req.branch_type = kind == K_REL8 ? ZYDIS_BRANCH_TYPE_SHORT : ZYDIS_BRANCH_TYPE_NEAR;
+			req.branch_width = kind == K_REL8 ? ZYDIS_BRANCH_WIDTH_8 : ZYDIS_BRANCH_WIDTH_32;
+			rel_op = (int)k;
+			break;
 		default:
 			break;
 		}
@@ -1262,6 +1355,33 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 	    f->mnem != ZYDIS_MNEMONIC_STOSQ && f->mnem != ZYDIS_MNEMONIC_SCASB && f->mnem != ZYDIS_MNEMONIC_SCASW &&
 	    f->mnem != ZYDIS_MNEMONIC_SCASD && f->mnem != ZYDIS_MNEMONIC_SCASQ)
 		req.prefixes |= ZYDIS_ATTRIB_HAS_SEGMENT_GS;
+
+	if (f->group == G_BRANCH) {
+		/* The target: in the sled, now and then on the page before the
+		 * code page (a #PF on the fetch). */
+		target = DIFF_SLED_LO + rng_below(r, DIFF_SLED_HI - DIFF_SLED_LO);
+		if (rng_below(r, 32) == 0)
+			target = DIFF_CODE_VA - 1 - rng_below(r, 64);
+		if (rel_op >= 0) {
+			if (!encode(&req, c))
+				return false;
+			uint64_t next = DIFF_CODE_VA + c->len;
+			int64_t rel = (int64_t)(target - next);
+			if (f->op[rel_op].k == K_REL8 && (rel < -128 || rel > 127)) {
+				/* forward into the sled, or (rarely) back onto the
+				 * previous page */
+				if (rng_below(r, 16))
+					rel = (int64_t)(DIFF_SLED_LO - next) +
+					      (int64_t)rng_below(r, 128 - (DIFF_SLED_LO - next));
+				else
+					rel = -128 + (int64_t)rng_below(r, 64);
+				target = next + (uint64_t)rel;
+			}
+			req.operands[rel_op].imm.s = rel;
+		}
+		if (f->compat)
+			target &= 0xffffffffull;
+	}
 
 	if (f->raw) {
 		memcpy(c->code, f->raw, f->rawlen);
@@ -1368,6 +1488,9 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 	case G_STACK:
 		if (d.ok)
 			values_stack(r, c, f, &v, &d);
+		break;
+	case G_BRANCH:
+		values_branch(r, c, f, &v, &d, target);
 		break;
 	case G_XLAT:
 		/* XLAT: AL = [RBX + AL] (zero-extended AL, address-size sum). */

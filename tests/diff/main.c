@@ -95,8 +95,9 @@ static void report(const struct diff_case *c, const struct diff_out *h, const st
 		fprintf(stderr, " %02x", c->code[k]);
 	fprintf(stderr, "\n  fault: host %s, tortuga %s\n", fault_text(h->fault, fb1), fault_text(e->fault, fb2));
 	if (h->fault >= 0 || e->fault >= 0)
-		fprintf(stderr, "  error code: host %#x, tortuga %#x; cr2: host %#llx, tortuga %#llx\n", h->error,
-			e->error, (unsigned long long)h->cr2, (unsigned long long)e->cr2);
+		fprintf(stderr, "  error code: host %#x, tortuga %#x; cr2: host %#llx, tortuga %#llx; rip: host %#llx, tortuga %#llx\n",
+			h->error, e->error, (unsigned long long)h->cr2, (unsigned long long)e->cr2,
+			(unsigned long long)h->rip, (unsigned long long)e->rip);
 	fprintf(stderr, "  %-4s %-18s %-18s %-18s\n", "", "input", "host", "tortuga");
 	for (int k = 0; k < 16; k++) {
 		bool differs = h->r.gpr[k] != e->r.gpr[k];

@@ -15,6 +15,8 @@ saved_rsp:	.quad	0
 saved_regs:	.quad	0
 saved_rdi:	.quad	0
 code_ptr:	.quad	0
+	.globl	diff_native_taken
+diff_native_taken:	.byte	0
 
 	.text
 	.globl	diff_native_call
@@ -50,6 +52,14 @@ diff_native_call:
 	mov	56(%rdi), %rdi
 	jmp	*code_ptr(%rip)
 	.size	diff_native_call, .-diff_native_call
+
+	/* Branch cases: the landing sled ends here (MOV leaves RFLAGS alone). */
+	.globl	diff_native_return_taken
+	.type	diff_native_return_taken, @function
+diff_native_return_taken:
+	movb	$1, diff_native_taken(%rip)
+	.size	diff_native_return_taken, .-diff_native_return_taken
+	/* fall through */
 
 	.globl	diff_native_return
 	.type	diff_native_return, @function

@@ -19,6 +19,8 @@
 
 void diff_native_call(struct diff_regs *r, const void *code);
 void diff_native_return(void);
+void diff_native_return_taken(void);
+extern volatile uint8_t diff_native_taken;
 
 static sigjmp_buf fault_jb;
 static volatile sig_atomic_t fault_vector;
@@ -42,7 +44,9 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 {
 	const ucontext_t *uc = ctx;
 	uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
-	if (rip < DIFF_CODE_VA || rip >= DIFF_CODE_VA + 4096) {
+	/* A fault on the instruction, or on fetching a branch target on the
+	 * page before the code page. */
+	if (rip < DIFF_CODE_VA - 4096 || rip >= DIFF_CODE_VA + 4096) {
 		/* Not the instruction under test: the suite itself crashed. */
 		static const char msg[] = "diff: fatal signal outside the code page\n";
 		if (write(2, msg, sizeof(msg) - 1) < 0)
@@ -91,24 +95,45 @@ void diff_code_bytes(const struct diff_case *c, uint8_t *code)
 	}
 }
 
+#define AT(va) (t + ((va) - DIFF_CODE_VA - DIFF_CODE_FIXED))
+
 void diff_code_fixed(uint8_t *t)
 {
 	memset(t, 0xcc, 4096 - DIFF_CODE_FIXED);
+	/* The sled: NOPs, then jmp far [abs32] (FF /5 with a SIB "no base,
+	 * no index" disp32: the same absolute operand in 64-bit and 32-bit
+	 * code) through PTR_TAKEN. */
+	memset(AT(DIFF_SLED_LO), 0x90, DIFF_SLED_HI - DIFF_SLED_LO);
+	uint8_t *j = AT(DIFF_SLED_HI);
+	j[0] = 0xff;
+	j[1] = 0x2c;
+	j[2] = 0x25;
+	put32(j + 3, (uint32_t)DIFF_CODE_PTR_TAKEN);
+	uint8_t *pt = AT(DIFF_CODE_PTR_TAKEN);
+	put32(pt, (uint32_t)DIFF_CODE_EXIT_TAKEN);
+	pt[4] = USER_CS;
+	pt[5] = 0;
+	uint8_t *xt = AT(DIFF_CODE_EXIT_TAKEN);
+	uint64_t taken = (uint64_t)(uintptr_t)diff_native_return_taken;
+	xt[0] = 0xff;
+	xt[1] = 0x25;
+	put32(xt + 2, 0);
+	memcpy(xt + 6, &taken, 8);
 	/* ENTRY32: jmp far [rip + to PTR32] */
-	uint8_t *e = t + (DIFF_CODE_ENTRY32 - DIFF_CODE_VA - DIFF_CODE_FIXED);
+	uint8_t *e = AT(DIFF_CODE_ENTRY32);
 	e[0] = 0xff;
 	e[1] = 0x2d;
 	put32(e + 2, (uint32_t)(DIFF_CODE_PTR32 - (DIFF_CODE_ENTRY32 + 6)));
-	uint8_t *p64 = t + (DIFF_CODE_PTR64 - DIFF_CODE_VA - DIFF_CODE_FIXED);
+	uint8_t *p64 = AT(DIFF_CODE_PTR64);
 	put32(p64, (uint32_t)DIFF_CODE_EXIT64);
 	p64[4] = USER_CS;
 	p64[5] = 0;
-	uint8_t *p32 = t + (DIFF_CODE_PTR32 - DIFF_CODE_VA - DIFF_CODE_FIXED);
+	uint8_t *p32 = AT(DIFF_CODE_PTR32);
 	put32(p32, (uint32_t)DIFF_CODE_VA);
 	p32[4] = USER32_CS;
 	p32[5] = 0;
 	/* EXIT64: jmp [rip+0] to diff_native_return */
-	uint8_t *x = t + (DIFF_CODE_EXIT64 - DIFF_CODE_VA - DIFF_CODE_FIXED);
+	uint8_t *x = AT(DIFF_CODE_EXIT64);
 	uint64_t back = (uint64_t)(uintptr_t)diff_native_return;
 	x[0] = 0xff;
 	x[1] = 0x25;
@@ -181,11 +206,24 @@ void native_run(const struct diff_case *c, struct diff_out *o)
 	o->error = 0;
 	o->cr2 = 0;
 	o->rip = DIFF_CODE_VA + c->len;
+	diff_native_taken = 0;
 	if (sigsetjmp(fault_jb, 1) == 0) {
 		diff_native_call(&o->r, c->compat ? (uint8_t *)DIFF_CODE_ENTRY32 : code);
+		/* The sled tells that a branch was taken; where it went is the
+		 * target the case was made with (checked exactly on the emu). */
+		if (diff_native_taken)
+			o->rip = c->target;
 	} else {
 		o->r = fault_regs;
 		o->fault = fault_vector;
+		if (c->target && fault_rip == c->target && fault_vector == 14) {
+			/* The branch completed; fetching at its target faulted,
+			 * which is the next instruction's business. */
+			o->fault = DIFF_NO_FAULT;
+			o->rip = c->target;
+			memcpy(o->mem, win, DIFF_WIN_SIZE);
+			return;
+		}
 		o->rip = fault_rip; /* DIFF_CODE_VA unless the suite itself faulted */
 		if (o->fault == 14) {
 			o->cr2 = fault_addr;
