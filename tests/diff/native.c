@@ -77,6 +77,23 @@ static void put32(uint8_t *p, uint32_t v)
 	memcpy(p, &v, 4);
 }
 
+/* jmp [rip+0] followed by the 64-bit target (FF /4, RIP-relative). */
+static void put_jmp64(uint8_t *p, void (*target)(void))
+{
+	uint64_t t = (uint64_t)(uintptr_t)target;
+	p[0] = 0xff;
+	p[1] = 0x25;
+	put32(p + 2, 0);
+	memcpy(p + 6, &t, 8);
+}
+
+/* An m16:32 far pointer. */
+static void put_farptr(uint8_t *p, uint64_t off, uint16_t sel)
+{
+	put32(p, (uint32_t)off);
+	memcpy(p + 4, &sel, 2);
+}
+
 void diff_code_bytes(const struct diff_case *c, uint8_t *code)
 {
 	memcpy(code, c->code, c->len);
@@ -87,11 +104,7 @@ void diff_code_bytes(const struct diff_case *c, uint8_t *code)
 		p[1] = 0x2d;
 		put32(p + 2, (uint32_t)DIFF_CODE_PTR64);
 	} else {
-		/* jmp [rip+0] to diff_native_return */
-		uint64_t back = (uint64_t)(uintptr_t)diff_native_return;
-		static const uint8_t jmp_rip0[6] = { 0xff, 0x25, 0, 0, 0, 0 };
-		memcpy(p, jmp_rip0, sizeof(jmp_rip0));
-		memcpy(p + sizeof(jmp_rip0), &back, sizeof(back));
+		put_jmp64(p, diff_native_return);
 	}
 }
 
@@ -109,36 +122,16 @@ void diff_code_fixed(uint8_t *t)
 	j[1] = 0x2c;
 	j[2] = 0x25;
 	put32(j + 3, (uint32_t)DIFF_CODE_PTR_TAKEN);
-	uint8_t *pt = AT(DIFF_CODE_PTR_TAKEN);
-	put32(pt, (uint32_t)DIFF_CODE_EXIT_TAKEN);
-	pt[4] = USER_CS;
-	pt[5] = 0;
-	uint8_t *xt = AT(DIFF_CODE_EXIT_TAKEN);
-	uint64_t taken = (uint64_t)(uintptr_t)diff_native_return_taken;
-	xt[0] = 0xff;
-	xt[1] = 0x25;
-	put32(xt + 2, 0);
-	memcpy(xt + 6, &taken, 8);
-	/* ENTRY32: jmp far [rip + to PTR32] */
+	put_farptr(AT(DIFF_CODE_PTR_TAKEN), DIFF_CODE_EXIT_TAKEN, USER_CS);
+	put_jmp64(AT(DIFF_CODE_EXIT_TAKEN), diff_native_return_taken);
+	/* ENTRY32 (64-bit code): jmp far [rip + to PTR32] */
 	uint8_t *e = AT(DIFF_CODE_ENTRY32);
 	e[0] = 0xff;
 	e[1] = 0x2d;
 	put32(e + 2, (uint32_t)(DIFF_CODE_PTR32 - (DIFF_CODE_ENTRY32 + 6)));
-	uint8_t *p64 = AT(DIFF_CODE_PTR64);
-	put32(p64, (uint32_t)DIFF_CODE_EXIT64);
-	p64[4] = USER_CS;
-	p64[5] = 0;
-	uint8_t *p32 = AT(DIFF_CODE_PTR32);
-	put32(p32, (uint32_t)DIFF_CODE_VA);
-	p32[4] = USER32_CS;
-	p32[5] = 0;
-	/* EXIT64: jmp [rip+0] to diff_native_return */
-	uint8_t *x = AT(DIFF_CODE_EXIT64);
-	uint64_t back = (uint64_t)(uintptr_t)diff_native_return;
-	x[0] = 0xff;
-	x[1] = 0x25;
-	put32(x + 2, 0);
-	memcpy(x + 6, &back, 8);
+	put_farptr(AT(DIFF_CODE_PTR32), DIFF_CODE_VA, USER32_CS);
+	put_farptr(AT(DIFF_CODE_PTR64), DIFF_CODE_EXIT64, USER_CS);
+	put_jmp64(AT(DIFF_CODE_EXIT64), diff_native_return);
 }
 
 int native_init(void)
