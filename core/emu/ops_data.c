@@ -211,6 +211,49 @@ void op_pop(struct emu_cpu *c, const struct emu_insn *i)
 	emu_write_la(c, la, sz, v);
 }
 
+/*
+ * PUSHA/PUSHAD (SDM Vol. 2B): push AX, CX, DX, BX, the original SP, BP, SI,
+ * DI at the operand size; #UD in 64-bit mode (the decoder refuses it there).
+ * Every slot is checked before the first write, so a fault leaves memory and
+ * registers as they were.
+ */
+void op_pusha(struct emu_cpu *c, const struct emu_insn *i)
+{
+	struct x86_state *s = c->s;
+	unsigned sz = i->opsize, ss = emu_stack_size(c);
+	uint64_t sm = size_mask(ss), sp = s->gpr[GPR_RSP];
+	uint64_t la[8];
+	for (unsigned k = 0; k < 8; k++) {
+		la[k] = emu_la(c, SEG_SS, (sp - (k + 1) * sz) & sm, sz, ACC_WRITE);
+		emu_probe_write(c, la[k], sz);
+	}
+	for (unsigned k = 0; k < 8; k++) /* GPR order: rAX rCX rDX rBX rSP rBP rSI rDI */
+		emu_write_la(c, la[k], sz, s->gpr[k] & size_mask(sz));
+	uint64_t nsp = (sp - 8 * sz) & sm;
+	s->gpr[GPR_RSP] = ss == 4 ? (uint32_t)nsp : (sp & ~0xffffull) | (nsp & 0xffff);
+}
+
+/*
+ * POPA/POPAD: pop DI, SI, BP, skip the saved SP, then BX, DX, CX, AX
+ * (SDM Vol. 2B). All eight slots are read before any register changes.
+ */
+void op_popa(struct emu_cpu *c, const struct emu_insn *i)
+{
+	struct x86_state *s = c->s;
+	unsigned sz = i->opsize, ss = emu_stack_size(c);
+	uint64_t sm = size_mask(ss), sp = s->gpr[GPR_RSP];
+	uint64_t v[8];
+	for (unsigned k = 0; k < 8; k++)
+		v[k] = emu_read(c, SEG_SS, (sp + k * sz) & sm, sz);
+	for (unsigned k = 0; k < 8; k++) {
+		unsigned reg = 7 - k; /* rDI first */
+		if (reg != GPR_RSP)
+			gpr_write(c, reg, false, sz, v[k]);
+	}
+	uint64_t nsp = (sp + 8 * sz) & sm;
+	s->gpr[GPR_RSP] = ss == 4 ? (uint32_t)nsp : (sp & ~0xffffull) | (nsp & 0xffff);
+}
+
 /* CBW/CWDE/CDQE: sign-extend the low half of the accumulator into it. */
 void op_cbw(struct emu_cpu *c, const struct emu_insn *i)
 {
