@@ -73,6 +73,7 @@ enum opk {
 	K_IZ, /* imm of the operand size, at most 32 bits, sign-extended */
 	K_I8U, /* imm8 taken as is (counts, bit offsets) */
 	K_I16, /* imm16 (ENTER's allocation size) */
+	K_IMM, /* imm of the full operand size (MOV r, imm: B0+r/B8+r) */
 	K_REL8, /* branch displacement */
 	K_REL32,
 };
@@ -197,6 +198,7 @@ static void shape_text(char *buf, size_t len, const struct opspec *o, unsigned f
 	case K_I8U: snprintf(buf, len, "imm8"); break;
 	case K_IZ: snprintf(buf, len, "imm%s", sz > 4 ? "32" : size_suffix(sz)); break;
 	case K_I16: snprintf(buf, len, "imm16"); break;
+	case K_IMM: snprintf(buf, len, "imm%s", size_suffix(sz)); break;
 	case K_REL8: snprintf(buf, len, "rel8"); break;
 	case K_REL32: snprintf(buf, len, "rel32"); break;
 	default: buf[0] = 0;
@@ -253,12 +255,13 @@ static void add_sizes(ZydisMnemonic m, enum group g, unsigned sizes, unsigned no
 			add_form(m, g, sz, nops, a, b, c);
 }
 
-static void add_raw(const char *name, enum group g, unsigned sz, const uint8_t *bytes, unsigned len)
+static struct form *add_raw(const char *name, enum group g, unsigned sz, const uint8_t *bytes, unsigned len)
 {
 	struct form *f = add_form(ZYDIS_MNEMONIC_INVALID, g, sz, 0, NOP_, NOP_, NOP_);
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	f->raw = bytes;
 	f->rawlen = (uint8_t)len;
+	return f;
 }
 
 /* Encodings the Zydis encoder never picks. Operand registers are fixed;
@@ -282,6 +285,15 @@ static const uint8_t raw_toolong[] = { 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
 				       0x66, 0x66, 0x66, 0x66, 0x66, 0x01, 0xc8 }; /* 15 bytes: legal */
 static const uint8_t raw_imul_69_16[] = { 0x66, 0x69, 0xc1, 0x00, 0x80 }; /* imul ax, cx, 0x8000 */
 static const uint8_t raw_cmpxchg_lock_rr[] = { 0xf0, 0x0f, 0xb1, 0xc8 }; /* lock cmpxchg eax, ecx: #UD */
+
+static const uint8_t raw_mov_moffs_ld[] = { 0x48, 0xa1, 0x40, 0x10, 0xa0, 0, 0, 0, 0, 0 }; /* mov rax, [0xa01040] */
+static const uint8_t raw_mov_moffs_st[] = { 0xa3, 0xfc, 0x0f, 0xa0, 0, 0, 0, 0, 0 }; /* mov [0xa00ffc], eax */
+static const uint8_t raw_mov_moffs8[] = { 0xa0, 0x00, 0x10, 0xa0, 0, 0, 0, 0, 0 }; /* mov al, [0xa01000] */
+static const uint8_t raw_mov_moffs32_c[] = { 0xa1, 0x40, 0x10, 0xa0, 0 }; /* mov eax, [0xa01040] */
+static const uint8_t raw_mov_moffs16_c[] = { 0x66, 0xa3, 0xff, 0x0f, 0xa0, 0 }; /* mov [0xa00fff], ax */
+static const uint8_t raw_nop5[] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 }; /* nop dword [rax+rax] */
+static const uint8_t raw_nop9[] = { 0x66, 0x0f, 0x1f, 0x84, 0x00, 0, 0, 0, 0 }; /* nop word [rax+rax+0] */
+static const uint8_t raw_nop66[] = { 0x66, 0x90 }; /* xchg ax, ax */
 
 static const ZydisMnemonic jccs[16] = {
 	ZYDIS_MNEMONIC_JO, ZYDIS_MNEMONIC_JNO, ZYDIS_MNEMONIC_JB, ZYDIS_MNEMONIC_JNB,
@@ -309,7 +321,7 @@ static void add_compat_forms(void)
 		const struct form *f = &forms[k];
 		unsigned sz = f->sz;
 		ZydisMnemonic m = f->mnem;
-		if (f->raw || f->asz == 8 || m == ZYDIS_MNEMONIC_CMPXCHG16B || m == ZYDIS_MNEMONIC_MOVSXD ||
+		if (f->raw || f->compat || f->asz == 8 || m == ZYDIS_MNEMONIC_CMPXCHG16B || m == ZYDIS_MNEMONIC_MOVSXD ||
 		    m == ZYDIS_MNEMONIC_CDQE || m == ZYDIS_MNEMONIC_CQO)
 			continue;
 		if ((f->group == G_STACK || f->group == G_BRANCH) && sz == 8) {
@@ -503,6 +515,17 @@ static void build_forms(void)
 		if (asz == 4)
 			strcat(f->name, " a32");
 	}
+	/* Data movement and flag instructions. */
+	add_sizes(ZYDIS_MNEMONIC_MOV, G_MOVE, SALL, 2, OP(K_RM), OP(K_R), NOP_);
+	add_sizes(ZYDIS_MNEMONIC_MOV, G_MOVE, SALL, 2, OP(K_R), OP(K_M), NOP_);
+	add_sizes(ZYDIS_MNEMONIC_MOV, G_MOVE, SALL, 2, OP(K_RM), OP(K_IZ), NOP_);
+	add_sizes(ZYDIS_MNEMONIC_MOV, G_MOVE, SALL, 2, OP(K_R), OP(K_IMM), NOP_);
+	add_sizes(ZYDIS_MNEMONIC_LEA, G_MOVE, SW, 2, OP(K_R), OP(K_M), NOP_);
+	static const ZydisMnemonic flagops[] = { ZYDIS_MNEMONIC_CLC, ZYDIS_MNEMONIC_STC, ZYDIS_MNEMONIC_CMC,
+						 ZYDIS_MNEMONIC_CLD, ZYDIS_MNEMONIC_STD };
+	for (unsigned k = 0; k < 5; k++)
+		add_form(flagops[k], G_MOVE, 1, 0, NOP_, NOP_, NOP_);
+
 	/* Branches: targets land in the code page's NOP sled. */
 	add_form(ZYDIS_MNEMONIC_JMP, G_BRANCH, 8, 1, OP(K_REL8), NOP_, NOP_);
 	add_form(ZYDIS_MNEMONIC_JMP, G_BRANCH, 8, 1, OP(K_REL32), NOP_, NOP_);
@@ -534,6 +557,24 @@ static void build_forms(void)
 	add_raw("pop qword [rsp+0x10]", G_STACK, 8, raw_pop_rsp, sizeof(raw_pop_rsp));
 	add_raw("pop rsp", G_STACK, 8, raw_pop_rsp_reg, sizeof(raw_pop_rsp_reg));
 	add_raw("push rsp", G_STACK, 8, raw_push_rsp_reg, sizeof(raw_push_rsp_reg));
+
+	add_raw("mov rax, moffs64", G_MOVE, 8, raw_mov_moffs_ld, sizeof(raw_mov_moffs_ld));
+	add_raw("mov moffs64, eax", G_MOVE, 4, raw_mov_moffs_st, sizeof(raw_mov_moffs_st));
+	add_raw("mov al, moffs64", G_MOVE, 1, raw_mov_moffs8, sizeof(raw_mov_moffs8));
+	add_raw("mov eax, moffs32 [c32]", G_MOVE, 4, raw_mov_moffs32_c, sizeof(raw_mov_moffs32_c))->compat = true;
+	add_raw("mov moffs32, ax [c32]", G_MOVE, 2, raw_mov_moffs16_c, sizeof(raw_mov_moffs16_c))->compat = true;
+	add_raw("nop dword [rax+rax] (0f 1f /0)", G_MOVE, 4, raw_nop5, sizeof(raw_nop5));
+	add_raw("nop word [rax+rax+disp32]", G_MOVE, 2, raw_nop9, sizeof(raw_nop9));
+	add_raw("xchg ax, ax (66 90)", G_MOVE, 2, raw_nop66, sizeof(raw_nop66));
+	for (unsigned sz = 2; sz <= 4; sz += 2) {
+		struct form *f = add_form(sz == 2 ? ZYDIS_MNEMONIC_PUSHA : ZYDIS_MNEMONIC_PUSHAD, G_STACK, sz, 0, NOP_,
+					  NOP_, NOP_);
+		f->compat = true;
+		strcat(f->name, " [c32]");
+		f = add_form(sz == 2 ? ZYDIS_MNEMONIC_POPA : ZYDIS_MNEMONIC_POPAD, G_STACK, sz, 0, NOP_, NOP_, NOP_);
+		f->compat = true;
+		strcat(f->name, " [c32]");
+	}
 
 	add_raw("sal ecx, 1 (d1 /6)", G_SHIFT, 4, raw_sal_d1, sizeof(raw_sal_d1));
 	add_raw("sal rdx, cl (d3 /6)", G_SHIFT, 8, raw_sal_d3, sizeof(raw_sal_d3));
@@ -1078,7 +1119,8 @@ static bool ea_in_window(const struct diff_case *c, const struct dec *d)
 {
 	for (unsigned k = 0; k < d->zi.operand_count_visible; k++) {
 		const ZydisDecodedOperand *o = &d->zo[k];
-		if (o->type != ZYDIS_OPERAND_TYPE_MEMORY || o->mem.type != ZYDIS_MEMOP_TYPE_MEM)
+		if (o->type != ZYDIS_OPERAND_TYPE_MEMORY || o->mem.type != ZYDIS_MEMOP_TYPE_MEM ||
+		    d->zi.mnemonic == ZYDIS_MNEMONIC_NOP)
 			continue;
 		uint64_t ea = (uint64_t)(o->mem.disp.has_displacement ? o->mem.disp.value : 0);
 		unsigned id;
@@ -1120,7 +1162,7 @@ static void values_stack(struct rng *r, struct diff_case *c, const struct form *
 		uint64_t lo = DIFF_WIN_VA + 8 * (level + 2);
 		if (lo < mid)
 			lo = mid;
-		c->in.gpr[DIFF_RSP] = lo + rng_below(r, end - 16 - lo);
+		c->in.gpr[DIFF_RSP] = lo + rng_below(r, end - 40 - lo); /* room for POPA */
 	}
 	if (d->zi.mnemonic == ZYDIS_MNEMONIC_ENTER && level <= 1)
 		c->in.gpr[5] = rng_next(r); /* not dereferenced: see what is written */
@@ -1287,6 +1329,10 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 			eo->type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
 			eo->imm.u = value(r, 2);
 			break;
+		case K_IMM:
+			eo->type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
+			eo->imm.u = value(r, sz);
+			break;
 		case K_REL8:
 		case K_REL32:
 			/* the displacement is set once the length is known */
@@ -1386,6 +1432,16 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 	if (f->raw) {
 		memcpy(c->code, f->raw, f->rawlen);
 		c->len = f->rawlen;
+	} else if (f->mnem == ZYDIS_MNEMONIC_LEA) {
+		/* Zydis sizes LEA's address operand by the address, not by the
+		 * destination. */
+		bool ok = false;
+		for (unsigned msz = 8; msz >= 2 && !ok; msz /= 2) {
+			req.operands[1].mem.size = (uint16_t)msz;
+			ok = encode(&req, c);
+		}
+		if (!ok)
+			return false;
 	} else if (!encode(&req, c)) {
 		return false;
 	}
@@ -1409,7 +1465,8 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 			if (o->type == ZYDIS_OPERAND_TYPE_REGISTER && gpr_id(o->reg.value, &id, &hi8)) {
 				v.reg_id[k] = (int)id;
 				v.hi8[k] = hi8;
-			} else if (o->type == ZYDIS_OPERAND_TYPE_MEMORY && gpr_id(o->mem.base, &id, &hi8)) {
+			} else if (o->type == ZYDIS_OPERAND_TYPE_MEMORY && d.zi.mnemonic != ZYDIS_MNEMONIC_NOP &&
+				   gpr_id(o->mem.base, &id, &hi8)) {
 				v.is_mem[k] = true;
 				v.has_mem = true;
 				v.mem.base = (int)id;
@@ -1423,7 +1480,8 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 
 	/* Operand values. */
 	if (v.has_mem)
-		mem_bind(r, c, &v.mem);
+		if (f->mnem != ZYDIS_MNEMONIC_LEA) /* LEA: any registers, no access */
+			mem_bind(r, c, &v.mem);
 	for (unsigned k = 0; k < 3; k++) {
 		if (v.is_mem[k] || v.reg_id[k] >= 0) {
 			bool addr_reg = !v.is_mem[k] && v.has_mem &&
