@@ -21,6 +21,11 @@
  * the first and second data page, so page-crossing accesses are exercised. */
 #define DIFF_WIN_VA (DIFF_DATA_VA + 0x1000 - 256)
 #define DIFF_WIN_SIZE 512u
+/* The last bytes of the data pages: operands that run off their end fault
+ * (#PF on the next page), and nothing of them may have been written. */
+#define DIFF_TAIL_VA (DIFF_DATA_VA + DIFF_DATA_SIZE - 64)
+#define DIFF_TAIL_SIZE 64u
+#define DIFF_MEM_SIZE (DIFF_WIN_SIZE + DIFF_TAIL_SIZE) /* window, then tail */
 #define DIFF_STACK_VA 0xc00000ull /* the guest's exception stack (IST1) */
 #define DIFF_GS_BASE 0x100000ull /* GS base on both sides (arch_prctl on the host) */
 #define DIFF_CODE_MAX 32 /* instruction plus the jump back (native.c) */
@@ -59,7 +64,7 @@ struct diff_case {
 	uint8_t code[16]; /* 16: room for one byte too many */
 	uint8_t len;
 	struct diff_regs in;
-	uint8_t mem[DIFF_WIN_SIZE];
+	uint8_t mem[DIFF_MEM_SIZE];
 	/* What the SDM defines: RFLAGS bits to compare, GPRs whose final
 	 * value is undefined, and whether the memory result is defined. */
 	uint64_t flags_defined;
@@ -72,12 +77,18 @@ struct diff_case {
 
 struct diff_out {
 	struct diff_regs r; /* at completion, or at the fault */
-	uint8_t mem[DIFF_WIN_SIZE];
+	uint8_t mem[DIFF_MEM_SIZE];
 	int fault; /* exception vector, or DIFF_NO_FAULT */
 	uint32_t error; /* its error code (#PF: P and W bits only) */
 	uint64_t cr2; /* #PF: the faulting linear address */
 	uint64_t rip; /* emu only: RIP after the instruction */
 };
+
+/* The address of byte k of diff_case.mem. */
+static inline uint64_t diff_mem_va(unsigned k)
+{
+	return k < DIFF_WIN_SIZE ? DIFF_WIN_VA + k : DIFF_TAIL_VA + (k - DIFF_WIN_SIZE);
+}
 
 /* native.c: map the host pages; run one case on the host CPU. Compatibility
  * mode cases need the host kernel's 32-bit user code segment. */

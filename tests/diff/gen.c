@@ -670,17 +670,33 @@ static uint64_t reg_get(const struct diff_case *c, unsigned id, bool hi8, unsign
 
 /* ---- memory ---- */
 
+/* Index of a byte in diff_case.mem, or -1 (beyond the tail: unmapped). */
+static int mem_index(uint64_t a)
+{
+	if (a >= DIFF_WIN_VA && a < DIFF_WIN_VA + DIFF_WIN_SIZE)
+		return (int)(a - DIFF_WIN_VA);
+	if (a >= DIFF_TAIL_VA && a < DIFF_TAIL_VA + DIFF_TAIL_SIZE)
+		return (int)(DIFF_WIN_SIZE + (a - DIFF_TAIL_VA));
+	return -1;
+}
+
 static void mem_set(struct diff_case *c, uint64_t addr, unsigned sz, uint64_t v)
 {
-	for (unsigned k = 0; k < sz && k < 8; k++)
-		c->mem[addr - DIFF_WIN_VA + k] = (uint8_t)(v >> (8 * k));
+	for (unsigned k = 0; k < sz && k < 8; k++) {
+		int i = mem_index(addr + k);
+		if (i >= 0)
+			c->mem[i] = (uint8_t)(v >> (8 * k));
+	}
 }
 
 static uint64_t mem_get(const struct diff_case *c, uint64_t addr, unsigned sz)
 {
 	uint64_t v = 0;
-	for (unsigned k = 0; k < sz && k < 8; k++)
-		v |= (uint64_t)c->mem[addr - DIFF_WIN_VA + k] << (8 * k);
+	for (unsigned k = 0; k < sz && k < 8; k++) {
+		int i = mem_index(addr + k);
+		if (i >= 0)
+			v |= (uint64_t)c->mem[i] << (8 * k);
+	}
 	return v;
 }
 
@@ -690,6 +706,21 @@ static uint64_t mem_get(const struct diff_case *c, uint64_t addr, unsigned sz)
 static uint64_t mem_addr(struct rng *r, unsigned sz, unsigned slack)
 {
 	uint64_t mid = DIFF_WIN_VA + DIFF_WIN_SIZE / 2; /* the page boundary */
+	uint64_t end = DIFF_TAIL_VA + DIFF_TAIL_SIZE; /* unmapped from here */
+	if (!slack && rng_below(r, 32) == 0) {
+		/* At the end of the data pages: inside, running off it (#PF on
+		 * the next page, nothing written), or wholly beyond it. */
+		switch (rng_below(r, 3)) {
+		case 0:
+			return DIFF_TAIL_VA + rng_below(r, DIFF_TAIL_SIZE - sz + 1);
+		case 1:
+			if (sz > 1)
+				return end - 1 - rng_below(r, sz - 1);
+			/* fall through */
+		default:
+			return end + rng_below(r, 8);
+		}
+	}
 	if (rng_below(r, 3) == 0 && sz > 1)
 		return mid - 1 - rng_below(r, sz - 1);
 	uint64_t lo = DIFF_WIN_VA + slack, hi = DIFF_WIN_VA + DIFF_WIN_SIZE - slack - sz;
@@ -1112,8 +1143,9 @@ static void values_string(struct rng *r, struct diff_case *c, const struct form 
 
 /*
  * The generator's own check: every explicit memory operand, as decoded with
- * the final register values, lies inside the compared window (else the two
- * sides would read memory outside it, where their contents differ).
+ * the final register values, lies inside the compared window or at the tail
+ * of the data pages (else the two sides would read memory outside them,
+ * where their contents differ).
  */
 static bool ea_in_window(const struct diff_case *c, const struct dec *d)
 {
@@ -1135,7 +1167,9 @@ static bool ea_in_window(const struct diff_case *c, const struct dec *d)
 			ea &= 0xffffffffull;
 		if (o->mem.segment == ZYDIS_REGISTER_GS)
 			ea += DIFF_GS_BASE;
-		if (ea < DIFF_WIN_VA || ea + o->size / 8 > DIFF_WIN_VA + DIFF_WIN_SIZE) {
+		bool in_win = ea >= DIFF_WIN_VA && ea + o->size / 8 <= DIFF_WIN_VA + DIFF_WIN_SIZE;
+		bool at_tail = ea >= DIFF_TAIL_VA && ea < DIFF_TAIL_VA + DIFF_TAIL_SIZE + 8;
+		if (!in_win && !at_tail) {
 			fprintf(stderr, "diff: generator bug: %s: operand %u at 0x%llx is outside the window\n",
 				c->form, k, (unsigned long long)ea);
 			gen_bugs++;
@@ -1482,6 +1516,14 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 	if (v.has_mem)
 		if (f->mnem != ZYDIS_MNEMONIC_LEA) /* LEA: any registers, no access */
 			mem_bind(r, c, &v.mem);
+	/* Now and then a non-canonical address (SDM Vol. 1 3.3.7.1): #GP(0),
+	 * or #SS(0) for RSP/RBP-based (stack segment) references. */
+	bool noncanonical = false;
+	if (v.has_mem && !f->compat && v.mem.asz == 8 && v.mem.base >= 0 && f->mnem != ZYDIS_MNEMONIC_LEA &&
+	    f->group != G_STACK && f->group != G_BRANCH && rng_below(r, 64) == 0) {
+		c->in.gpr[v.mem.base] ^= 1ull << 62;
+		noncanonical = true;
+	}
 	for (unsigned k = 0; k < 3; k++) {
 		if (v.is_mem[k] || v.reg_id[k] >= 0) {
 			bool addr_reg = !v.is_mem[k] && v.has_mem &&
@@ -1559,7 +1601,7 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 		break;
 	}
 
-	if (d.ok && !ea_in_window(c, &d))
+	if (d.ok && !noncanonical && !ea_in_window(c, &d))
 		return false;
 	if (!d.ok) {
 		c->flags_defined = COMPARED;

@@ -183,6 +183,7 @@ void guest_run(const struct diff_case *c, struct diff_out *o)
 	/* aspace_write notes the write, so decoded blocks of the old bytes die. */
 	aspace_write(&vm->as, DIFF_CODE_VA, code, sizeof(code));
 	aspace_write(&vm->as, DIFF_WIN_VA, c->mem, DIFF_WIN_SIZE);
+	aspace_write(&vm->as, DIFF_TAIL_VA, c->mem + DIFF_WIN_SIZE, DIFF_TAIL_SIZE);
 
 	/* CS: the direct boot protocol's 64-bit code segment, or its 32-bit one
 	 * for compatibility mode (base 0, 4 GiB, D = 1; VMX access rights). */
@@ -201,6 +202,7 @@ void guest_run(const struct diff_case *c, struct diff_out *o)
 
 	memcpy(o->r.gpr, s->gpr, sizeof(o->r.gpr));
 	aspace_read(&vm->as, DIFF_WIN_VA, o->mem, DIFF_WIN_SIZE);
+	aspace_read(&vm->as, DIFF_TAIL_VA, o->mem + DIFF_WIN_SIZE, DIFF_TAIL_SIZE);
 	o->error = 0;
 	o->cr2 = 0;
 	if (vm->stop_reason == TORTUGA_STOP_INSN_LIMIT) {

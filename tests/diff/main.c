@@ -80,7 +80,7 @@ static unsigned compare(const struct diff_case *c, const struct diff_out *h, con
 	uint64_t fm = h->fault == DIFF_NO_FAULT ? c->flags_defined : DIFF_FLAGS;
 	if ((h->r.rflags ^ e->r.rflags) & fm)
 		bad |= 8;
-	if ((h->fault != DIFF_NO_FAULT || !c->mem_undefined) && memcmp(h->mem, e->mem, DIFF_WIN_SIZE))
+	if ((h->fault != DIFF_NO_FAULT || !c->mem_undefined) && memcmp(h->mem, e->mem, DIFF_MEM_SIZE))
 		bad |= 16;
 	return bad;
 }
@@ -111,10 +111,10 @@ static void report(const struct diff_case *c, const struct diff_out *h, const st
 	if (bad & 2)
 		fprintf(stderr, "  rip  host %" PRIx64 " tortuga %" PRIx64 "\n", h->rip, e->rip);
 	if (bad & 16) {
-		for (unsigned k = 0; k < DIFF_WIN_SIZE; k++)
+		for (unsigned k = 0; k < DIFF_MEM_SIZE; k++)
 			if (h->mem[k] != e->mem[k])
 				fprintf(stderr, "  mem  0x%llx: input %02x host %02x tortuga %02x\n",
-					(unsigned long long)(DIFF_WIN_VA + k), c->mem[k], h->mem[k], e->mem[k]);
+					(unsigned long long)diff_mem_va(k), c->mem[k], h->mem[k], e->mem[k]);
 	}
 }
 
@@ -200,7 +200,7 @@ int main(int argc, char **argv)
 			total++;
 			if (h.fault >= 0 && h.fault < 32)
 				faults[h.fault]++;
-			if (memcmp(h.mem, c.mem, DIFF_WIN_SIZE))
+			if (memcmp(h.mem, c.mem, DIFF_MEM_SIZE))
 				mem_changed++;
 			unsigned bad = compare(&c, &h, &e);
 			if (bad) {
@@ -219,8 +219,9 @@ int main(int argc, char **argv)
 		       compat_skipped);
 	printf("diff: %" PRIu64 " cases in %" PRIu64 " forms, %.1f s, seed %" PRIu64 ": ", total, forms_run,
 	       dt, seed);
-	printf("(#DE %" PRIu64 ", #UD %" PRIu64 ", #GP %" PRIu64 ", memory written %" PRIu64 ") ", faults[0],
-	       faults[6], faults[13], mem_changed);
+	printf("(faults: #DE %" PRIu64 " #UD %" PRIu64 " #SS %" PRIu64 " #GP %" PRIu64 " #PF %" PRIu64
+	       "; memory written %" PRIu64 ") ",
+	       faults[0], faults[6], faults[12], faults[13], faults[14], mem_changed);
 	if (failed) {
 		printf("%" PRIu64 " FAILED in %" PRIu64 " forms\n", failed, bad_forms);
 		printf("reproduce: %s --seed %" PRIu64 " --filter '<form>'\n", argv[0], seed);

@@ -185,7 +185,7 @@ int native_init(void)
 void native_run(const struct diff_case *c, struct diff_out *o)
 {
 	uint8_t *code = (uint8_t *)DIFF_CODE_VA;
-	uint8_t *win = (uint8_t *)DIFF_WIN_VA;
+	uint8_t *win = (uint8_t *)DIFF_WIN_VA, *tail = (uint8_t *)DIFF_TAIL_VA;
 	diff_code_bytes(c, code);
 	if (c->compat) {
 		/* A 64-bit process runs with null DS/ES, which 32-bit code
@@ -194,6 +194,7 @@ void native_run(const struct diff_case *c, struct diff_out *o)
 		__asm__ volatile("mov %0, %%ds\n\tmov %0, %%es" : : "r"(ds));
 	}
 	memcpy(win, c->mem, DIFF_WIN_SIZE);
+	memcpy(tail, c->mem + DIFF_WIN_SIZE, DIFF_TAIL_SIZE);
 	o->r = c->in;
 	o->fault = DIFF_NO_FAULT;
 	o->error = 0;
@@ -215,6 +216,7 @@ void native_run(const struct diff_case *c, struct diff_out *o)
 			o->fault = DIFF_NO_FAULT;
 			o->rip = c->target;
 			memcpy(o->mem, win, DIFF_WIN_SIZE);
+			memcpy(o->mem + DIFF_WIN_SIZE, tail, DIFF_TAIL_SIZE);
 			return;
 		}
 		o->rip = fault_rip; /* DIFF_CODE_VA unless the suite itself faulted */
@@ -226,4 +228,5 @@ void native_run(const struct diff_case *c, struct diff_out *o)
 		}
 	}
 	memcpy(o->mem, win, DIFF_WIN_SIZE);
+	memcpy(o->mem + DIFF_WIN_SIZE, tail, DIFF_TAIL_SIZE);
 }
