@@ -104,6 +104,8 @@ void native_run(const struct diff_case *c, struct diff_out *o);
 int guest_init(void);
 void guest_fini(void);
 void guest_run(const struct diff_case *c, struct diff_out *o);
+/* An unimplemented instruction gives #UD and its trace event; 0 if so. */
+int guest_check_unimplemented(void);
 
 /* gen.c: the instruction forms and their case generator. */
 struct rng {

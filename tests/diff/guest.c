@@ -11,8 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <Zydis/Zydis.h>
+
 #include "core/loader.h"
 #include "core/vm.h"
+#include "tracing/trace.h"
 
 #include "diff.h"
 
@@ -234,4 +237,36 @@ void guest_run(const struct diff_case *c, struct diff_out *o)
 	o->rip = frame[0];
 	o->r.rflags = frame[2];
 	o->r.gpr[GPR_RSP] = frame[3];
+}
+
+/*
+ * Not a differential case: an instruction the host runs but tortuga does
+ * not implement (ADDPS, SSE) must raise #UD in the guest and leave a
+ * TORTUGA_EV_UNIMPLEMENTED trace event naming it (DESIGN.md, issue #2).
+ */
+int guest_check_unimplemented(void)
+{
+	struct tortuga_event ev[64];
+	while (trace_read(vm->trace, ev, 64) > 0)
+		;
+	static struct diff_case c;
+	static struct diff_out o;
+	memset(&c, 0, sizeof(c));
+	static const uint8_t addps[] = { 0x0f, 0x58, 0xc1 }; /* addps xmm0, xmm1 */
+	memcpy(c.code, addps, sizeof(addps));
+	c.len = sizeof(addps);
+	c.in.gpr[GPR_RSP] = DIFF_WIN_VA + DIFF_WIN_SIZE / 2;
+	guest_run(&c, &o);
+	bool traced = false;
+	uint32_t n;
+	while ((n = trace_read(vm->trace, ev, 64)) > 0)
+		for (uint32_t k = 0; k < n; k++)
+			if (ev[k].kind == TORTUGA_EV_UNIMPLEMENTED && ev[k].reason == ZYDIS_MNEMONIC_ADDPS)
+				traced = true;
+	if (o.fault != 6 || !traced) {
+		fprintf(stderr, "FAIL unimplemented ADDPS: fault %d (want #UD = 6), trace event %s\n", o.fault,
+			traced ? "present" : "missing");
+		return -1;
+	}
+	return 0;
 }

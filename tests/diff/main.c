@@ -174,6 +174,8 @@ int main(int argc, char **argv)
 	double t0 = now_s();
 	uint64_t total = 0, failed = 0, forms_run = 0, bad_forms = 0;
 	uint64_t faults[32] = { 0 }, mem_changed = 0, compat_skipped = 0;
+	if (!filter && guest_check_unimplemented())
+		failed++;
 	static struct diff_case c;
 	static struct diff_out h, e;
 	for (unsigned f = 0; f < nforms; f++) {
