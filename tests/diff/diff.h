@@ -45,6 +45,9 @@
 #define DIFF_CODE_PTR_TAKEN (DIFF_CODE_VA + 0x920) /* m16:32 -> 64-bit "taken" exit */
 #define DIFF_CODE_EXIT64 (DIFF_CODE_VA + 0x980)
 #define DIFF_CODE_EXIT_TAKEN (DIFF_CODE_VA + 0x9a0)
+#define DIFF_CODE_ENTRY16 (DIFF_CODE_VA + 0x840) /* loads the 16-bit segments */
+#define DIFF_CODE_SEL16 (DIFF_CODE_VA + 0x930) /* the 16-bit data selector */
+#define DIFF_CODE_PTR16 (DIFF_CODE_VA + 0x938) /* m16:32 -> the case, 16-bit CS */
 
 #define DIFF_RSP 4
 /* RFLAGS bits a case sets and compares: the arithmetic flags, DF and ID.
@@ -70,7 +73,8 @@ struct diff_case {
 	uint64_t flags_defined;
 	uint16_t regs_undefined;
 	bool mem_undefined;
-	bool compat; /* 32-bit code in compatibility mode */
+	bool compat; /* 32-bit or 16-bit code in compatibility mode */
+	bool code16; /* 16-bit code: DS, ES, SS based at DIFF_DATA_VA, 64 KiB */
 	uint64_t target; /* branch cases: where a taken branch goes (0: none) */
 	const char *form; /* the form's name, for reports */
 };
@@ -93,7 +97,7 @@ static inline uint64_t diff_mem_va(unsigned k)
 /* native.c: map the host pages; run one case on the host CPU. Compatibility
  * mode cases need the host kernel's 32-bit user code segment. */
 int native_init(void);
-extern bool native_compat_ok;
+extern bool native_compat_ok, native_code16_ok;
 /* The bytes both sides put at DIFF_CODE_VA (at most DIFF_CODE_MAX). */
 void diff_code_bytes(const struct diff_case *c, uint8_t *code);
 /* The fixed part of the code page, DIFF_CODE_FIXED.. (4096 - that) bytes. */
@@ -120,7 +124,8 @@ static inline uint64_t rng_below(struct rng *r, uint64_t n)
 
 unsigned gen_form_count(void);
 const char *gen_form_name(unsigned f);
-bool gen_form_compat(unsigned f);
+bool gen_form_compat(unsigned f); /* 32-bit compatibility-mode code */
+bool gen_form_code16(unsigned f);
 /* Fill *c with a random case of form f; false if the form cannot be
  * encoded with the drawn operands (the caller draws again). */
 bool gen_case(unsigned f, struct rng *r, struct diff_case *c);

@@ -94,7 +94,8 @@ struct form {
 	uint8_t asz; /* string forms: address size, bytes */
 	const uint8_t *raw; /* hand-written encoding (rawlen bytes) */
 	uint8_t rawlen;
-	bool compat; /* runs in compatibility mode (32-bit code) */
+	bool compat; /* runs in compatibility mode (32-bit or 16-bit code) */
+	bool code16; /* 16-bit code: CS.D = 0, data segments based at DIFF_DATA_VA */
 };
 
 #define MAX_FORMS 2048
@@ -308,13 +309,15 @@ static const uint8_t raw_pop_rsp_reg[] = { 0x5c }; /* pop rsp */
 static const uint8_t raw_push_rsp_reg[] = { 0x54 }; /* push rsp: the old value */
 
 /*
- * The same forms in compatibility mode (IA-32e mode with a 32-bit code
- * segment, SDM Vol. 3A 5.2.1 / Vol. 1 3.2.1): 32-bit default operand and
- * address sizes, eight registers, no REX, no RIP-relative addressing, and
- * the one-byte INC/DEC. 64-bit-only forms are left out; 64-bit stack forms
- * become 32-bit ones.
+ * The same forms in compatibility mode (IA-32e mode with a 32-bit or 16-bit
+ * code segment, SDM Vol. 3A 5.2.1 / Vol. 1 3.2.1): 32-bit (16-bit) default
+ * operand and address sizes, eight registers, no REX, no RIP-relative
+ * addressing, the one-byte INC/DEC; with 16-bit code, 16-bit addressing
+ * ([BX+SI] ...) and segments with a base and a 64-KByte limit. 64-bit-only
+ * forms are left out; 64-bit stack forms become 32-bit ones. Branches stay
+ * out of 16-bit code (its sled would decode differently).
  */
-static void add_compat_forms(void)
+static void add_compat_forms(bool code16)
 {
 	unsigned n = nforms;
 	for (unsigned k = 0; k < n && nforms < MAX_FORMS; k++) {
@@ -322,7 +325,7 @@ static void add_compat_forms(void)
 		unsigned sz = f->sz;
 		ZydisMnemonic m = f->mnem;
 		if (f->raw || f->compat || f->asz == 8 || m == ZYDIS_MNEMONIC_CMPXCHG16B || m == ZYDIS_MNEMONIC_MOVSXD ||
-		    m == ZYDIS_MNEMONIC_CDQE || m == ZYDIS_MNEMONIC_CQO)
+		    m == ZYDIS_MNEMONIC_CDQE || m == ZYDIS_MNEMONIC_CQO || (code16 && f->group == G_BRANCH))
 			continue;
 		if ((f->group == G_STACK || f->group == G_BRANCH) && sz == 8) {
 			sz = 4;
@@ -335,8 +338,9 @@ static void add_compat_forms(void)
 		}
 		struct form *g = add_form(m, (enum group)f->group, sz, f->nops, f->op[0], f->op[1], f->op[2]);
 		g->prefixes = f->prefixes;
-		g->asz = f->asz;
+		g->asz = f->asz && code16 ? 2 : f->asz;
 		g->compat = true;
+		g->code16 = code16;
 		if (f->group == G_STR || f->group == G_STRCMP) {
 			/* " rep"/" repne" as in the 64-bit name; 32-bit
 			 * addresses are the default here */
@@ -346,7 +350,7 @@ static void add_compat_forms(void)
 				*a = 0;
 		}
 		size_t len = strlen(g->name);
-		snprintf(g->name + len, sizeof(g->name) - len, " [c32]");
+		snprintf(g->name + len, sizeof(g->name) - len, code16 ? " [c16]" : " [c32]");
 	}
 }
 
@@ -594,7 +598,8 @@ static void build_forms(void)
 	add_raw("add with 13 prefixes (15 bytes)", G_ARITH, 2, raw_toolong, sizeof(raw_toolong));
 	add_raw("imul r16, r/m16, imm16", G_MUL, 2, raw_imul_69_16, sizeof(raw_imul_69_16));
 	add_raw("lock cmpxchg r32, r32 (#UD)", G_CMPXCHG, 4, raw_cmpxchg_lock_rr, sizeof(raw_cmpxchg_lock_rr));
-	add_compat_forms();
+	add_compat_forms(false);
+	add_compat_forms(true); /* skips the 32-bit clones: they are compat */
 }
 
 unsigned gen_form_count(void)
@@ -611,7 +616,12 @@ const char *gen_form_name(unsigned f)
 
 bool gen_form_compat(unsigned f)
 {
-	return forms[f].compat;
+	return forms[f].compat && !forms[f].code16;
+}
+
+bool gen_form_code16(unsigned f)
+{
+	return forms[f].code16;
 }
 
 /* ---- registers ---- */
@@ -764,12 +774,47 @@ static int pick_index(struct rng *r, uint32_t *used)
 	return id;
 }
 
-static void mem_shape(struct rng *r, struct memop *m, uint32_t *used, bool compat)
+/*
+ * 16-bit addressing (SDM Vol. 2A 2.1.5, Table 2-1): [BX|BP] + [SI|DI] +
+ * disp8/disp16, any one of the four alone (BP with a displacement), or
+ * [disp16].
+ */
+static void mem_shape16(struct rng *r, struct memop *m, uint32_t *used)
+{
+	static const int8_t forms16[][2] = { { 3, 6 }, { 3, 7 }, { 5, 6 }, { 5, 7 }, { -1, 6 },
+					     { -1, 7 }, { 3, -1 }, { 5, -1 }, { -1, -1 } };
+	unsigned k = (unsigned)rng_below(r, sizeof(forms16) / sizeof(forms16[0]));
+	int b = forms16[k][0], x = forms16[k][1];
+	if ((b >= 0 && (*used & (1u << b))) || (x >= 0 && (*used & (1u << x))))
+		b = x = -1; /* taken by an operand: absolute */
+	m->base = b;
+	m->index = x;
+	if (b >= 0)
+		*used |= 1u << b;
+	if (x >= 0)
+		*used |= 1u << x;
+	m->scale = 1;
+	m->ival = rng_next(r);
+	switch (rng_below(r, 3)) {
+	case 0: m->disp = 0; break;
+	case 1: m->disp = (int8_t)rng_next(r); break;
+	default: m->disp = (int16_t)rng_next(r); break;
+	}
+	if (b < 0 && x < 0)
+		m->disp = (int64_t)m->off; /* [disp16] */
+}
+
+static void mem_shape(struct rng *r, struct memop *m, uint32_t *used, bool compat, bool code16)
 {
 	m->base = m->index = -1;
 	m->rip = false;
 	m->scale = 1;
 	m->disp = 0;
+	if (code16 && rng_below(r, 4)) {
+		m->asz = 2;
+		mem_shape16(r, m, used);
+		return;
+	}
 	m->asz = compat || rng_below(r, 8) == 0 ? 4 : 8;
 	switch (rng_below(r, 8)) {
 	case 0:
@@ -827,7 +872,18 @@ static void mem_encode(const struct memop *m, ZydisEncoderOperand *eo, unsigned 
  * size). */
 static void mem_bind(struct rng *r, struct diff_case *c, struct memop *m)
 {
-	uint64_t amask = m->asz == 4 ? 0xffffffffull : ~0ull;
+	uint64_t amask = m->asz == 2 ? 0xffffull : m->asz == 4 ? 0xffffffffull : ~0ull;
+	if (m->asz == 2) {
+		/* 16-bit: the sum wraps at 64 KiB; the upper bits are ignored */
+		uint64_t rest = (uint64_t)m->disp;
+		if (m->index >= 0) {
+			c->in.gpr[m->index] = m->ival;
+			rest += m->ival;
+		}
+		if (m->base >= 0)
+			c->in.gpr[m->base] = ((m->off - rest) & amask) | (rng_next(r) & ~amask);
+		return;
+	}
 	if (m->rip || (m->base < 0 && m->index < 0))
 		return; /* displacement computed at encode time */
 	uint64_t rest = (uint64_t)m->disp;
@@ -850,12 +906,34 @@ static void mem_bind(struct rng *r, struct diff_case *c, struct memop *m)
 
 /* ---- encoding ---- */
 
+/*
+ * Encode, then decode again and check the memory operand: Zydis 4.0's
+ * encoder sometimes shortens a disp32 of 32-bit addressing in 16-bit code
+ * to a disp8; such encodings are thrown away (the caller draws again).
+ */
 static bool encode(ZydisEncoderRequest *req, struct diff_case *c)
 {
 	ZyanUSize len = sizeof(c->code);
 	if (ZYAN_FAILED(ZydisEncoderEncodeInstruction(req, c->code, &len)))
 		return false;
 	c->len = (uint8_t)len;
+	ZydisDecoder dec;
+	ZydisDecoderInit(&dec, req->machine_mode,
+			 req->machine_mode == ZYDIS_MACHINE_MODE_LONG_64 ? ZYDIS_STACK_WIDTH_64 :
+			 req->machine_mode == ZYDIS_MACHINE_MODE_LONG_COMPAT_32 ? ZYDIS_STACK_WIDTH_32 :
+										  ZYDIS_STACK_WIDTH_16);
+	ZydisDecodedInstruction zi;
+	ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
+	if (ZYAN_FAILED(ZydisDecoderDecodeFull(&dec, c->code, len, &zi, zo)))
+		return false;
+	for (unsigned k = 0; k < req->operand_count && k < zi.operand_count_visible; k++) {
+		const ZydisEncoderOperand *eo = &req->operands[k];
+		if (eo->type != ZYDIS_OPERAND_TYPE_MEMORY || zo[k].type != ZYDIS_OPERAND_TYPE_MEMORY)
+			continue;
+		int64_t disp = zo[k].mem.disp.has_displacement ? zo[k].mem.disp.value : 0;
+		if (eo->mem.base != ZYDIS_REGISTER_RIP && (zo[k].mem.base != eo->mem.base || disp != eo->mem.displacement))
+			return false;
+	}
 	return true;
 }
 
@@ -920,7 +998,9 @@ struct dec {
 static void decode(const struct diff_case *c, struct dec *d)
 {
 	ZydisDecoder dec;
-	if (c->compat)
+	if (c->code16)
+		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_COMPAT_16, ZYDIS_STACK_WIDTH_16);
+	else if (c->compat)
 		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_COMPAT_32, ZYDIS_STACK_WIDTH_32);
 	else
 		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
@@ -1118,12 +1198,13 @@ static void values_string(struct rng *r, struct diff_case *c, const struct form 
 	}
 	uint64_t rsi = down ? s_start + span - esz : s_start;
 	uint64_t rdi = down ? d_start + span - esz : d_start;
-	uint64_t hi = 0;
-	if (f->asz == 4)
-		hi = rng_next(r) & ~0xffffffffull; /* ignored with 32-bit addresses */
-	c->in.gpr[6] = ((rsi - src_base) & (f->asz == 4 ? 0xffffffffull : ~0ull)) | hi;
-	c->in.gpr[7] = rdi | (rng_below(r, 2) ? hi : 0);
-	c->in.gpr[1] = rep ? (n | (f->asz == 4 ? (rng_next(r) & ~0xffffffffull) : 0)) : rng_next(r);
+	/* 16-bit code: offsets from the data segments' base, 16-bit counts. */
+	uint64_t amask = f->asz == 2 ? 0xffffull : f->asz == 4 ? 0xffffffffull : ~0ull;
+	uint64_t dseg = f->code16 ? DIFF_DATA_VA : 0;
+	uint64_t hi = rng_next(r) & ~amask; /* ignored above the address size */
+	c->in.gpr[6] = ((rsi - src_base - dseg) & amask) | hi;
+	c->in.gpr[7] = ((rdi - dseg) & amask) | (rng_below(r, 2) ? hi : 0);
+	c->in.gpr[1] = rep ? (n | (rng_next(r) & ~amask)) : rng_next(r);
 	if (f->group == G_STRCMP) {
 		/* Equal runs so that REPE/REPNE stop at varying points. */
 		uint64_t pat = value(r, esz);
@@ -1165,11 +1246,16 @@ static bool ea_in_window(const struct diff_case *c, const struct dec *d)
 			ea += c->in.gpr[id] * o->mem.scale;
 		if (d->zi.address_width == 32)
 			ea &= 0xffffffffull;
+		else if (d->zi.address_width == 16)
+			ea &= 0xffffull;
 		if (o->mem.segment == ZYDIS_REGISTER_GS)
 			ea += DIFF_GS_BASE;
+		if (c->code16)
+			ea += DIFF_DATA_VA;
 		bool in_win = ea >= DIFF_WIN_VA && ea + o->size / 8 <= DIFF_WIN_VA + DIFF_WIN_SIZE;
 		bool at_tail = ea >= DIFF_TAIL_VA && ea < DIFF_TAIL_VA + DIFF_TAIL_SIZE + 8;
-		if (!in_win && !at_tail) {
+		bool at_limit = c->code16 && ea >= DIFF_DATA_VA + 0x10000 - 16 && ea < DIFF_DATA_VA + 0x10000;
+		if (!in_win && !at_tail && !at_limit) {
 			fprintf(stderr, "diff: generator bug: %s: operand %u at 0x%llx is outside the window\n",
 				c->form, k, (unsigned long long)ea);
 			gen_bugs++;
@@ -1189,6 +1275,7 @@ static void values_stack(struct rng *r, struct diff_case *c, const struct form *
 			 const struct dec *d)
 {
 	uint64_t mid = DIFF_WIN_VA + DIFF_WIN_SIZE / 2, end = DIFF_WIN_VA + DIFF_WIN_SIZE;
+	uint64_t dseg = f->code16 ? DIFF_DATA_VA : 0; /* SS base of 16-bit code */
 	unsigned level = 0;
 	if (d->zi.mnemonic == ZYDIS_MNEMONIC_ENTER)
 		level = (unsigned)(d->zo[1].imm.value.u & 31);
@@ -1196,18 +1283,19 @@ static void values_stack(struct rng *r, struct diff_case *c, const struct form *
 		uint64_t lo = DIFF_WIN_VA + 8 * (level + 2);
 		if (lo < mid)
 			lo = mid;
-		c->in.gpr[DIFF_RSP] = lo + rng_below(r, end - 40 - lo); /* room for POPA */
+		c->in.gpr[DIFF_RSP] = lo + rng_below(r, end - 40 - lo) - dseg; /* room for POPA */
 	}
 	if (d->zi.mnemonic == ZYDIS_MNEMONIC_ENTER && level <= 1)
 		c->in.gpr[5] = rng_next(r); /* not dereferenced: see what is written */
 	else if (d->zi.mnemonic == ZYDIS_MNEMONIC_ENTER)
-		c->in.gpr[5] = DIFF_WIN_VA + 8 * level + 8 + rng_below(r, mid - (DIFF_WIN_VA + 8 * level + 8) + 1);
+		c->in.gpr[5] = DIFF_WIN_VA + 8 * level + 8 + rng_below(r, mid - (DIFF_WIN_VA + 8 * level + 8) + 1) -
+			       dseg;
 	else if (d->zi.mnemonic == ZYDIS_MNEMONIC_LEAVE)
-		c->in.gpr[5] = DIFF_WIN_VA + 8 + rng_below(r, DIFF_WIN_SIZE - 24);
+		c->in.gpr[5] = DIFF_WIN_VA + 8 + rng_below(r, DIFF_WIN_SIZE - 24) - dseg;
 	if (d->zi.mnemonic == ZYDIS_MNEMONIC_POPF || d->zi.mnemonic == ZYDIS_MNEMONIC_POPFD ||
 	    d->zi.mnemonic == ZYDIS_MNEMONIC_POPFQ) {
 		uint64_t img = (rng_next(r) & (ARITH | DF | ID)) | DIFF_IF | 0x2;
-		mem_set(c, c->in.gpr[DIFF_RSP], f->sz, img);
+		mem_set(c, c->in.gpr[DIFF_RSP] + dseg, f->sz, img);
 	}
 }
 
@@ -1253,6 +1341,7 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 	memset(c, 0, sizeof(*c));
 	c->form = f->name;
 	c->compat = f->compat;
+	c->code16 = f->code16;
 	for (int k = 0; k < 16; k++)
 		c->in.gpr[k] = rng_below(r, 4) ? rng_next(r) : value(r, 8);
 	c->in.rflags = 0x2 | (rng_next(r) & ARITH) | (rng_below(r, 8) == 0 ? DF : 0) |
@@ -1270,10 +1359,14 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 	unsigned nregs = f->compat ? 8 : 16;
 	ZydisEncoderRequest req;
 	memset(&req, 0, sizeof(req));
-	req.machine_mode = f->compat ? ZYDIS_MACHINE_MODE_LONG_COMPAT_32 : ZYDIS_MACHINE_MODE_LONG_64;
+	req.machine_mode = f->code16 ? ZYDIS_MACHINE_MODE_LONG_COMPAT_16 :
+			   f->compat ? ZYDIS_MACHINE_MODE_LONG_COMPAT_32 :
+				       ZYDIS_MACHINE_MODE_LONG_64;
 	req.mnemonic = f->mnem;
 	req.prefixes = f->prefixes;
-	if (f->asz == 4)
+	if (f->asz == 2)
+		req.address_size_hint = ZYDIS_ADDRESS_SIZE_HINT_16;
+	else if (f->asz == 4)
 		req.address_size_hint = ZYDIS_ADDRESS_SIZE_HINT_32;
 	else if (f->asz == 8)
 		req.address_size_hint = ZYDIS_ADDRESS_SIZE_HINT_64;
@@ -1393,9 +1486,15 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 		} else {
 			v.mem.addr = mem_addr(r, msz, slack);
 		}
+		/* 16-bit code: now and then an operand at the 64-KByte segment
+		 * limit, straddling it (#GP(0), #SS(0) for BP-based) or just
+		 * inside (#PF: nothing is mapped there). */
+		if (f->code16 && !slack && rng_below(r, 32) == 0)
+			v.mem.addr = DIFF_DATA_VA + 0x10000 - 1 - rng_below(r, msz);
 		/* Now and then a segment prefix: GS adds its base (the same
-		 * on both sides), the others are ignored in 64-bit mode. */
-		uint64_t segbase = 0;
+		 * on both sides), the others are ignored in 64-bit mode. 16-bit
+		 * code has DS, ES and SS based at DIFF_DATA_VA. */
+		uint64_t segbase = f->code16 ? DIFF_DATA_VA : 0;
 		switch (f->compat ? 15 : rng_below(r, 16)) {
 		case 0:
 		case 1:
@@ -1412,7 +1511,7 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 			break;
 		}
 		v.mem.off = v.mem.addr - segbase;
-		mem_shape(r, &v.mem, &used, f->compat);
+		mem_shape(r, &v.mem, &used, f->compat, f->code16);
 		mem_encode(&v.mem, &req.operands[k], msz);
 		if (lockable(f->mnem) && k == 0 && rng_below(r, 4) == 0)
 			req.prefixes |= ZYDIS_ATTRIB_HAS_LOCK;
@@ -1594,7 +1693,7 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 		break;
 	case G_XLAT:
 		/* XLAT: AL = [RBX + AL] (zero-extended AL, address-size sum). */
-		c->in.gpr[3] = (DIFF_WIN_VA + rng_below(r, DIFF_WIN_SIZE - 256)) |
+		c->in.gpr[3] = (DIFF_WIN_VA + rng_below(r, DIFF_WIN_SIZE - 256) - (f->code16 ? DIFF_DATA_VA : 0)) |
 			       (f->asz == 4 ? rng_next(r) & ~0xffffffffull : 0);
 		break;
 	default:

@@ -177,6 +177,36 @@ static bool has_error_code(int v)
 	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21;
 }
 
+static void seg(struct x86_segment *sg, uint16_t sel, uint64_t base, uint32_t limit, uint32_t ar)
+{
+	sg->sel = sel;
+	sg->base = base;
+	sg->limit = limit;
+	sg->ar = ar;
+}
+
+/*
+ * The segments of the case's mode (VMX access-rights format): the direct
+ * boot protocol's flat 64-bit or 32-bit code segment and flat data, or, for
+ * 16-bit code, what native.c puts in its LDT: 16-bit code based at the code
+ * page and 16-bit data based at the data pages, 64 KiB each. Selectors keep
+ * RPL 0: the guest runs the case at CPL 0.
+ */
+static void set_segments(struct x86_state *s, const struct diff_case *c)
+{
+	if (c->code16) {
+		seg(&s->seg[SEG_CS], 0x04, DIFF_CODE_VA, 0xffff, 0x9b);
+		for (int k = SEG_ES; k <= SEG_DS; k++)
+			if (k != SEG_CS)
+				seg(&s->seg[k], 0x0c, DIFF_DATA_VA, 0xffff, 0x93);
+		return;
+	}
+	seg(&s->seg[SEG_CS], c->compat ? 0x18 : 0x08, 0, 0xffffffff, c->compat ? 0xc09b : 0xa09b);
+	for (int k = SEG_ES; k <= SEG_DS; k++)
+		if (k != SEG_CS)
+			seg(&s->seg[k], 0x10, 0, 0xffffffff, 0xc093);
+}
+
 void guest_run(const struct diff_case *c, struct diff_out *o)
 {
 	struct vcpu *v = vm->vcpus[0];
@@ -188,15 +218,10 @@ void guest_run(const struct diff_case *c, struct diff_out *o)
 	aspace_write(&vm->as, DIFF_WIN_VA, c->mem, DIFF_WIN_SIZE);
 	aspace_write(&vm->as, DIFF_TAIL_VA, c->mem + DIFF_WIN_SIZE, DIFF_TAIL_SIZE);
 
-	/* CS: the direct boot protocol's 64-bit code segment, or its 32-bit one
-	 * for compatibility mode (base 0, 4 GiB, D = 1; VMX access rights). */
-	s->seg[SEG_CS].sel = c->compat ? 0x18 : 0x08;
-	s->seg[SEG_CS].base = 0;
-	s->seg[SEG_CS].limit = 0xffffffff;
-	s->seg[SEG_CS].ar = c->compat ? 0xc09b : 0xa09b;
+	set_segments(s, c);
 	memcpy(s->gpr, c->in.gpr, sizeof(s->gpr));
 	s->rflags = (c->in.rflags & DIFF_FLAGS) | DIFF_IF | RFLAGS_FIXED1;
-	s->rip = DIFF_CODE_VA;
+	s->rip = c->code16 ? 0 : DIFF_CODE_VA; /* an offset in CS */
 	s->activity = ACT_ACTIVE;
 	vm->be->state_changed(v, STATE_GPRS | STATE_FLAGS | STATE_SEGS);
 	v->insn_limit = v->stats.insns + 1;
@@ -208,10 +233,11 @@ void guest_run(const struct diff_case *c, struct diff_out *o)
 	aspace_read(&vm->as, DIFF_TAIL_VA, o->mem + DIFF_WIN_SIZE, DIFF_TAIL_SIZE);
 	o->error = 0;
 	o->cr2 = 0;
+	uint64_t cs_base = c->code16 ? DIFF_CODE_VA : 0; /* RIP is an offset in CS */
 	if (vm->stop_reason == TORTUGA_STOP_INSN_LIMIT) {
 		o->fault = DIFF_NO_FAULT;
 		o->r.rflags = s->rflags;
-		o->rip = s->rip;
+		o->rip = cs_base + s->rip;
 		return;
 	}
 	uint64_t stub = s->rip - 1;
@@ -234,7 +260,7 @@ void guest_run(const struct diff_case *c, struct diff_out *o)
 	aspace_read(&vm->as, sp, frame, sizeof(frame));
 	o->error = (uint32_t)(o->fault == 14 ? err & 3 : err);
 	o->cr2 = o->fault == 14 ? s->cr2 : 0;
-	o->rip = frame[0];
+	o->rip = cs_base + frame[0];
 	o->r.rflags = frame[2];
 	o->r.gpr[GPR_RSP] = frame[3];
 }

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <asm/ldt.h>
 #include <asm/prctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -21,6 +22,16 @@ void diff_native_call(struct diff_regs *r, const void *code);
 void diff_native_return(void);
 void diff_native_return_taken(void);
 extern volatile uint8_t diff_native_taken;
+
+/* Linux's user segments (arch/x86/include/asm/segment.h): __USER32_CS,
+ * __USER_DS, __USER_CS. */
+#define USER32_CS 0x23
+#define USER_DS 0x2b
+#define USER_CS 0x33
+/* The suite's own LDT entries (modify_ldt): 16-bit code based at the code
+ * page, 16-bit data based at the data pages; TI = 1, RPL 3. */
+#define LDT_CS16 0x07
+#define LDT_DS16 0x0f
 
 static sigjmp_buf fault_jb;
 static volatile sig_atomic_t fault_vector;
@@ -44,6 +55,8 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 {
 	const ucontext_t *uc = ctx;
 	uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+	if ((uc->uc_mcontext.gregs[REG_CSGSFS] & 0xffff) == LDT_CS16)
+		rip += DIFF_CODE_VA; /* an offset in the 16-bit code segment */
 	/* A fault on the instruction, or on fetching a branch target on the
 	 * page before the code page. */
 	if (rip < DIFF_CODE_VA - 4096 || rip >= DIFF_CODE_VA + 4096) {
@@ -57,20 +70,15 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 	for (int k = 0; k < 16; k++)
 		fault_regs.gpr[k] = (uint64_t)uc->uc_mcontext.gregs[greg_of[k]];
 	fault_regs.rflags = (uint64_t)uc->uc_mcontext.gregs[REG_EFL];
-	fault_rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+	fault_rip = rip;
 	fault_vector = (int)uc->uc_mcontext.gregs[REG_TRAPNO];
 	fault_error = (uint32_t)uc->uc_mcontext.gregs[REG_ERR];
 	fault_addr = (uint64_t)(uintptr_t)si->si_addr;
 	siglongjmp(fault_jb, 1);
 }
 
-/* Linux's user segments (arch/x86/include/asm/segment.h): __USER32_CS,
- * __USER_DS, __USER_CS. */
-#define USER32_CS 0x23
-#define USER_DS 0x2b
-#define USER_CS 0x33
 
-bool native_compat_ok;
+bool native_compat_ok, native_code16_ok;
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -98,7 +106,13 @@ void diff_code_bytes(const struct diff_case *c, uint8_t *code)
 {
 	memcpy(code, c->code, c->len);
 	uint8_t *p = code + c->len;
-	if (c->compat) {
+	if (c->code16) {
+		/* jmp far cs:[PTR64 - CS base] (2E 66 FF /5, disp16): m16:32 */
+		static const uint8_t jmp16[6] = { 0x2e, 0x66, 0xff, 0x2e };
+		memcpy(p, jmp16, 4);
+		uint16_t off = (uint16_t)(DIFF_CODE_PTR64 - DIFF_CODE_VA);
+		memcpy(p + 4, &off, 2);
+	} else if (c->compat) {
 		/* jmp far [DIFF_CODE_PTR64] (FF /5, disp32) back to 64-bit code */
 		p[0] = 0xff;
 		p[1] = 0x2d;
@@ -131,6 +145,21 @@ void diff_code_fixed(uint8_t *t)
 	put32(e + 2, (uint32_t)(DIFF_CODE_PTR32 - (DIFF_CODE_ENTRY32 + 6)));
 	put_farptr(AT(DIFF_CODE_PTR32), DIFF_CODE_VA, USER32_CS);
 	put_farptr(AT(DIFF_CODE_PTR64), DIFF_CODE_EXIT64, USER_CS);
+	/* ENTRY16 (64-bit code): mov ds/es/ss, [rip + to SEL16] (8E /r), then
+	 * jmp far [rip + to PTR16]: no register or flag changes. */
+	uint8_t *e16 = AT(DIFF_CODE_ENTRY16);
+	static const uint8_t sregs[3] = { 0x1d, 0x05, 0x15 }; /* ModRM: ds, es, ss with [rip+disp32] */
+	for (unsigned k = 0; k < 3; k++) {
+		e16[6 * k] = 0x8e;
+		e16[6 * k + 1] = sregs[k];
+		put32(e16 + 6 * k + 2, (uint32_t)(DIFF_CODE_SEL16 - (DIFF_CODE_ENTRY16 + 6 * k + 6)));
+	}
+	e16[18] = 0xff;
+	e16[19] = 0x2d;
+	put32(e16 + 20, (uint32_t)(DIFF_CODE_PTR16 - (DIFF_CODE_ENTRY16 + 24)));
+	uint16_t sel = LDT_DS16;
+	memcpy(AT(DIFF_CODE_SEL16), &sel, 2);
+	put_farptr(AT(DIFF_CODE_PTR16), 0, LDT_CS16);
 	put_jmp64(AT(DIFF_CODE_EXIT64), diff_native_return);
 }
 
@@ -177,8 +206,28 @@ int native_init(void)
 	probe.in.gpr[DIFF_RSP] = DIFF_WIN_VA + DIFF_WIN_SIZE / 2;
 	probe.in.rflags = 0x202;
 	native_compat_ok = true;
+	native_code16_ok = true;
 	native_run(&probe, &out);
 	native_compat_ok = out.fault == DIFF_NO_FAULT;
+
+	/* 16-bit segments in our LDT (modify_ldt(2)); then the same probe. */
+	struct user_desc cs16 = {
+		.entry_number = LDT_CS16 >> 3, .base_addr = DIFF_CODE_VA, .limit = 0xffff,
+		.contents = MODIFY_LDT_CONTENTS_CODE, .useable = 1,
+	};
+	struct user_desc ds16 = {
+		.entry_number = LDT_DS16 >> 3, .base_addr = DIFF_DATA_VA, .limit = 0xffff,
+		.contents = MODIFY_LDT_CONTENTS_DATA, .useable = 1,
+	};
+	native_code16_ok = !syscall(SYS_modify_ldt, 1, &cs16, sizeof(cs16)) &&
+			   !syscall(SYS_modify_ldt, 1, &ds16, sizeof(ds16));
+	if (native_code16_ok) {
+		probe.compat = true;
+		probe.code16 = true;
+		probe.in.gpr[DIFF_RSP] = 0x1000;
+		native_run(&probe, &out);
+		native_code16_ok = out.fault == DIFF_NO_FAULT;
+	}
 	return 0;
 }
 
@@ -202,7 +251,9 @@ void native_run(const struct diff_case *c, struct diff_out *o)
 	o->rip = DIFF_CODE_VA + c->len;
 	diff_native_taken = 0;
 	if (sigsetjmp(fault_jb, 1) == 0) {
-		diff_native_call(&o->r, c->compat ? (uint8_t *)DIFF_CODE_ENTRY32 : code);
+		diff_native_call(&o->r, c->code16   ? (uint8_t *)DIFF_CODE_ENTRY16 :
+					c->compat ? (uint8_t *)DIFF_CODE_ENTRY32 :
+						    code);
 		/* The sled tells that a branch was taken; where it went is the
 		 * target the case was made with (checked exactly on the emu). */
 		if (diff_native_taken)
@@ -226,6 +277,11 @@ void native_run(const struct diff_case *c, struct diff_out *o)
 		} else {
 			o->error = fault_error;
 		}
+	}
+	if (c->code16) {
+		/* Back to Linux's flat selectors (ENTRY16 loaded ours). */
+		uint16_t ds = USER_DS;
+		__asm__ volatile("mov %0, %%ds\n\tmov %0, %%es\n\tmov %0, %%ss" : : "r"(ds));
 	}
 	memcpy(o->mem, win, DIFF_WIN_SIZE);
 	memcpy(o->mem + DIFF_WIN_SIZE, tail, DIFF_TAIL_SIZE);
