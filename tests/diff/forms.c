@@ -119,6 +119,9 @@ static const uint8_t raw_movsxd16[] = { 0x66, 0x63, 0xc1 }; /* movsxd ax, ecx */
 static const uint8_t raw_movsxd32[] = { 0x63, 0xc1 }; /* movsxd eax, ecx */
 static const uint8_t raw_toolong[] = { 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
 				       0x66, 0x66, 0x66, 0x66, 0x66, 0x01, 0xc8 }; /* 15 bytes: legal */
+static const uint8_t raw_toolong16[] = { 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+					 0x66, 0x66, 0x66, 0x66, 0x66, 0x01, 0xc8 }; /* 16 bytes: #GP(0) */
+static const uint8_t raw_rep_ret[] = { 0xf3, 0xc3 }; /* rep ret (F3 ignored) */
 static const uint8_t raw_imul_69_16[] = { 0x66, 0x69, 0xc1, 0x00, 0x80 }; /* imul ax, cx, 0x8000 */
 static const uint8_t raw_cmpxchg_lock_rr[] = { 0xf0, 0x0f, 0xb1, 0xc8 }; /* lock cmpxchg eax, ecx: #UD */
 
@@ -433,6 +436,8 @@ void forms_build(void)
 	add_raw("movsxd r16, r/m32", G_MOVE, 2, raw_movsxd16, sizeof(raw_movsxd16));
 	add_raw("movsxd r32, r/m32", G_MOVE, 4, raw_movsxd32, sizeof(raw_movsxd32));
 	add_raw("add with 13 prefixes (15 bytes)", G_ARITH, 2, raw_toolong, sizeof(raw_toolong));
+	add_raw("add with 14 prefixes (16 bytes, #GP)", G_ARITH, 2, raw_toolong16, sizeof(raw_toolong16));
+	add_raw("rep ret", G_BRANCH, 8, raw_rep_ret, sizeof(raw_rep_ret));
 	add_raw("imul r16, r/m16, imm16", G_MUL, 2, raw_imul_69_16, sizeof(raw_imul_69_16));
 	add_raw("lock cmpxchg r32, r32 (#UD)", G_CMPXCHG, 4, raw_cmpxchg_lock_rr, sizeof(raw_cmpxchg_lock_rr));
 	add_compat_forms(false);
