@@ -126,6 +126,7 @@ unsigned gen_form_count(void);
 const char *gen_form_name(unsigned f);
 bool gen_form_compat(unsigned f); /* 32-bit compatibility-mode code */
 bool gen_form_code16(unsigned f);
+unsigned gen_form_mnemonic(unsigned f); /* ZydisMnemonic; INVALID for hand-written bytes */
 /* Fill *c with a random case of form f; false if the form cannot be
  * encoded with the drawn operands (the caller draws again). */
 bool gen_case(unsigned f, struct rng *r, struct diff_case *c);

@@ -465,3 +465,8 @@ bool gen_form_code16(unsigned f)
 	return forms[f].code16;
 }
 
+unsigned gen_form_mnemonic(unsigned f)
+{
+	return forms[f].mnem;
+}
+

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cpuid.h>
+
 #include <Zydis/Zydis.h>
 
 #include "diff.h"
@@ -124,6 +126,44 @@ static void report(const struct diff_case *c, const struct diff_out *h, const st
 	}
 }
 
+/*
+ * Forms whose instruction the host CPU may lack (CPUID, SDM Vol. 2A): the
+ * reference cannot run them, so they are skipped (tortuga implements them
+ * all). TZCNT and LZCNT would even run, as BSF and BSR.
+ */
+static bool host_has(unsigned m)
+{
+	unsigned a, b, c, c1 = 0, d, b7 = 0, c81 = 0;
+	if (__get_cpuid(1, &a, &b, &c1, &d) == 0)
+		c1 = 0;
+	if (__get_cpuid_count(7, 0, &a, &b7, &c, &d) == 0)
+		b7 = 0;
+	if (__get_cpuid(0x80000001, &a, &b, &c81, &d) == 0)
+		c81 = 0;
+	switch (m) {
+	case ZYDIS_MNEMONIC_ANDN:
+	case ZYDIS_MNEMONIC_BEXTR:
+	case ZYDIS_MNEMONIC_BLSI:
+	case ZYDIS_MNEMONIC_BLSMSK:
+	case ZYDIS_MNEMONIC_BLSR:
+	case ZYDIS_MNEMONIC_TZCNT:
+		return b7 & (1u << 3); /* BMI1 */
+	case ZYDIS_MNEMONIC_LZCNT:
+		return c81 & (1u << 5); /* ABM */
+	case ZYDIS_MNEMONIC_MOVBE:
+		return c1 & (1u << 22);
+	case ZYDIS_MNEMONIC_POPCNT:
+		return c1 & (1u << 23);
+	case ZYDIS_MNEMONIC_CMPXCHG16B:
+		return c1 & (1u << 13);
+	case ZYDIS_MNEMONIC_LAHF:
+	case ZYDIS_MNEMONIC_SAHF:
+		return c81 & 1u; /* in 64-bit mode */
+	default:
+		return true;
+	}
+}
+
 static uint64_t env_u64(const char *name, uint64_t def)
 {
 	const char *s = getenv(name);
@@ -179,7 +219,7 @@ int main(int argc, char **argv)
 
 	double t0 = now_s();
 	uint64_t total = 0, failed = 0, forms_run = 0, bad_forms = 0;
-	uint64_t faults[32] = { 0 }, mem_changed = 0, compat_skipped = 0;
+	uint64_t faults[32] = { 0 }, mem_changed = 0, compat_skipped = 0, cpu_skipped = 0;
 	if (!filter && guest_check_unimplemented())
 		failed++;
 	static struct diff_case c;
@@ -189,6 +229,11 @@ int main(int argc, char **argv)
 			continue;
 		if ((gen_form_compat(f) && !native_compat_ok) || (gen_form_code16(f) && !native_code16_ok)) {
 			compat_skipped++;
+			continue;
+		}
+		if (!host_has(gen_form_mnemonic(f))) {
+			if (cpu_skipped++ == 0)
+				printf("diff: SKIPPED forms the host CPU lacks, such as %s\n", gen_form_name(f));
 			continue;
 		}
 		forms_run++;
