@@ -738,28 +738,38 @@ static bool ea_in_window(const struct diff_case *c, const struct dec *d)
  * room for what they push, pop and (ENTER) copy from the old frame; POPF
  * pops an image that keeps IF set and TF, AC, IOPL and NT clear, which user
  * mode on the host could not change or survive.
+ *
+ * ENTER's old frame (the NestingLevel - 1 slots below rBP it copies) lies
+ * above everything it pushes, as a caller's frame does: where the two
+ * overlap, implementations copy in different orders (AMD processors do not
+ * follow the SDM's sequential pseudocode there).
  */
 static void values_stack(struct rng *r, struct diff_case *c, const struct form *f, const struct opvals *v,
 			 const struct dec *d)
 {
 	uint64_t mid = DIFF_WIN_VA + DIFF_WIN_SIZE / 2, end = DIFF_WIN_VA + DIFF_WIN_SIZE;
 	uint64_t dseg = f->code16 ? DIFF_DATA_VA : 0; /* SS base of 16-bit code */
-	unsigned level = 0;
-	if (d->zi.mnemonic == ZYDIS_MNEMONIC_ENTER)
-		level = (unsigned)(d->zo[1].imm.value.u & 31);
-	if (!(v->has_mem && v->mem.base == DIFF_RSP)) {
-		uint64_t lo = DIFF_WIN_VA + 8 * (level + 2);
-		if (lo < mid)
-			lo = mid;
-		c->in.gpr[DIFF_RSP] = lo + rng_below(r, end - 40 - lo) - dseg; /* room for POPA */
+	bool enter = d->zi.mnemonic == ZYDIS_MNEMONIC_ENTER;
+	unsigned level = enter ? (unsigned)(d->zo[1].imm.value.u & 31) : 0;
+	if (enter && level > 1) {
+		/* pushes: [RSP - 8 (level + 1), RSP); reads: [RBP - 8 (level - 1), RBP) */
+		uint64_t rsp = DIFF_WIN_VA + 8 * (level + 1) + rng_below(r, 16);
+		uint64_t rbp_lo = rsp + 8 * (level - 1);
+		uint64_t rbp = rbp_lo + rng_below(r, end - rbp_lo + 1);
+		c->in.gpr[DIFF_RSP] = rsp - dseg;
+		c->in.gpr[5] = rbp - dseg;
+	} else {
+		if (!(v->has_mem && v->mem.base == DIFF_RSP)) {
+			uint64_t lo = DIFF_WIN_VA + 8 * (level + 2);
+			if (lo < mid)
+				lo = mid;
+			c->in.gpr[DIFF_RSP] = lo + rng_below(r, end - 40 - lo) - dseg; /* room for POPA */
+		}
+		if (enter)
+			c->in.gpr[5] = rng_next(r); /* not dereferenced: see what is written */
+		else if (d->zi.mnemonic == ZYDIS_MNEMONIC_LEAVE)
+			c->in.gpr[5] = DIFF_WIN_VA + 8 + rng_below(r, DIFF_WIN_SIZE - 24) - dseg;
 	}
-	if (d->zi.mnemonic == ZYDIS_MNEMONIC_ENTER && level <= 1)
-		c->in.gpr[5] = rng_next(r); /* not dereferenced: see what is written */
-	else if (d->zi.mnemonic == ZYDIS_MNEMONIC_ENTER)
-		c->in.gpr[5] = DIFF_WIN_VA + 8 * level + 8 + rng_below(r, mid - (DIFF_WIN_VA + 8 * level + 8) + 1) -
-			       dseg;
-	else if (d->zi.mnemonic == ZYDIS_MNEMONIC_LEAVE)
-		c->in.gpr[5] = DIFF_WIN_VA + 8 + rng_below(r, DIFF_WIN_SIZE - 24) - dseg;
 	if (d->zi.mnemonic == ZYDIS_MNEMONIC_POPF || d->zi.mnemonic == ZYDIS_MNEMONIC_POPFD ||
 	    d->zi.mnemonic == ZYDIS_MNEMONIC_POPFQ) {
 		uint64_t img = (rng_next(r) & (ARITH | DF | ID)) | DIFF_IF | 0x2;
