@@ -212,7 +212,14 @@ static void fill_insn(struct emu_insn *in, const ZydisDecodedInstruction *zi, co
 	in->mnem = (uint16_t)zi->mnemonic;
 	in->opcode = zi->opcode;
 	in->map = (uint8_t)zi->opcode_map;
-	in->nops = zi->operand_count_visible < 3 ? zi->operand_count_visible : 3;
+	/* String instructions and XLAT have only hidden operands, but their
+	 * memory operands carry the segment (a prefix may override DS for the
+	 * source, SDM Vol. 1 3.7.5 and Vol. 2B MOVS/XLAT): keep those. */
+	unsigned nops = zi->operand_count_visible;
+	if (!nops && (zi->meta.category == ZYDIS_CATEGORY_STRINGOP ||
+		      zi->meta.category == ZYDIS_CATEGORY_IOSTRINGOP || zi->mnemonic == ZYDIS_MNEMONIC_XLAT))
+		nops = zi->operand_count;
+	in->nops = (uint8_t)(nops < 3 ? nops : 3);
 	for (unsigned k = 0; k < in->nops; k++) {
 		conv_operand(&zo[k], &in->op[k]);
 		if (zo[k].type == ZYDIS_OPERAND_TYPE_POINTER)

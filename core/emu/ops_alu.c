@@ -258,6 +258,19 @@ static void rmw_write(struct emu_cpu *c, const struct emu_insn *i, const struct 
 		gpr_write(c, d->reg, d->hi8, d->size, v);
 }
 
+/*
+ * A masked count of 0 leaves the flags and the value alone ("If the count is
+ * 0, the flags are not affected"), but a 32-bit register destination is
+ * still written, so its upper half is cleared (SDM Vol. 1 3.4.1.1: 32-bit
+ * operands give a 32-bit result zero-extended into the 64-bit register). The
+ * memory operand was checked for writability all the same.
+ */
+static void zero_count(struct emu_cpu *c, const struct emu_insn *i, const struct rmw *r, uint64_t d)
+{
+	if (!r->mem)
+		rmw_write(c, i, r, d);
+}
+
 /* The count operand: CL or an immediate (1 for the D0/D1 forms, which Zydis
  * reports as an immediate operand too). */
 static unsigned shift_count(struct emu_cpu *c, const struct emu_insn *i, unsigned sz)
@@ -274,8 +287,7 @@ void op_shift(struct emu_cpu *c, const struct emu_insn *i)
 	struct rmw r;
 	uint64_t d = rmw_read(c, i, &r) & m;
 	if (!n) {
-		/* A zero count changes nothing, not even flags; the memory
-		 * operand was still checked for writability. */
+		zero_count(c, i, &r, d);
 		return;
 	}
 	uint64_t res, f = emu_flags(c) & ~RFLAGS_ARITH;
@@ -314,8 +326,10 @@ void op_rotate(struct emu_cpu *c, const struct emu_insn *i)
 	unsigned n = shift_count(c, i, sz);
 	struct rmw r;
 	uint64_t d = rmw_read(c, i, &r) & m;
-	if (!n)
+	if (!n) {
+		zero_count(c, i, &r, d);
 		return;
+	}
 	uint64_t f = emu_flags(c);
 	bool cf = f & RFLAGS_CF;
 	uint64_t res = d;
@@ -363,7 +377,18 @@ void op_rotate(struct emu_cpu *c, const struct emu_insn *i)
 	emu_set_flags(c, f);
 }
 
-/* SHLD/SHRD (SDM Vol. 2B): count masked to 5/6 bits; 0 changes nothing. */
+/*
+ * SHLD/SHRD (SDM Vol. 2B): the count is masked to 5 bits (6 with REX.W); 0
+ * changes nothing. For COUNT <= SIZE, SHLD computes DEST << COUNT filled from
+ * the top of SRC, with CF = BIT[DEST, SIZE - COUNT]; SHRD computes
+ * DEST >> COUNT filled from the bottom of SRC, with CF = BIT[DEST, COUNT - 1].
+ * SF, ZF and PF follow the result; OF (defined for COUNT = 1) is set on a
+ * sign change; AF is undefined (cleared here).
+ *
+ * COUNT > SIZE is possible only with 16-bit operands and gives an undefined
+ * result and flags. tortuga then does what P6-family processors do (and
+ * Bochs models): shift through the 48-bit value DEST:SRC:DEST.
+ */
 void op_shxd(struct emu_cpu *c, const struct emu_insn *i)
 {
 	unsigned sz = i->op[0].size, bits = 8 * sz;
@@ -372,25 +397,28 @@ void op_shxd(struct emu_cpu *c, const struct emu_insn *i)
 	unsigned n = (unsigned)(emu_op_read(c, i, 2) & (sz == 8 ? 0x3f : 0x1f));
 	struct rmw r;
 	uint64_t d = rmw_read(c, i, &r) & m;
-	if (!n)
+	if (!n) {
+		zero_count(c, i, &r, d);
 		return;
+	}
 	uint64_t res;
 	bool cf;
-	/* Work on a double-width value so that counts up to 31 on 16-bit
-	 * operands give the bits Intel processors produce. */
-	if (i->mnem == ZYDIS_MNEMONIC_SHLD) {
-		unsigned __int128 v = ((unsigned __int128)d << bits) | src;
-		if (sz == 2)
-			v = (v << 32) | ((unsigned __int128)d); /* d:src:d pattern */
-		unsigned total = sz == 2 ? 48 : 2 * bits;
-		res = (uint64_t)((v << n) >> (total - bits)) & m;
-		cf = (uint64_t)((v >> (total - n)) & 1);
+	if (sz == 2) {
+		if (i->mnem == ZYDIS_MNEMONIC_SHLD) {
+			uint64_t v = (d << 32) | (src << 16) | d;
+			res = (v << n) >> 32 & m;
+			cf = (v >> (48 - n)) & 1;
+		} else {
+			uint64_t v = (d << 32) | (src << 16) | d;
+			res = (v >> n) & m;
+			cf = (v >> (n - 1)) & 1;
+		}
+	} else if (i->mnem == ZYDIS_MNEMONIC_SHLD) {
+		res = n == bits ? src : ((d << n) | (src >> (bits - n))) & m;
+		cf = (d >> (bits - n)) & 1;
 	} else {
-		unsigned __int128 v = ((unsigned __int128)src << bits) | d;
-		if (sz == 2)
-			v |= (unsigned __int128)d << 32; /* d:src:d */
-		res = (uint64_t)(v >> n) & m;
-		cf = (uint64_t)((v >> (n - 1)) & 1);
+		res = n == bits ? src : ((d >> n) | (src << (bits - n))) & m;
+		cf = (d >> (n - 1)) & 1;
 	}
 	uint64_t f = emu_flags(c) & ~RFLAGS_ARITH;
 	if (cf)

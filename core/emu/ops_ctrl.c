@@ -79,7 +79,16 @@ void op_ret(struct emu_cpu *c, const struct emu_insn *i)
 	}
 }
 
-/* ENTER imm16, imm8 (SDM Vol. 2A ENTER, nesting level mod 32). */
+/*
+ * ENTER imm16, imm8 (SDM Vol. 2A ENTER "Operation"): push rBP, remember the
+ * new stack pointer as FrameTemp, copy NestingLevel - 1 frame pointers from
+ * the old frame (rBP decremented by the operand size, at the stack address
+ * size), push FrameTemp, then rBP = FrameTemp and rSP -= AllocSize.
+ * NestingLevel is imm8 MOD 32. The SDM's exceptions include a #PF "if a
+ * write using the final value of the stack pointer would cause a page
+ * fault": that probe comes after the pushes (as on hardware, whose pushes
+ * stay in memory when it faults) and before any register changes.
+ */
 void op_enter(struct emu_cpu *c, const struct emu_insn *i)
 {
 	struct x86_state *s = c->s;
@@ -88,10 +97,11 @@ void op_enter(struct emu_cpu *c, const struct emu_insn *i)
 	unsigned level = (unsigned)i->op[1].disp & 31;
 	uint64_t sm = size_mask(ss);
 	uint64_t rsp = s->gpr[GPR_RSP], rbp = s->gpr[GPR_RBP];
-	/* Check every write before changing registers. */
-	uint64_t sp = (rsp - sz) & sm;
-	emu_write(c, SEG_SS, sp, sz, rbp);
-	uint64_t frame = sp;
+	uint64_t frame = (rsp - sz) & sm; /* FrameTemp */
+	uint64_t sp = (frame - (uint64_t)level * sz) & sm;
+	uint64_t final_sp = (sp - alloc) & sm;
+	emu_write(c, SEG_SS, frame, sz, rbp);
+	sp = frame;
 	for (unsigned l = 1; l < level; l++) {
 		rbp = (rbp - sz) & sm;
 		uint64_t v = emu_read(c, SEG_SS, rbp, sz);
@@ -102,9 +112,12 @@ void op_enter(struct emu_cpu *c, const struct emu_insn *i)
 		sp = (sp - sz) & sm;
 		emu_write(c, SEG_SS, sp, sz, frame);
 	}
-	sp = (sp - alloc) & sm;
-	gpr_write(c, GPR_RBP, false, ss == 8 ? sz : ss, frame);
-	s->gpr[GPR_RSP] = ss == 8 ? sp : ss == 4 ? (uint32_t)sp : ((rsp & ~0xffffull) | sp);
+	emu_probe_write(c, emu_la(c, SEG_SS, final_sp, sz, ACC_WRITE), sz);
+	/* rBP = FrameTemp at the operand size: a 16-bit ENTER writes only BP,
+	 * in 64-bit mode too (as hardware and Bochs do; the SDM's pseudocode
+	 * assigns RBP there without saying how FrameTemp is extended). */
+	gpr_write(c, GPR_RBP, false, sz, frame);
+	s->gpr[GPR_RSP] = ss == 8 ? final_sp : ss == 4 ? (uint32_t)final_sp : ((rsp & ~0xffffull) | final_sp);
 }
 
 /* LEAVE: RSP = RBP, then pop RBP; nothing changes if the pop faults. */

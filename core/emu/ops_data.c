@@ -211,6 +211,49 @@ void op_pop(struct emu_cpu *c, const struct emu_insn *i)
 	emu_write_la(c, la, sz, v);
 }
 
+/*
+ * PUSHA/PUSHAD (SDM Vol. 2B): push AX, CX, DX, BX, the original SP, BP, SI,
+ * DI at the operand size; #UD in 64-bit mode (the decoder refuses it there).
+ * Every slot is checked before the first write, so a fault leaves memory and
+ * registers as they were.
+ */
+void op_pusha(struct emu_cpu *c, const struct emu_insn *i)
+{
+	struct x86_state *s = c->s;
+	unsigned sz = i->opsize, ss = emu_stack_size(c);
+	uint64_t sm = size_mask(ss), sp = s->gpr[GPR_RSP];
+	uint64_t la[8];
+	for (unsigned k = 0; k < 8; k++) {
+		la[k] = emu_la(c, SEG_SS, (sp - (k + 1) * sz) & sm, sz, ACC_WRITE);
+		emu_probe_write(c, la[k], sz);
+	}
+	for (unsigned k = 0; k < 8; k++) /* GPR order: rAX rCX rDX rBX rSP rBP rSI rDI */
+		emu_write_la(c, la[k], sz, s->gpr[k] & size_mask(sz));
+	uint64_t nsp = (sp - 8 * sz) & sm;
+	s->gpr[GPR_RSP] = ss == 4 ? (uint32_t)nsp : (sp & ~0xffffull) | (nsp & 0xffff);
+}
+
+/*
+ * POPA/POPAD: pop DI, SI, BP, skip the saved SP, then BX, DX, CX, AX
+ * (SDM Vol. 2B). All eight slots are read before any register changes.
+ */
+void op_popa(struct emu_cpu *c, const struct emu_insn *i)
+{
+	struct x86_state *s = c->s;
+	unsigned sz = i->opsize, ss = emu_stack_size(c);
+	uint64_t sm = size_mask(ss), sp = s->gpr[GPR_RSP];
+	uint64_t v[8];
+	for (unsigned k = 0; k < 8; k++)
+		v[k] = emu_read(c, SEG_SS, (sp + k * sz) & sm, sz);
+	for (unsigned k = 0; k < 8; k++) {
+		unsigned reg = 7 - k; /* rDI first */
+		if (reg != GPR_RSP)
+			gpr_write(c, reg, false, sz, v[k]);
+	}
+	uint64_t nsp = (sp + 8 * sz) & sm;
+	s->gpr[GPR_RSP] = ss == 4 ? (uint32_t)nsp : (sp & ~0xffffull) | (nsp & 0xffff);
+}
+
 /* CBW/CWDE/CDQE: sign-extend the low half of the accumulator into it. */
 void op_cbw(struct emu_cpu *c, const struct emu_insn *i)
 {
@@ -274,6 +317,18 @@ void op_movbe(struct emu_cpu *c, const struct emu_insn *i)
 {
 	uint64_t v = emu_op_read(c, i, 1);
 	emu_op_write(c, i, 0, bswap_n(v, i->op[0].size));
+}
+
+/*
+ * XLAT: AL = [seg:rBX + ZeroExtend(AL)], the sum taken at the address size
+ * (SDM Vol. 2B XLAT/XLATB). The segment (DS unless overridden) comes from
+ * the hidden memory operand decode.c keeps.
+ */
+void op_xlat(struct emu_cpu *c, const struct emu_insn *i)
+{
+	unsigned seg = i->nops && i->op[0].kind == OPK_MEM ? i->op[0].seg : SEG_DS;
+	uint64_t ea = (c->s->gpr[GPR_RBX] + (c->s->gpr[GPR_RAX] & 0xff)) & size_mask(i->addrsize);
+	gpr_write(c, GPR_RAX, false, 1, emu_read(c, seg, ea, 1));
 }
 
 /* LAHF/SAHF: SF ZF 0 AF 0 PF 1 CF <-> AH (SDM Vol. 2A). */
@@ -401,4 +456,95 @@ void op_popcnt(struct emu_cpu *c, const struct emu_insn *i)
 	if (!src)
 		f |= RFLAGS_ZF;
 	emu_set_flags(c, f);
+}
+
+/* ---- BMI1 (SDM Vol. 2A ANDN, BEXTR, BLSI, BLSMSK, BLSR) ---- */
+
+/*
+ * VEX-encoded general-purpose instructions raise #UD in real-address and
+ * virtual-8086 mode (SDM Vol. 2A 2.8, exception class 13); VEX.L = 1 is
+ * refused by the decoder.
+ */
+static void vex_gpr_check(struct emu_cpu *c)
+{
+	if (c->mode == MODE_REAL16)
+		emu_raise_noerr(c, X86_UD);
+}
+
+/* Write a BMI1 result and its flags: SF and ZF from the result unless the
+ * instruction says otherwise, CF as given, OF cleared; AF and PF are
+ * undefined (cleared here). */
+static void bmi_finish(struct emu_cpu *c, const struct emu_insn *i, uint64_t res, uint64_t f)
+{
+	unsigned sz = i->op[0].size;
+	gpr_write(c, i->op[0].reg, false, sz, res);
+	emu_set_flags(c, (emu_flags(c) & ~RFLAGS_ARITH) | f);
+}
+
+static uint64_t zf_sf(uint64_t res, unsigned sz)
+{
+	uint64_t f = 0;
+	if (!(res & size_mask(sz)))
+		f |= RFLAGS_ZF;
+	if ((res >> (8 * sz - 1)) & 1)
+		f |= RFLAGS_SF;
+	return f;
+}
+
+/* ANDN: DEST = NOT SRC1 AND SRC2; SF, ZF from the result, OF = CF = 0. */
+void op_andn(struct emu_cpu *c, const struct emu_insn *i)
+{
+	vex_gpr_check(c);
+	unsigned sz = i->op[0].size;
+	uint64_t res = ~emu_op_read(c, i, 1) & emu_op_read(c, i, 2) & size_mask(sz);
+	bmi_finish(c, i, res, zf_sf(res, sz));
+}
+
+/*
+ * BEXTR: START = SRC2[7:0], LEN = SRC2[15:8]; DEST = SRC1[START+LEN-1:START]
+ * zero-extended, where bits beyond the operand read as 0. ZF from the result,
+ * CF = OF = 0, SF undefined (cleared).
+ */
+void op_bextr(struct emu_cpu *c, const struct emu_insn *i)
+{
+	vex_gpr_check(c);
+	unsigned sz = i->op[0].size, bits = 8 * sz;
+	uint64_t src = emu_op_read(c, i, 1) & size_mask(sz);
+	uint64_t ctl = emu_op_read(c, i, 2);
+	unsigned start = (unsigned)(ctl & 0xff), len = (unsigned)((ctl >> 8) & 0xff);
+	uint64_t res = start >= bits ? 0 : src >> start;
+	if (len < 64)
+		res &= (1ull << len) - 1;
+	bmi_finish(c, i, res, res ? 0 : RFLAGS_ZF);
+}
+
+/* BLSI: DEST = (-SRC) AND SRC; ZF, SF from the result, CF = (SRC != 0). */
+void op_blsi(struct emu_cpu *c, const struct emu_insn *i)
+{
+	vex_gpr_check(c);
+	unsigned sz = i->op[0].size;
+	uint64_t src = emu_op_read(c, i, 1) & size_mask(sz);
+	uint64_t res = (0 - src) & src;
+	bmi_finish(c, i, res, zf_sf(res, sz) | (src ? RFLAGS_CF : 0));
+}
+
+/* BLSMSK: DEST = (SRC - 1) XOR SRC; SF from the result, ZF = 0,
+ * CF = (SRC == 0). */
+void op_blsmsk(struct emu_cpu *c, const struct emu_insn *i)
+{
+	vex_gpr_check(c);
+	unsigned sz = i->op[0].size;
+	uint64_t src = emu_op_read(c, i, 1) & size_mask(sz);
+	uint64_t res = ((src - 1) ^ src) & size_mask(sz);
+	bmi_finish(c, i, res, (zf_sf(res, sz) & RFLAGS_SF) | (src ? 0 : RFLAGS_CF));
+}
+
+/* BLSR: DEST = (SRC - 1) AND SRC; ZF, SF from the result, CF = (SRC == 0). */
+void op_blsr(struct emu_cpu *c, const struct emu_insn *i)
+{
+	vex_gpr_check(c);
+	unsigned sz = i->op[0].size;
+	uint64_t src = emu_op_read(c, i, 1) & size_mask(sz);
+	uint64_t res = ((src - 1) & src) & size_mask(sz);
+	bmi_finish(c, i, res, zf_sf(res, sz) | (src ? 0 : RFLAGS_CF));
 }

@@ -102,6 +102,24 @@ static uint8_t *str_span(struct emu_cpu *c, unsigned seg, uint64_t off, const st
 	return *n ? (uint8_t *)(uintptr_t)(la + e->addend) : NULL;
 }
 
+/*
+ * MOVS moves one element per iteration (SDM Vol. 2B MOVS "Operation"), so
+ * a destination just above the source replicates the first elements, as on
+ * hardware, where memmove would shift them.
+ */
+static void copy_forward(uint8_t *d, const uint8_t *s, uint64_t n, unsigned esz)
+{
+	if (d <= s || d >= s + n * esz) {
+		memmove(d, s, n * esz);
+		return;
+	}
+	for (uint64_t j = 0; j < n; j++) {
+		uint64_t t;
+		memcpy(&t, s + j * esz, esz);
+		memcpy(d + j * esz, &t, esz);
+	}
+}
+
 void op_movs(struct emu_cpu *c, const struct emu_insn *i)
 {
 	struct str_ctx x;
@@ -113,7 +131,7 @@ void op_movs(struct emu_cpu *c, const struct emu_insn *i)
 		uint8_t *ps = str_span(c, x.src_seg, src, &x, false, &k);
 		uint8_t *pd = ps ? str_span(c, SEG_ES, dst, &x, true, &k) : NULL;
 		if (ps && pd && k) {
-			memmove(pd, ps, k * x.esz);
+			copy_forward(pd, ps, k, x.esz);
 		} else {
 			k = 1;
 			uint64_t v = emu_read(c, x.src_seg, src, x.esz);
