@@ -35,7 +35,10 @@ static void run_usage(FILE *f)
 	      "\n"
 	      "options:\n"
 	      "  --mem SIZE         guest RAM, e.g. 64M, 1G (default 128M)\n"
-	      "  --boot PROTOCOL    direct (default): 64-bit entry, see bootinfo.h\n"
+	      "  --boot PROTOCOL    direct (default): 64-bit entry, see bootinfo.h;\n"
+	      "                     multiboot: Multiboot v1 kernel (ELF32/ELF64) in 32-bit mode\n"
+	      "  --module 'FILE [ARGS]'  a Multiboot module; the whole string is its command\n"
+	      "                     line (repeatable, in order)\n"
 	      "  --serial stdio|FILE  where the guest's serial console goes (default stdio)\n"
 	      "  --max-insns N      stop after N guest instructions (k/M/G suffixes)\n"
 	      "  --trace FILE       write every trace event to FILE (.csv: CSV, else binary)\n"
@@ -46,7 +49,9 @@ static void run_usage(FILE *f)
 	      f);
 }
 
-enum { OPT_MEM = 256, OPT_BOOT, OPT_SERIAL, OPT_MAX_INSNS, OPT_TRACE, OPT_STATS, OPT_REPORT };
+enum { OPT_MEM = 256, OPT_BOOT, OPT_SERIAL, OPT_MAX_INSNS, OPT_TRACE, OPT_STATS, OPT_REPORT, OPT_MODULE };
+
+#define MAX_MODULES 32
 
 /* The guest command line: GUEST-ARGS joined by spaces. */
 static char *join_args(int argc, char **argv)
@@ -123,6 +128,7 @@ int cli_run(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "mem", required_argument, NULL, OPT_MEM },
 		{ "boot", required_argument, NULL, OPT_BOOT },
+		{ "module", required_argument, NULL, OPT_MODULE },
 		{ "serial", required_argument, NULL, OPT_SERIAL },
 		{ "max-insns", required_argument, NULL, OPT_MAX_INSNS },
 		{ "trace", required_argument, NULL, OPT_TRACE },
@@ -135,6 +141,8 @@ int cli_run(int argc, char **argv)
 	struct tortuga_config cfg;
 	tortuga_config_init(&cfg);
 	const char *serial = "stdio", *trace = NULL, *stats = NULL;
+	const char *modules[MAX_MODULES];
+	int nmodules = 0;
 	bool quiet = false, report = false;
 	int c;
 	optind = 1;
@@ -148,11 +156,21 @@ int cli_run(int argc, char **argv)
 			}
 			break;
 		case OPT_BOOT:
-			if (strcmp(optarg, "direct")) {
-				cli_error("--boot: unknown protocol '%s' (supported: direct)", optarg);
+			if (!strcmp(optarg, "direct")) {
+				cfg.boot = TORTUGA_BOOT_DIRECT;
+			} else if (!strcmp(optarg, "multiboot")) {
+				cfg.boot = TORTUGA_BOOT_MULTIBOOT;
+			} else {
+				cli_error("--boot: unknown protocol '%s' (supported: direct, multiboot)", optarg);
 				return TORTUGA_STATUS_USAGE;
 			}
-			cfg.boot = TORTUGA_BOOT_DIRECT;
+			break;
+		case OPT_MODULE:
+			if (nmodules == MAX_MODULES) {
+				cli_error("--module: at most %d modules", MAX_MODULES);
+				return TORTUGA_STATUS_USAGE;
+			}
+			modules[nmodules++] = optarg;
 			break;
 		case OPT_SERIAL:
 			serial = optarg;
@@ -191,6 +209,10 @@ int cli_run(int argc, char **argv)
 		return TORTUGA_STATUS_USAGE;
 	}
 	const char *guest = argv[optind++];
+	if (nmodules && cfg.boot != TORTUGA_BOOT_MULTIBOOT) {
+		cli_error("--module needs --boot multiboot");
+		return TORTUGA_STATUS_USAGE;
+	}
 	if (optind < argc && !strcmp(argv[optind], "--"))
 		optind++;
 	else if (optind < argc) {
@@ -219,6 +241,21 @@ int cli_run(int argc, char **argv)
 	if (err) {
 		cli_error("%s", tortuga_last_error());
 		goto out;
+	}
+	for (int m = 0; m < nmodules; m++) {
+		/* The module's file is the first word of its string. */
+		char path[4096];
+		size_t pl = strcspn(modules[m], " ");
+		if (pl >= sizeof(path)) {
+			cli_error("--module: path too long");
+			goto out;
+		}
+		memcpy(path, modules[m], pl);
+		path[pl] = 0;
+		if (tortuga_vm_add_module(vm, path, modules[m])) {
+			cli_error("--module: %s", tortuga_vm_error(vm));
+			goto out;
+		}
 	}
 	if (tortuga_vm_load_elf(vm, guest, cmdline)) {
 		cli_error("%s", tortuga_vm_error(vm));

@@ -16,10 +16,34 @@ static void post_write(void *opaque, uint16_t port, unsigned size, uint32_t val)
 
 static const struct io_ops post_ops = { .write = post_write };
 
+uint64_t platform_low_ram_end(const struct vm *vm)
+{
+	return vm->ram.size < PLATFORM_PCI_HOLE_START ? vm->ram.size : PLATFORM_PCI_HOLE_START;
+}
+
+unsigned platform_memory_map(const struct vm *vm, struct platform_mem_range *out)
+{
+	uint64_t low = platform_low_ram_end(vm);
+	unsigned n = 0;
+	out[n++] = (struct platform_mem_range){ 0, PLATFORM_EBDA_START, PLATFORM_MEM_RAM };
+	out[n++] = (struct platform_mem_range){ PLATFORM_EBDA_START, 0xa0000 - PLATFORM_EBDA_START,
+						PLATFORM_MEM_RESERVED };
+	out[n++] = (struct platform_mem_range){ PLATFORM_BIOS_START,
+						PLATFORM_LOW_RAM_START - PLATFORM_BIOS_START,
+						PLATFORM_MEM_RESERVED };
+	if (low > PLATFORM_LOW_RAM_START)
+		out[n++] = (struct platform_mem_range){ PLATFORM_LOW_RAM_START, low - PLATFORM_LOW_RAM_START,
+							PLATFORM_MEM_RAM };
+	if (vm->ram.size > low)
+		out[n++] = (struct platform_mem_range){ PLATFORM_HIGH_RAM_START, vm->ram.size - low,
+							PLATFORM_MEM_RAM };
+	return n;
+}
+
 static int map_ram(struct vm *vm)
 {
 	uint64_t size = vm->ram.size;
-	uint64_t low = size < PLATFORM_PCI_HOLE_START ? size : PLATFORM_PCI_HOLE_START;
+	uint64_t low = platform_low_ram_end(vm);
 	int err = aspace_add_ram(&vm->as, 0, low, 0, "ram-low");
 	if (!err && size > low)
 		err = aspace_add_ram(&vm->as, PLATFORM_HIGH_RAM_START, size - low, low, "ram-high");

@@ -107,8 +107,8 @@ static int check_config(const struct tortuga_config *cfg, char *msg, size_t len)
 		snprintf(msg, len, "%u vCPUs requested: this build runs exactly 1 vCPU", cfg->vcpus);
 		return -EINVAL;
 	}
-	if (cfg->boot != TORTUGA_BOOT_DIRECT) {
-		snprintf(msg, len, "boot protocol %u is not supported (use direct)", cfg->boot);
+	if (cfg->boot != TORTUGA_BOOT_DIRECT && cfg->boot != TORTUGA_BOOT_MULTIBOOT) {
+		snprintf(msg, len, "unknown boot protocol %u (use direct or multiboot)", cfg->boot);
 		return -EINVAL;
 	}
 	if (cfg->backend == TORTUGA_BACKEND_KVM) {
@@ -171,10 +171,38 @@ int vm_create(const struct tortuga_config *ucfg, struct vm **out)
 	return 0;
 }
 
+int vm_add_module(struct vm *vm, const void *data, size_t len, const char *string)
+{
+	if (vm->image.loaded)
+		return vm_error(vm, -EBUSY, "modules must be added before the guest is loaded");
+	if (vm->cfg.boot != TORTUGA_BOOT_MULTIBOOT)
+		return vm_error(vm, -EINVAL, "modules need the multiboot boot protocol");
+	if (vm->nmodules == VM_MAX_MODULES)
+		return vm_error(vm, -E2BIG, "more than %d modules", VM_MAX_MODULES);
+	if (len > 0xffffffffull)
+		return vm_error(vm, -EFBIG, "module '%s' is larger than 4 GiB", string);
+	struct vm_module *m = &vm->modules[vm->nmodules];
+	m->data = malloc(len ? len : 1);
+	m->string = strdup(string ? string : "");
+	if (!m->data || !m->string) {
+		free(m->data);
+		free(m->string);
+		return vm_error(vm, -ENOMEM, "out of memory for module '%s'", string);
+	}
+	memcpy(m->data, data, len);
+	m->len = len;
+	vm->nmodules++;
+	return 0;
+}
+
 void vm_destroy(struct vm *vm)
 {
 	if (!vm)
 		return;
+	for (uint32_t i = 0; i < vm->nmodules; i++) {
+		free(vm->modules[i].data);
+		free(vm->modules[i].string);
+	}
 	for (uint32_t i = 0; i < VM_MAX_VCPUS; i++)
 		vcpu_destroy(vm->vcpus[i]);
 	if (vm->be && vm->be->vm_fini)

@@ -93,8 +93,18 @@ struct vcpu {
 struct vm_image {
 	uint64_t entry;
 	uint64_t start, end; /* guest-physical extent */
+	uint64_t boot_end; /* end of what the boot protocol placed after it */
 	bool loaded;
 };
+
+/* A Multiboot module (Multiboot 3.3 "mods"): its bytes and its string. */
+struct vm_module {
+	uint8_t *data;
+	size_t len;
+	char *string;
+};
+
+#define VM_MAX_MODULES 32
 
 struct vm {
 	struct tortuga_config cfg;
@@ -117,6 +127,8 @@ struct vm {
 
 	struct uart16550 *uart;
 	struct vm_image image;
+	struct vm_module modules[VM_MAX_MODULES];
+	uint32_t nmodules;
 
 	atomic_int stop_requested;
 	uint32_t stop_reason;
@@ -128,6 +140,8 @@ struct vm {
 
 /* ---- VM ---- */
 int vm_create(const struct tortuga_config *cfg, struct vm **out);
+/* Queue a Multiboot module (copied) for the next load. */
+int vm_add_module(struct vm *vm, const void *data, size_t len, const char *string);
 void vm_destroy(struct vm *vm);
 int vm_run(struct vm *vm);
 

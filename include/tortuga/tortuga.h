@@ -125,6 +125,10 @@ TORTUGA_API const char *tortuga_vm_error(tortuga_vm *vm);
 TORTUGA_API int tortuga_vm_load_elf(tortuga_vm *vm, const char *path, const char *cmdline);
 TORTUGA_API int tortuga_vm_load_elf_mem(tortuga_vm *vm, const void *image, size_t len,
 					const char *cmdline);
+/* Multiboot only, before loading: add a boot module (Multiboot 3.3 "mods")
+ * read from path; string is what the kernel sees as the module's command
+ * line (NULL: the path). Modules are placed in the order they are added. */
+TORTUGA_API int tortuga_vm_add_module(tortuga_vm *vm, const char *path, const char *string);
 
 /* Run until the guest stops. May be called again after TORTUGA_STOP_INSN_LIMIT
  * with a larger limit set by tortuga_vm_set_max_insns(). */

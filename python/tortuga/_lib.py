@@ -87,6 +87,7 @@ _protos = {
     "tortuga_vm_destroy": (None, [_VM]),
     "tortuga_vm_error": (ctypes.c_char_p, [_VM]),
     "tortuga_vm_load_elf": (ctypes.c_int, [_VM, ctypes.c_char_p, ctypes.c_char_p]),
+    "tortuga_vm_add_module": (ctypes.c_int, [_VM, ctypes.c_char_p, ctypes.c_char_p]),
     "tortuga_vm_load_elf_mem": (ctypes.c_int, [_VM, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]),
     "tortuga_vm_run": (ctypes.c_int, [_VM, ctypes.POINTER(CResult)]),
     "tortuga_vm_set_max_insns": (None, [_VM, ctypes.c_uint64]),

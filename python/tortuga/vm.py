@@ -93,14 +93,18 @@ class Event:
 
 class VM:
     """A tortuga VM. Keyword arguments set struct tortuga_config fields:
-    mem (size), vcpus, max_insns, trace_ring_events, trace_overwrite."""
+    mem (size), vcpus, boot ("direct" or "multiboot"), max_insns,
+    trace_ring_events, trace_overwrite."""
+
+    BOOT = {"direct": 0, "multiboot": 1}
 
     def __init__(self, mem="128M", vcpus=1, max_insns=0, trace_ring_events=1 << 16,
-                 trace_overwrite=False, serial_fd=None):
+                 trace_overwrite=False, serial_fd=None, boot="direct"):
         cfg = _lib.Config()
         lib.tortuga_config_init(ctypes.byref(cfg))
         cfg.mem_size = parse_size(mem)
         cfg.vcpus = vcpus
+        cfg.boot = self.BOOT[boot]
         cfg.max_insns = max_insns
         cfg.trace_ring_events = trace_ring_events
         if trace_overwrite:
@@ -138,6 +142,12 @@ class VM:
         """Load an ELF guest; args (a list or a string) become its command line."""
         cmd = " ".join(args) if isinstance(args, (list, tuple)) else (args or "")
         self._check(lib.tortuga_vm_load_elf(self._h, os.fsencode(path), cmd.encode()))
+        return self
+
+    def add_module(self, path, string=None):
+        """Multiboot: add a boot module before load(); string defaults to the path."""
+        self._check(lib.tortuga_vm_add_module(self._h, os.fsencode(path),
+                                              string.encode() if string is not None else None))
         return self
 
     def load_bytes(self, image, args=""):
