@@ -152,13 +152,11 @@ static uint32_t walk(struct emu_cpu *c, uint64_t la, bool is_write, struct walk 
 		table = s->cr3 & 0x000ffffffffff000ull;
 		level = 4;
 	} else {
-		/* PAE paging (SDM 4.4): the PDPTE selected by bits 31:30. */
-		uint8_t *h;
-		uint64_t pdpte = read_pte(c, (s->cr3 & 0xffffffe0ull) + ((la >> 30) & 3) * 8, 8, &h);
+		/* PAE paging (SDM 4.4): the PDPTE register selected by bits
+		 * 31:30, loaded (and checked) when CR3 was (4.4.1). */
+		uint64_t pdpte = s->pdpte[(la >> 30) & 3];
 		if (!(pdpte & PTE_P))
 			return WALK_FAULT;
-		if (pdpte & (rsvd_phys | 0x1e6ull | PTE_NX))
-			return WALK_FAULT | PFEC_RSVD | PFEC_P;
 		table = pdpte & 0x000ffffffffff000ull;
 		level = 2;
 	}

@@ -137,3 +137,63 @@ void op_bound(struct emu_cpu *c, const struct emu_insn *i)
 	if (idx < lower || idx > upper)
 		emu_raise_noerr(c, X86_BR);
 }
+
+/* PUSHA/PUSHAD (not in 64-bit mode): AX, CX, DX, BX, the original SP, BP,
+ * SI, DI. RSP changes only when every push succeeded (SDM Vol. 2B PUSHA). */
+void op_pusha(struct emu_cpu *c, const struct emu_insn *i)
+{
+	struct x86_state *s = c->s;
+	unsigned sz = i->opsize, ss = emu_stack_size(c);
+	uint64_t mask = size_mask(ss);
+	uint64_t sp = s->gpr[GPR_RSP];
+	for (unsigned r = GPR_RAX; r <= GPR_RDI; r++) {
+		sp = (sp - sz) & mask;
+		emu_write(c, SEG_SS, sp, sz, s->gpr[r] & size_mask(sz));
+	}
+	s->gpr[GPR_RSP] = ss == 4 ? (uint32_t)sp : ((s->gpr[GPR_RSP] & ~0xffffull) | (sp & 0xffff));
+}
+
+/* POPA/POPAD: the reverse, skipping the saved SP. */
+void op_popa(struct emu_cpu *c, const struct emu_insn *i)
+{
+	struct x86_state *s = c->s;
+	unsigned sz = i->opsize, ss = emu_stack_size(c);
+	uint64_t mask = size_mask(ss);
+	uint64_t sp = s->gpr[GPR_RSP] & mask;
+	uint64_t v[8];
+	for (int r = GPR_RDI; r >= GPR_RAX; r--) {
+		v[r] = emu_read(c, SEG_SS, sp, sz);
+		sp = (sp + sz) & mask;
+	}
+	for (unsigned r = GPR_RAX; r <= GPR_RDI; r++)
+		if (r != GPR_RSP)
+			gpr_write(c, r, false, sz, v[r]);
+	s->gpr[GPR_RSP] = ss == 4 ? (uint32_t)sp : ((s->gpr[GPR_RSP] & ~0xffffull) | (sp & 0xffff));
+}
+
+/* LDS/LES/LFS/LGS/LSS r, m16:16/32/64: the offset, then the selector above
+ * it; the segment load (with its checks) happens before the register
+ * write, so a fault leaves the register alone (SDM Vol. 2A LDS/LES/...). */
+void op_lxs(struct emu_cpu *c, const struct emu_insn *i)
+{
+	static const struct {
+		uint16_t mnem;
+		uint8_t seg;
+	} map[] = {
+		{ ZYDIS_MNEMONIC_LDS, SEG_DS }, { ZYDIS_MNEMONIC_LES, SEG_ES }, { ZYDIS_MNEMONIC_LFS, SEG_FS },
+		{ ZYDIS_MNEMONIC_LGS, SEG_GS }, { ZYDIS_MNEMONIC_LSS, SEG_SS },
+	};
+	unsigned seg = SEG_DS;
+	for (unsigned k = 0; k < sizeof(map) / sizeof(map[0]); k++)
+		if (map[k].mnem == i->mnem)
+			seg = map[k].seg;
+	const struct emu_operand *m = &i->op[1];
+	if (m->kind != OPK_MEM)
+		emu_raise_noerr(c, X86_UD);
+	unsigned sz = i->opsize;
+	uint64_t ea = emu_ea(c, i, m);
+	uint64_t off = emu_read(c, m->seg, ea, sz);
+	uint16_t sel = (uint16_t)emu_read(c, m->seg, (ea + sz) & size_mask(i->addrsize), 2);
+	emu_load_seg(c, seg, sel);
+	gpr_write(c, i->op[0].reg, false, sz, off);
+}

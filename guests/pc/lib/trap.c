@@ -101,3 +101,26 @@ void trap_dispatch(struct trap_frame *f)
 	       (unsigned long)f->ip, (unsigned long)f->flags, (unsigned long)trap_last.cr2);
 	guest_exit(0x7f);
 }
+
+void expect_trap(const char *what, unsigned before, unsigned vector, long err, ulong ip, int rf)
+{
+	int n = (int)(trap_last.count - before);
+	int ok = n == 1 && trap_last.vector == vector && (err < 0 || trap_last.error == (ulong)err) &&
+		 trap_last.ip == ip && (rf < 0 || !!(trap_last.flags & X86_FL_RF) == rf);
+	pc_check(ok, "%s", what);
+	if (!ok)
+		printf("#   %d exception(s); last: vector %lu error 0x%lx ip 0x%lx flags 0x%lx; want vector %u "
+		       "error 0x%lx ip 0x%lx rf %d\n",
+		       n, (unsigned long)trap_last.vector, (unsigned long)trap_last.error,
+		       (unsigned long)trap_last.ip, (unsigned long)trap_last.flags, vector, (unsigned long)err,
+		       (unsigned long)ip, rf);
+}
+
+void expect_no_trap(const char *what, unsigned before)
+{
+	int n = (int)(trap_last.count - before);
+	pc_check(n == 0, "%s", what);
+	if (n)
+		printf("#   unexpected exception: vector %lu error 0x%lx ip 0x%lx\n", (unsigned long)trap_last.vector,
+		       (unsigned long)trap_last.error, (unsigned long)trap_last.ip);
+}

@@ -64,4 +64,17 @@ static inline unsigned trap_count(void)
 	return trap_last.count;
 }
 
+
+/*
+ * Check that exactly one exception was captured since `before` and that it
+ * had this vector, error code (err < 0: not checked), faulting IP, and RF
+ * in the pushed flags (rf < 0: not checked). One TAP line.
+ */
+void expect_trap(const char *what, unsigned before, unsigned vector, long err, ulong ip, int rf);
+/* No exception since `before`. */
+void expect_no_trap(const char *what, unsigned before);
+
+/* The address of local label `lbl` (in an asm statement) into a register. */
+#define ASM_LABEL_ADDR(lbl, reg) "mov $" lbl ", " reg "\n\t"
+
 #endif

@@ -1,0 +1,30 @@
+"""The PC-platform guests (guests/pc): each checks, from inside the VM,
+behaviour the Intel SDM specifies, and prints TAP-like lines ("ok N - ...",
+"not ok N - ..."); the guest's exit value is its number of failures."""
+
+import pytest
+
+# guest name -> keyword arguments for the VM
+GUESTS = {
+    "exc32": {},
+}
+
+
+def run_guest(vm, guest, name, args=None, **kw):
+    kw.setdefault("boot", "multiboot")
+    kw.setdefault("max_insns", 200_000_000)
+    v = vm(**kw)
+    v.load(guest(name), args or [])
+    r = v.run()
+    return v, r
+
+
+@pytest.mark.parametrize("name", sorted(GUESTS))
+def test_pc_guest(vm, guest, name):
+    v, r = run_guest(vm, guest, name, **GUESTS[name])
+    out = v.serial
+    failed = [l for l in out.splitlines() if l.startswith("not ok")]
+    assert r.stop_reason == "debug-exit", out[-3000:] + "\n" + v.dump_state()
+    assert not failed, "\n".join(failed) + "\n\n" + out[-3000:]
+    assert r.exit_status == 1, out[-3000:]
+    assert "# " in out and " 0 failed" in out
