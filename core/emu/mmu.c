@@ -251,6 +251,10 @@ static void tlb_fill(struct emu_cpu *c, uint64_t la, const struct walk *w, bool 
 	uintptr_t addend = (uintptr_t)host - (uintptr_t)tag;
 	unsigned idx = (la >> 12) & (TLB_SIZE - 1);
 	struct emu_tlb *t = c->tlb;
+	/* Supervisor access to a user page under SMAP depends on RFLAGS.AC,
+	 * which changes without a TLB flush: never cache it. */
+	if (!user && w->user && (c->s->cr4 & CR4_SMAP))
+		return;
 	if (access_ok(c, w, ACC_READ, user))
 		t->r[idx] = (struct tlb_entry){ tag, addend };
 	if (access_ok(c, w, ACC_EXEC, user))

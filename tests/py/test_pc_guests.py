@@ -7,6 +7,7 @@ import pytest
 # guest name -> keyword arguments for the VM
 GUESTS = {
     "exc32": {},
+    "rings32": {},
 }
 
 

@@ -102,18 +102,55 @@ void trap_dispatch(struct trap_frame *f)
 	guest_exit(0x7f);
 }
 
-void expect_trap(const char *what, unsigned before, unsigned vector, long err, ulong ip, int rf)
+void trap_snapshot(struct trap_record *out)
 {
-	int n = (int)(trap_last.count - before);
-	int ok = n == 1 && trap_last.vector == vector && (err < 0 || trap_last.error == (ulong)err) &&
-		 trap_last.ip == ip && (rf < 0 || !!(trap_last.flags & X86_FL_RF) == rf);
+	out->vector = trap_last.vector;
+	out->error = trap_last.error;
+	out->ip = trap_last.ip;
+	out->cs = trap_last.cs;
+	out->flags = trap_last.flags;
+	out->sp = trap_last.sp;
+	out->ss = trap_last.ss;
+	out->cr2 = trap_last.cr2;
+	out->count = trap_last.count;
+}
+
+ulong trap_stub(unsigned v)
+{
+	return trap_stub_table[v & 0xff];
+}
+
+static int rec_matches(const struct trap_record *r, unsigned vector, long err, ulong ip, int rf)
+{
+	return r->vector == vector && (err < 0 || r->error == (ulong)err) && r->ip == ip &&
+	       (rf < 0 || !!(r->flags & X86_FL_RF) == rf);
+}
+
+static void rec_report(int n, const struct trap_record *r, unsigned vector, long err, ulong ip, int rf)
+{
+	printf("#   %d exception(s); last: vector %lu error 0x%lx ip 0x%lx flags 0x%lx; want vector %u "
+	       "error 0x%lx ip 0x%lx rf %d\n",
+	       n, (unsigned long)r->vector, (unsigned long)r->error, (unsigned long)r->ip, (unsigned long)r->flags,
+	       vector, (unsigned long)err, (unsigned long)ip, rf);
+}
+
+void expect_rec(const char *what, const struct trap_record *r, unsigned vector, long err, ulong ip, int rf)
+{
+	int ok = rec_matches(r, vector, err, ip, rf);
 	pc_check(ok, "%s", what);
 	if (!ok)
-		printf("#   %d exception(s); last: vector %lu error 0x%lx ip 0x%lx flags 0x%lx; want vector %u "
-		       "error 0x%lx ip 0x%lx rf %d\n",
-		       n, (unsigned long)trap_last.vector, (unsigned long)trap_last.error,
-		       (unsigned long)trap_last.ip, (unsigned long)trap_last.flags, vector, (unsigned long)err,
-		       (unsigned long)ip, rf);
+		rec_report(1, r, vector, err, ip, rf);
+}
+
+void expect_trap(const char *what, unsigned before, unsigned vector, long err, ulong ip, int rf)
+{
+	struct trap_record r;
+	trap_snapshot(&r);
+	int n = (int)(r.count - before);
+	int ok = n == 1 && rec_matches(&r, vector, err, ip, rf);
+	pc_check(ok, "%s", what);
+	if (!ok)
+		rec_report(n, &r, vector, err, ip, rf);
 }
 
 void expect_no_trap(const char *what, unsigned before)

@@ -71,6 +71,12 @@ static inline unsigned trap_count(void)
  * in the pushed flags (rf < 0: not checked). One TAP line.
  */
 void expect_trap(const char *what, unsigned before, unsigned vector, long err, ulong ip, int rf);
+/* The same for a saved record (see trap_snapshot()). */
+void expect_rec(const char *what, const struct trap_record *r, unsigned vector, long err, ulong ip, int rf);
+/* Copy trap_last. */
+void trap_snapshot(struct trap_record *out);
+/* The address of vector v's entry stub (to re-point a gate). */
+ulong trap_stub(unsigned v);
 /* No exception since `before`. */
 void expect_no_trap(const char *what, unsigned before);
 
