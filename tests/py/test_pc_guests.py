@@ -8,6 +8,7 @@ import pytest
 GUESTS = {
     "exc32": {},
     "rings32": {},
+    "modes": {},
 }
 
 
