@@ -9,6 +9,8 @@ GUESTS = {
     "exc32": {},
     "rings32": {},
     "modes": {},
+    "rings64": {},
+    "rings64-elf64": {},
 }
 
 
