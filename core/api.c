@@ -13,6 +13,7 @@
 
 #include <tortuga/tortuga.h>
 
+#include "cpuid.h"
 #include "devices/uart16550.h"
 #include "loader.h"
 #include "vm.h"
@@ -75,6 +76,11 @@ TORTUGA_API const char *tortuga_stop_reason_name(uint32_t reason)
 	if (reason < sizeof(names) / sizeof(names[0]) && names[reason])
 		return names[reason];
 	return "unknown";
+}
+
+TORTUGA_API const char *const *tortuga_cpu_models(void)
+{
+	return cpu_model_names();
 }
 
 TORTUGA_API uint32_t tortuga_event_fields(const struct tortuga_field **fields)

@@ -7,6 +7,7 @@
 
 #include "arch.h"
 #include "cpuid.h"
+#include "devices/lapic.h"
 #include "vm.h"
 
 static void changed(struct vcpu *v, unsigned what)
@@ -166,12 +167,20 @@ int arch_write_cr4(struct vcpu *v, uint64_t val)
 	return ARCH_OK;
 }
 
+/* CR8 is the local APIC's TPR[7:4] (SDM Vol. 3A 10.8.6.1). */
 int arch_write_cr8(struct vcpu *v, uint64_t val)
 {
 	if (val & ~0xfull)
 		return ARCH_FAULT(X86_GP);
+	lapic_set_cr8(v->lapic, val);
 	v->s.cr8 = val;
 	return ARCH_OK;
+}
+
+uint64_t arch_read_cr8(struct vcpu *v)
+{
+	v->s.cr8 = lapic_get_cr8(v->lapic);
+	return v->s.cr8;
 }
 
 /* SDM Vol. 3A 18.2: DR6 bits 31:16 and 11:4 read as 1, bit 12 as 0; DR7

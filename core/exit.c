@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "arch.h"
+#include "devices/lapic.h"
 #include "exit.h"
+#include "intr.h"
 #include "vm.h"
 
 #include "tracing/trace.h"
@@ -54,6 +56,25 @@ static int handle_exception(struct vcpu *v, struct vm_exit *e)
 	if (type == INTR_TYPE_NMI)
 		return 0; /* host NMI: nothing for the guest */
 	vcpu_inject_exception(v, vec, (e->intr_info & INTR_INFO_HAS_ERROR) != 0, e->intr_error);
+	return 0;
+}
+
+/* 1: external interrupt: a host timer interrupt; fire the guest timers
+ * that are due. The interrupts they raise are injected at VM entry. */
+static int handle_external_interrupt(struct vcpu *v, struct vm_exit *e)
+{
+	(void)e;
+	vm_timers_run(v->vm, v, vcpu_now(v));
+	return 0;
+}
+
+/* 7, 8, 43: interrupt window, NMI window, TPR below threshold: the guest
+ * can now take what is pending; injection at VM entry does the rest (KVM's
+ * handle_interrupt_window() and friends). */
+static int handle_window(struct vcpu *v, struct vm_exit *e)
+{
+	(void)v;
+	(void)e;
 	return 0;
 }
 
@@ -157,7 +178,7 @@ static int handle_cr_access(struct vcpu *v, struct vm_exit *e)
 		if (e->cr.cr == 3)
 			*gpr(v, e->cr.gpr) = v->s.cr3;
 		else if (e->cr.cr == 8)
-			*gpr(v, e->cr.gpr) = v->s.cr8;
+			*gpr(v, e->cr.gpr) = arch_read_cr8(v);
 		else
 			ret = ARCH_FAULT(X86_UD);
 		break;
@@ -262,6 +283,15 @@ static int handle_pause(struct vcpu *v, struct vm_exit *e)
 static int handle_mmio(struct vcpu *v, struct vm_exit *e)
 {
 	const struct aspace *as = &v->vm->as;
+	/* The local APIC page belongs to the vCPU, not to the address space
+	 * (each vCPU sees its own APIC at IA32_APIC_BASE, SDM 11.4.1). */
+	if (lapic_mmio_claims(v->lapic, e->mmio.gpa)) {
+		if (e->mmio.write)
+			lapic_mmio_write(v->lapic, e->mmio.gpa, e->mmio.size, *e->mmio.data);
+		else
+			*e->mmio.data = lapic_mmio_read(v->lapic, e->mmio.gpa, e->mmio.size);
+		return 0;
+	}
 	if (e->mmio.write)
 		aspace_write(as, e->mmio.gpa, e->mmio.data, e->mmio.size);
 	else
@@ -303,7 +333,11 @@ static int handle_unexpected(struct vcpu *v, struct vm_exit *e)
 
 static const exit_handler_fn exit_handlers[TORTUGA_EXIT_REASON_MAX] = {
 	[TORTUGA_EXIT_EXCEPTION_NMI] = handle_exception,
+	[TORTUGA_EXIT_EXTERNAL_INTERRUPT] = handle_external_interrupt,
 	[TORTUGA_EXIT_TRIPLE_FAULT] = handle_triple_fault,
+	[TORTUGA_EXIT_INTERRUPT_WINDOW] = handle_window,
+	[TORTUGA_EXIT_NMI_WINDOW] = handle_window,
+	[TORTUGA_EXIT_TPR_BELOW_THRESHOLD] = handle_window,
 	[TORTUGA_EXIT_CPUID] = handle_cpuid,
 	[TORTUGA_EXIT_HLT] = handle_hlt,
 	[TORTUGA_EXIT_INVD] = handle_nop_insn,
@@ -355,6 +389,9 @@ int vcpu_handle_exit(struct vcpu *v, struct vm_exit *e)
 
 	uint32_t cost = reason < TORTUGA_EXIT_REASON_MAX ? vm->exit_cost[reason] : 0;
 	v->cycles += cost;
+	/* VM entry: inject what is pending, re-arm the backend's poll. */
+	vcpu_inject_pending(v);
+	vcpu_update_poll(v);
 	vcpu_trace(v, TORTUGA_EV_ENTRY, (uint16_t)reason, 0, cost, seq);
 	v->cur_exit_seq = saved_parent;
 	if (ret < 0)

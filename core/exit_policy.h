@@ -30,6 +30,7 @@ struct vmx_exec_controls {
 	const uint8_t *io_bitmap; /* 8 KiB: bitmap A (ports 0-7fff) then B */
 	const uint8_t *msr_bitmap; /* 4 KiB, SDM 25.6.9 layout */
 	uint32_t ple_gap, ple_window;
+	uint32_t tpr_threshold; /* TPR threshold (SDM 25.6.8), bits 3:0 */
 	uint64_t tsc_offset;
 };
 

@@ -1,9 +1,39 @@
 #include <errno.h>
 
+#include <stdlib.h>
+
 #include "devices/debug_exit.h"
+#include "devices/ioapic.h"
+#include "devices/lapic.h"
+#include "devices/pic8259.h"
+#include "devices/pit8254.h"
 #include "devices/uart16550.h"
 #include "platform.h"
 #include "vm.h"
+
+struct platform_devices {
+	struct pic8259 *pic;
+	struct ioapic *ioapic;
+	struct pit8254 *pit;
+};
+
+struct pic8259 *platform_pic(const struct vm *vm)
+{
+	return vm->dev ? vm->dev->pic : NULL;
+}
+
+struct ioapic *platform_ioapic(const struct vm *vm)
+{
+	return vm->dev ? vm->dev->ioapic : NULL;
+}
+
+void platform_set_isa_irq(struct vm *vm, unsigned irq, bool level)
+{
+	if (!vm->dev)
+		return;
+	pic_set_irq(vm->dev->pic, irq, level);
+	ioapic_set_irq(vm->dev->ioapic, irq == 0 ? 2 : irq, level);
+}
 
 /* Port 0x80: the POST diagnostic port, written for I/O delays; ignored. */
 static void post_write(void *opaque, uint16_t port, unsigned size, uint32_t val)
@@ -64,13 +94,46 @@ int platform_init(struct vm *vm)
 		err = debug_exit_attach(vm, DEBUG_EXIT_PORT, DEBUG_EXIT_SIZE);
 	if (!err)
 		err = iobus_register(&vm->io, PLATFORM_POST_PORT, 1, &post_ops, NULL, "post");
+	vm->dev = calloc(1, sizeof(*vm->dev));
+	if (!vm->dev)
+		err = -ENOMEM;
+	if (!err)
+		err = pic_create(vm, &vm->dev->pic);
+	if (!err)
+		err = ioapic_create(vm, &vm->dev->ioapic);
+	if (!err)
+		err = pit_create(vm, &vm->dev->pit);
 	if (err)
 		return vm_error(vm, err, "cannot register platform devices");
 	return 0;
+}
+
+/*
+ * What a PC BIOS (SeaBIOS, under QEMU/KVM) leaves behind, so that kernels
+ * written for those boot unchanged: the 8259s initialised with vectors
+ * 0x08 and 0x70, cascaded, every IRQ masked but the cascade; the BSP's
+ * local APIC software-enabled with LINT0 as ExtINT and LINT1 as NMI
+ * (virtual-wire mode, MP Specification 1.4 3.6.2.2). Unlike SeaBIOS, the
+ * PIT is not started (so no IRQ 0 arrives unless the guest programs it).
+ */
+void platform_firmware_state(struct vm *vm)
+{
+	pic_firmware_init(vm->dev->pic, 0x08, 0x70);
+	struct lapic *l = vm->vcpus[0]->lapic;
+	lapic_mmio_write(l, LAPIC_DEFAULT_BASE + 0xf0, 4, 0x1ff); /* SVR: enabled, vector 0xff */
+	lapic_mmio_write(l, LAPIC_DEFAULT_BASE + 0x350, 4, 0x8700); /* LINT0: ExtINT, level */
+	lapic_mmio_write(l, LAPIC_DEFAULT_BASE + 0x360, 4, 0x8400); /* LINT1: NMI, level */
 }
 
 void platform_fini(struct vm *vm)
 {
 	uart16550_destroy(vm->uart);
 	vm->uart = NULL;
+	if (vm->dev) {
+		pic_destroy(vm->dev->pic);
+		ioapic_destroy(vm->dev->ioapic);
+		pit_destroy(vm->dev->pit);
+		free(vm->dev);
+		vm->dev = NULL;
+	}
 }

@@ -6,6 +6,7 @@
 #ifndef CORE_PLATFORM_H
 #define CORE_PLATFORM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vm;
@@ -44,5 +45,16 @@ uint64_t platform_low_ram_end(const struct vm *vm);
 
 int platform_init(struct vm *vm);
 void platform_fini(struct vm *vm);
+/* After the vCPUs exist: the state a PC BIOS leaves the interrupt
+ * controllers in (see platform.c). */
+void platform_firmware_state(struct vm *vm);
+
+/* The interrupt controllers (NULL before platform_init). */
+struct pic8259 *platform_pic(const struct vm *vm);
+struct ioapic *platform_ioapic(const struct vm *vm);
+/* Drive ISA IRQ line 0-15: the 8259 input and the I/O APIC pin it is
+ * wired to (IRQ 0 -> pin 2, the usual interrupt source override; IRQ n ->
+ * pin n otherwise). */
+void platform_set_isa_irq(struct vm *vm, unsigned irq, bool level);
 
 #endif

@@ -19,13 +19,21 @@
 #include "iobus.h"
 #include "memory.h"
 #include "state.h"
+#include "timer.h"
 
 struct vm;
 struct vcpu;
 struct trace;
 struct uart16550;
+struct lapic;
+struct platform_devices;
 
 #define VM_MAX_VCPUS 64
+#define VM_MAX_TIMERS (VM_MAX_VCPUS + 16)
+/* With several vCPUs each runs in turn for this many modelled cycles. */
+#define VM_TIME_SLICE 20000u
+/* EXTERNAL_INTERRUPT exits for host timer interrupts carry this vector. */
+#define HOST_TIMER_VECTOR 0xecu
 
 /* What changed in struct x86_state behind the backend's back. */
 #define STATE_GPRS (1u << 0)
@@ -84,7 +92,17 @@ struct vcpu {
 
 	uint64_t cycles; /* modelled cycles: the emulated TSC before offsetting */
 	uint64_t insn_limit; /* stop when stats.insns reaches it; 0: none */
+	uint64_t slice_end; /* leave the guest when cycles reach it */
+	uint64_t poll_at; /* backends call vcpu_poll() when cycles reach it */
 	struct vcpu_event inject;
+
+	/* Interrupt sources (core/intr.c): the local APIC, and signals that
+	 * are not vectors. */
+	struct lapic *lapic;
+	bool nmi_pending;
+	bool init_pending;
+	bool sipi_pending;
+	uint8_t sipi_vector;
 	uint64_t cur_exit_seq; /* seq of the exit being handled (parent of events) */
 
 	struct vcpu_stats stats;
@@ -118,6 +136,13 @@ struct vm {
 
 	uint32_t nvcpus;
 	struct vcpu *vcpus[VM_MAX_VCPUS];
+	struct vcpu *cur; /* the vCPU running now, or NULL */
+
+	/* Time (core/timer.h). */
+	struct vm_timer *timers[VM_MAX_TIMERS];
+	unsigned ntimers;
+	uint64_t platform_clock;
+	uint64_t host_t0; /* host ns at creation (clock = host) */
 
 	struct cpu_model model;
 	struct vmx_exec_controls l0_ctls; /* vmcs01 policy template */
@@ -126,6 +151,7 @@ struct vm {
 	uint32_t exit_cost[TORTUGA_EXIT_REASON_MAX]; /* cost model, cycles */
 
 	struct uart16550 *uart;
+	struct platform_devices *dev; /* interrupt controllers, PIT, fw_cfg, PCI */
 	struct vm_image image;
 	struct vm_module modules[VM_MAX_MODULES];
 	uint32_t nmodules;
@@ -168,7 +194,7 @@ uint64_t vcpu_trace(struct vcpu *v, uint8_t kind, uint16_t reason, uint64_t qual
 /* The guest-visible TSC. */
 static inline uint64_t vcpu_tsc(const struct vcpu *v)
 {
-	return v->cycles + v->s.tsc_offset;
+	return vcpu_now(v) + v->s.tsc_offset;
 }
 /* Format a QEMU-style register dump into buf. */
 int vcpu_dump_state(const struct vcpu *v, char *buf, size_t len);

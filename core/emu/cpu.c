@@ -183,6 +183,29 @@ static int emu_vcpu_run(struct vcpu *v)
 			deliver_injected(c);
 			continue;
 		}
+		/* Guest timers and the time slice (core/timer.h). */
+		if (unlikely(v->cycles >= v->poll_at)) {
+			if (vcpu_poll(v))
+				break;
+			continue;
+		}
+		/* Interrupt-window and NMI-window exiting (SDM Vol. 3C 26.2,
+		 * 26.7.5, 26.7.6): exit as soon as the guest can take the event
+		 * L0 holds. */
+		uint32_t win = v->ctls->proc & (VMX_PROC_INTR_WINDOW_EXITING | VMX_PROC_NMI_WINDOW_EXITING);
+		if (unlikely(win)) {
+			uint32_t reason = 0;
+			if ((win & VMX_PROC_INTR_WINDOW_EXITING) && (s->rflags & RFLAGS_IF) && !shadow)
+				reason = TORTUGA_EXIT_INTERRUPT_WINDOW;
+			else if ((win & VMX_PROC_NMI_WINDOW_EXITING) &&
+				 !(s->interruptibility & (INTR_BLOCK_NMI | INTR_BLOCK_MOV_SS)))
+				reason = TORTUGA_EXIT_NMI_WINDOW;
+			if (reason) {
+				struct vm_exit e = { .reason = reason };
+				vcpu_handle_exit(v, &e);
+				continue;
+			}
+		}
 		if (v->insn_limit) {
 			if (v->stats.insns >= v->insn_limit) {
 				vm_stop(vm, TORTUGA_STOP_INSN_LIMIT, TORTUGA_STATUS_INSN_LIMIT);

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 
+#include "core/devices/lapic.h"
 #include "emu.h"
 
 /* ---- TLB ---- */
@@ -245,7 +246,7 @@ static uint32_t pfec_for(const struct emu_cpu *c, unsigned acc, bool user)
 static void tlb_fill(struct emu_cpu *c, uint64_t la, const struct walk *w, bool user)
 {
 	uint8_t *host = aspace_ram_ptr(&c->vm->as, w->gpa & PAGE_MASK, PAGE_SIZE);
-	if (!host)
+	if (!host || lapic_mmio_claims(c->v->lapic, w->gpa))
 		return;
 	uint64_t tag = la & PAGE_MASK;
 	uintptr_t addend = (uintptr_t)host - (uintptr_t)tag;
@@ -359,12 +360,16 @@ static uint64_t mmio_exit(struct emu_cpu *c, uint64_t la, uint64_t gpa, unsigned
 		.mmio = { .gpa = gpa, .size = (uint8_t)size, .write = write, .data = &data },
 	};
 	vcpu_handle_exit(c->v, &e);
+	/* L0 may have queued an event: deliver it after this instruction. */
+	emu_break(c);
 	return data & size_mask(size);
 }
 
 static uint64_t read_page(struct emu_cpu *c, uint64_t la, unsigned size, unsigned acc)
 {
 	uint64_t gpa = emu_translate(c, la, acc);
+	if (lapic_mmio_claims(c->v->lapic, gpa))
+		return mmio_exit(c, la, gpa, size, false, 0, true);
 	uint8_t *h = aspace_ram_ptr(&c->vm->as, gpa, size);
 	if (h) {
 		uint64_t v = 0;
@@ -391,6 +396,10 @@ uint64_t emu_read_slow(struct emu_cpu *c, uint64_t la, unsigned size, unsigned a
 
 static void write_page(struct emu_cpu *c, uint64_t la, uint64_t gpa, unsigned size, uint64_t val)
 {
+	if (lapic_mmio_claims(c->v->lapic, gpa)) {
+		mmio_exit(c, la, gpa, size, true, val, true);
+		return;
+	}
 	uint8_t *h = aspace_ram_ptr(&c->vm->as, gpa, size);
 	if (h) {
 		memcpy(h, &val, size);

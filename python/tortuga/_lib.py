@@ -48,6 +48,9 @@ class Config(ctypes.Structure):
         ("trace_ring_events", ctypes.c_uint32),
         ("flags", ctypes.c_uint32),
         ("serial_capture_max", ctypes.c_uint64),
+        ("clock", ctypes.c_uint32),
+        ("reserved0", ctypes.c_uint32),
+        ("cpu_model", ctypes.c_char * 32),
     ]
 
 
@@ -82,6 +85,7 @@ _protos = {
     "tortuga_exit_reason_name": (ctypes.c_char_p, [ctypes.c_uint32]),
     "tortuga_event_kind_name": (ctypes.c_char_p, [ctypes.c_uint32]),
     "tortuga_stop_reason_name": (ctypes.c_char_p, [ctypes.c_uint32]),
+    "tortuga_cpu_models": (ctypes.POINTER(ctypes.c_char_p), []),
     "tortuga_event_fields": (ctypes.c_uint32, [ctypes.POINTER(ctypes.POINTER(Field))]),
     "tortuga_vm_create": (ctypes.c_int, [ctypes.POINTER(Config), ctypes.POINTER(_VM)]),
     "tortuga_vm_destroy": (None, [_VM]),

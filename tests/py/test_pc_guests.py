@@ -11,6 +11,7 @@ GUESTS = {
     "modes": {},
     "rings64": {},
     "rings64-elf64": {},
+    "apic": {},
 }
 
 
