@@ -7,11 +7,13 @@
 #include <string.h>
 
 #include <tortuga/bootinfo.h>
+#include <tortuga/multiboot.h>
 
 #include "boot.h"
-#include <tortuga/multiboot.h>
+#include "devices/fw_cfg.h"
 #include "loader.h"
 #include "multiboot.h"
+#include "platform.h"
 #include "vm.h"
 
 struct seg {
@@ -246,6 +248,11 @@ int loader_load_elf(struct vm *vm, const void *image, size_t len, const char *na
 	vm->image.start = lo;
 	vm->image.end = hi;
 	vm->image.boot_end = hi;
+	err = fw_cfg_set_cmdline(platform_fw_cfg(vm), cmdline);
+	if (err) {
+		err = vm_error(vm, err, "out of memory");
+		goto out;
+	}
 	if (mb) {
 		/* Like QEMU's -kernel, the command line starts with the kernel's name. */
 		size_t cl = strlen(name) + (cmdline ? strlen(cmdline) : 0) + 2;

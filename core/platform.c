@@ -3,10 +3,13 @@
 #include <stdlib.h>
 
 #include "devices/debug_exit.h"
+#include "devices/fw_cfg.h"
 #include "devices/ioapic.h"
 #include "devices/lapic.h"
+#include "devices/pci.h"
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
+#include "devices/q35_host.h"
 #include "devices/uart16550.h"
 #include "platform.h"
 #include "vm.h"
@@ -15,7 +18,19 @@ struct platform_devices {
 	struct pic8259 *pic;
 	struct ioapic *ioapic;
 	struct pit8254 *pit;
+	struct fw_cfg *fw_cfg;
+	struct pci_bus *pci;
 };
+
+struct fw_cfg *platform_fw_cfg(const struct vm *vm)
+{
+	return vm->dev ? vm->dev->fw_cfg : NULL;
+}
+
+struct pci_bus *platform_pci(const struct vm *vm)
+{
+	return vm->dev ? vm->dev->pci : NULL;
+}
 
 struct pic8259 *platform_pic(const struct vm *vm)
 {
@@ -103,6 +118,12 @@ int platform_init(struct vm *vm)
 		err = ioapic_create(vm, &vm->dev->ioapic);
 	if (!err)
 		err = pit_create(vm, &vm->dev->pit);
+	if (!err)
+		err = fw_cfg_create(vm, &vm->dev->fw_cfg);
+	if (!err)
+		err = pci_bus_create(vm, &vm->dev->pci);
+	if (!err)
+		err = q35_host_create(vm->dev->pci);
 	if (err)
 		return vm_error(vm, err, "cannot register platform devices");
 	return 0;
@@ -113,12 +134,14 @@ int platform_init(struct vm *vm)
  * written for those boot unchanged: the 8259s initialised with vectors
  * 0x08 and 0x70, cascaded, every IRQ masked but the cascade; the BSP's
  * local APIC software-enabled with LINT0 as ExtINT and LINT1 as NMI
- * (virtual-wire mode, MP Specification 1.4 3.6.2.2). Unlike SeaBIOS, the
+ * (virtual-wire mode, MP Specification 1.4 3.6.2.2); PCI BARs assigned and
+ * decoding enabled. Unlike SeaBIOS, the
  * PIT is not started (so no IRQ 0 arrives unless the guest programs it).
  */
 void platform_firmware_state(struct vm *vm)
 {
 	pic_firmware_init(vm->dev->pic, 0x08, 0x70);
+	pci_firmware_assign(vm->dev->pci);
 	struct lapic *l = vm->vcpus[0]->lapic;
 	lapic_mmio_write(l, LAPIC_DEFAULT_BASE + 0xf0, 4, 0x1ff); /* SVR: enabled, vector 0xff */
 	lapic_mmio_write(l, LAPIC_DEFAULT_BASE + 0x350, 4, 0x8700); /* LINT0: ExtINT, level */
@@ -133,6 +156,8 @@ void platform_fini(struct vm *vm)
 		pic_destroy(vm->dev->pic);
 		ioapic_destroy(vm->dev->ioapic);
 		pit_destroy(vm->dev->pit);
+		fw_cfg_destroy(vm->dev->fw_cfg);
+		pci_bus_destroy(vm->dev->pci);
 		free(vm->dev);
 		vm->dev = NULL;
 	}

@@ -49,7 +49,9 @@ void platform_fini(struct vm *vm);
  * controllers in (see platform.c). */
 void platform_firmware_state(struct vm *vm);
 
-/* The interrupt controllers (NULL before platform_init). */
+/* Devices (NULL before platform_init). */
+struct fw_cfg *platform_fw_cfg(const struct vm *vm);
+struct pci_bus *platform_pci(const struct vm *vm);
 struct pic8259 *platform_pic(const struct vm *vm);
 struct ioapic *platform_ioapic(const struct vm *vm);
 /* Drive ISA IRQ line 0-15: the 8259 input and the I/O APIC pin it is

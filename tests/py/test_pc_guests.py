@@ -33,3 +33,15 @@ def test_pc_guest(vm, guest, name):
     assert not failed, "\n".join(failed) + "\n\n" + out[-3000:]
     assert r.exit_status == 1, out[-3000:]
     assert "# " in out and " 0 failed" in out
+
+
+def test_platform_fw_cfg_and_pci(vm, guest):
+    """fw_cfg reports the VM's configuration; PCI config space as the spec
+    says (the guest checks what it can know itself)."""
+    v, r = run_guest(vm, guest, "platform", ["x=1", "y=2"], mem="96M", vcpus=3)
+    out = v.serial
+    assert r.exit_status == 1, out
+    assert "fw_cfg ram_size=%d" % (96 << 20) in out
+    assert "fw_cfg nb_cpus=3" in out
+    assert 'fw_cfg cmdline="x=1 y=2" (size 8)' in out
+    assert "pci 00:00.0 id=0x29c08086" in out
