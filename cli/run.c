@@ -39,6 +39,12 @@ static void run_usage(FILE *f)
 	      "                     multiboot: Multiboot v1 kernel (ELF32/ELF64) in 32-bit mode\n"
 	      "  --module 'FILE [ARGS]'  a Multiboot module; the whole string is its command\n"
 	      "                     line (repeatable, in order)\n"
+	      "  --smp N            N vCPUs (default 1): vCPU 0 runs, the others wait for\n"
+	      "                     INIT/SIPI through their local APICs\n"
+	      "  --cpu MODEL[,+F,-F]  CPU model (tortuga, nehalem) and CPUID features to\n"
+	      "                     remove or add back (names from core/hw/cpuid_features.def)\n"
+	      "  --clock modelled|host  what drives the TSC and timers: modelled cycles\n"
+	      "                     (default, deterministic) or the host's clock\n"
 	      "  --serial stdio|FILE  where the guest's serial console goes (default stdio)\n"
 	      "  --max-insns N      stop after N guest instructions (k/M/G suffixes)\n"
 	      "  --trace FILE       write every trace event to FILE (.csv: CSV, else binary)\n"
@@ -49,7 +55,19 @@ static void run_usage(FILE *f)
 	      f);
 }
 
-enum { OPT_MEM = 256, OPT_BOOT, OPT_SERIAL, OPT_MAX_INSNS, OPT_TRACE, OPT_STATS, OPT_REPORT, OPT_MODULE };
+enum {
+	OPT_MEM = 256,
+	OPT_BOOT,
+	OPT_SERIAL,
+	OPT_MAX_INSNS,
+	OPT_TRACE,
+	OPT_STATS,
+	OPT_REPORT,
+	OPT_MODULE,
+	OPT_SMP,
+	OPT_CPU,
+	OPT_CLOCK,
+};
 
 #define MAX_MODULES 32
 
@@ -129,6 +147,9 @@ int cli_run(int argc, char **argv)
 		{ "mem", required_argument, NULL, OPT_MEM },
 		{ "boot", required_argument, NULL, OPT_BOOT },
 		{ "module", required_argument, NULL, OPT_MODULE },
+		{ "smp", required_argument, NULL, OPT_SMP },
+		{ "cpu", required_argument, NULL, OPT_CPU },
+		{ "clock", required_argument, NULL, OPT_CLOCK },
 		{ "serial", required_argument, NULL, OPT_SERIAL },
 		{ "max-insns", required_argument, NULL, OPT_MAX_INSNS },
 		{ "trace", required_argument, NULL, OPT_TRACE },
@@ -162,6 +183,32 @@ int cli_run(int argc, char **argv)
 				cfg.boot = TORTUGA_BOOT_MULTIBOOT;
 			} else {
 				cli_error("--boot: unknown protocol '%s' (supported: direct, multiboot)", optarg);
+				return TORTUGA_STATUS_USAGE;
+			}
+			break;
+		case OPT_SMP: {
+			uint64_t n;
+			if (cli_parse_count(optarg, &n) || n < 1 || n > 64) {
+				cli_error("--smp: '%s' is not a vCPU count from 1 to 64", optarg);
+				return TORTUGA_STATUS_USAGE;
+			}
+			cfg.vcpus = (uint32_t)n;
+			break;
+		}
+		case OPT_CPU:
+			if (strlen(optarg) >= sizeof(cfg.cpu_model)) {
+				cli_error("--cpu: '%s' is too long", optarg);
+				return TORTUGA_STATUS_USAGE;
+			}
+			snprintf(cfg.cpu_model, sizeof(cfg.cpu_model), "%s", optarg);
+			break;
+		case OPT_CLOCK:
+			if (!strcmp(optarg, "modelled")) {
+				cfg.clock = TORTUGA_CLOCK_MODELLED;
+			} else if (!strcmp(optarg, "host")) {
+				cfg.clock = TORTUGA_CLOCK_HOST;
+			} else {
+				cli_error("--clock: '%s' is not modelled or host", optarg);
 				return TORTUGA_STATUS_USAGE;
 			}
 			break;

@@ -5,29 +5,7 @@
  * configuration are printed for the host side to compare.
  */
 #include <guest/io.h>
-#include <pc/pc.h>
-
-static void fw_select(uint16_t key)
-{
-	outw(0x510, key);
-}
-
-static void fw_read(void *buf, size_t n)
-{
-	uint8_t *p = buf;
-	for (size_t i = 0; i < n; i++)
-		p[i] = inb(0x511);
-}
-
-static uint64_t fw_le(unsigned n)
-{
-	uint8_t b[8] = { 0 };
-	fw_read(b, n);
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)b[i] << (8 * i);
-	return v;
-}
+#include <pc/fwcfg.h>
 
 static uint32_t be32(const uint8_t *p)
 {

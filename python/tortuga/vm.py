@@ -94,17 +94,21 @@ class Event:
 class VM:
     """A tortuga VM. Keyword arguments set struct tortuga_config fields:
     mem (size), vcpus, boot ("direct" or "multiboot"), max_insns,
-    trace_ring_events, trace_overwrite."""
+    trace_ring_events, trace_overwrite, cpu (model string), clock
+    ("modelled" or "host")."""
 
     BOOT = {"direct": 0, "multiboot": 1}
+    CLOCK = {"modelled": 0, "host": 1}
 
     def __init__(self, mem="128M", vcpus=1, max_insns=0, trace_ring_events=1 << 16,
-                 trace_overwrite=False, serial_fd=None, boot="direct"):
+                 trace_overwrite=False, serial_fd=None, boot="direct", cpu="", clock="modelled"):
         cfg = _lib.Config()
         lib.tortuga_config_init(ctypes.byref(cfg))
         cfg.mem_size = parse_size(mem)
         cfg.vcpus = vcpus
         cfg.boot = self.BOOT[boot]
+        cfg.clock = self.CLOCK[clock]
+        cfg.cpu_model = cpu.encode()
         cfg.max_insns = max_insns
         cfg.trace_ring_events = trace_ring_events
         if trace_overwrite:

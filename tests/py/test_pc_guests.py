@@ -45,3 +45,32 @@ def test_platform_fw_cfg_and_pci(vm, guest):
     assert "fw_cfg nb_cpus=3" in out
     assert 'fw_cfg cmdline="x=1 y=2" (size 8)' in out
     assert "pci 00:00.0 id=0x29c08086" in out
+
+
+@pytest.mark.parametrize("vcpus", [2, 4, 8])
+def test_smp_bring_up_and_ipis(vm, guest, vcpus):
+    """INIT/SIPI bring-up and IPIs on 2, 4 and 8 vCPUs."""
+    v, r = run_guest(vm, guest, "smp", vcpus=vcpus)
+    out = v.serial
+    assert "# %d CPUs" % vcpus in out, out
+    assert not [l for l in out.splitlines() if l.startswith("not ok")], out
+    assert r.exit_status == 1, out
+
+
+def test_smp_is_deterministic(vm, guest):
+    """Two runs of the same SMP guest retire the same instructions, take the
+    same exits and print the same bytes (the scheduler is deterministic)."""
+    runs = []
+    for _ in range(2):
+        v, r = run_guest(vm, guest, "smp", vcpus=4)
+        runs.append((r.instructions, r.exits, r.cycles, v.serial, v.exits_by_reason()))
+    assert runs[0] == runs[1]
+
+
+def test_smp_aps_wait_for_sipi(vm, guest):
+    """Without the guest's INIT/SIPI the APs never run: a single-CPU guest on
+    a 4-vCPU VM retires instructions on vCPU 0 only."""
+    v, r = run_guest(vm, guest, "platform", vcpus=4)
+    assert r.exit_status == 1
+    for k in range(1, 4):
+        assert v.reg("rip", vcpu=k) == 0xfff0   # still at the reset vector
