@@ -6,6 +6,8 @@
  * IA-32e mode with the BSP's page tables, takes a stack and calls
  * ap_main(ordinal).
  */
+#include "lib/long_mode.inc"
+
 #define AP_TRAMPOLINE 0x8000
 #define AP_STACK 16384
 
@@ -36,19 +38,7 @@ ap_pm32:
 	mov %ax, %ds
 	mov %ax, %es
 	mov %ax, %ss
-	mov %cr4, %eax
-	or $0x20, %eax /* PAE */
-	mov %eax, %cr4
-	mov $pc_pml4, %eax
-	mov %eax, %cr3
-	mov $0xc0000080, %ecx
-	rdmsr
-	or $0x900, %eax /* LME, NXE */
-	wrmsr
-	mov %cr0, %eax
-	or $0x80010001, %eax /* PG, WP, PE */
-	mov %eax, %cr0
-	ljmp $0x08, $ap_64
+	enter_long_mode ap_64
 
 	.code64
 ap_64:

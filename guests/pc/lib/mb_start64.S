@@ -9,6 +9,7 @@
  * QEMU's -kernel requires), the "ELF32 carrying 64-bit code" case.
  */
 #include "mb_header.inc"
+#include "long_mode.inc"
 
 	.section .text.start, "ax"
 	.code32
@@ -38,19 +39,7 @@ _start:
 	loop 2b
 
 	lgdt pc_gdt64_ptr
-	mov %cr4, %eax
-	or $0x20, %eax /* PAE */
-	mov %eax, %cr4
-	mov $pc_pml4, %eax
-	mov %eax, %cr3
-	mov $0xc0000080, %ecx /* IA32_EFER */
-	rdmsr
-	or $0x900, %eax /* LME, NXE */
-	wrmsr
-	mov %cr0, %eax
-	or $0x80010001, %eax /* PG, WP, PE */
-	mov %eax, %cr0
-	ljmp $0x08, $1f
+	enter_long_mode 1f
 
 	.code64
 1:	mov $0x10, %eax
