@@ -134,11 +134,17 @@ static void print_report(tortuga_vm *vm, const struct tortuga_result *r)
 			1000.0 * (double)r->exits / (double)r->instructions);
 }
 
-static void dump_state(tortuga_vm *vm)
+/* One vCPU's state; with several, each after a "CPU#n" line as QEMU's
+ * `info registers -a` does. */
+static void dump_state(tortuga_vm *vm, uint32_t vcpus)
 {
 	char buf[4096];
-	if (tortuga_vm_dump_state(vm, 0, buf, sizeof(buf)) > 0)
-		fputs(buf, stderr);
+	for (uint32_t k = 0; k < vcpus; k++) {
+		if (vcpus > 1)
+			fprintf(stderr, "CPU#%u\n", k);
+		if (tortuga_vm_dump_state(vm, k, buf, sizeof(buf)) > 0)
+			fputs(buf, stderr);
+	}
 }
 
 int cli_run(int argc, char **argv)
@@ -323,14 +329,14 @@ int cli_run(int argc, char **argv)
 	status = res.exit_status;
 	if (err || res.stop_reason == TORTUGA_STOP_ERROR) {
 		cli_error("%s", tortuga_vm_error(vm));
-		dump_state(vm);
+		dump_state(vm, cfg.vcpus);
 		status = TORTUGA_STATUS_ERROR;
 	} else if (res.stop_reason == TORTUGA_STOP_TRIPLE_FAULT) {
 		cli_error("guest triple-faulted (shutdown); CPU state:");
-		dump_state(vm);
+		dump_state(vm, cfg.vcpus);
 	} else if (res.stop_reason == TORTUGA_STOP_INSN_LIMIT && !quiet) {
 		cli_error("instruction limit reached; CPU state:");
-		dump_state(vm);
+		dump_state(vm, cfg.vcpus);
 	} else if (res.stop_reason == TORTUGA_STOP_HALTED) {
 		cli_error("guest halted with nothing that could wake it");
 	}
