@@ -55,6 +55,21 @@ static void on_nmi(struct trap_frame *f)
 	hits[2]++;
 }
 
+/* An NMI handler that sends itself another NMI: it is held until IRET
+ * ends NMI blocking (SDM Vol. 3A 6.7.1). */
+static volatile unsigned nmi_seen_inside;
+
+static void on_nmi_twice(struct trap_frame *f)
+{
+	(void)f;
+	if (hits[2]++ == 0) {
+		apic_ipi(0, ICR_SELF | ICR_NMI);
+		for (int k = 0; k < 100; k++)
+			__asm__ volatile("nop");
+		nmi_seen_inside = hits[2];
+	}
+}
+
 static void wait_for(unsigned vec, unsigned n)
 {
 	for (unsigned spin = 0; hits[vec] < n && spin < 1000000; spin++)
@@ -116,6 +131,12 @@ static void test_xapic_basics(void)
 	apic_ipi(0, ICR_SELF | ICR_NMI);
 	__asm__ volatile("nop");
 	pc_check_eq(hits[2], 1, "NMI IPI delivered with IF = 0");
+	hits[2] = 0;
+	trap_set_handler(2, on_nmi_twice);
+	apic_ipi(0, ICR_SELF | ICR_NMI);
+	__asm__ volatile("nop; nop");
+	pc_check(nmi_seen_inside == 1 && hits[2] == 2, "an NMI during the NMI handler waits for its IRET (%u, %u)",
+		 nmi_seen_inside, hits[2]);
 }
 
 static void test_timer(void)

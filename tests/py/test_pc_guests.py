@@ -74,3 +74,17 @@ def test_smp_aps_wait_for_sipi(vm, guest):
     assert r.exit_status == 1
     for k in range(1, 4):
         assert v.reg("rip", vcpu=k) == 0xfff0   # still at the reset vector
+
+
+def test_apic_with_host_clock(vm, guest):
+    """With the host clock the TSC and the timers follow real time; the
+    timer and PIT checks still hold (they only bound time from below)."""
+    v, r = run_guest(vm, guest, "apic", clock="host")
+    assert r.exit_status == 1, v.serial
+
+
+def test_modelled_clock_is_deterministic(vm, guest):
+    a = run_guest(vm, guest, "apic")
+    b = run_guest(vm, guest, "apic")
+    assert a[1].instructions == b[1].instructions and a[1].cycles == b[1].cycles
+    assert a[0].serial == b[0].serial
