@@ -24,6 +24,7 @@ static void usage(FILE *f)
 	      "\n"
 	      "commands:\n"
 	      "  run     run a guest ELF in a VM (tortuga run --help)\n"
+	      "  trace   report on, convert and record traces (tortuga trace --help)\n"
 	      "\n"
 	      "options:\n"
 	      "  -h, --help     show this help\n"
@@ -48,6 +49,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "run"))
 		return cli_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "trace"))
+		return cli_trace(argc - 1, argv + 1);
 	cli_error("unknown command '%s' (try: tortuga --help)", cmd);
 	return TORTUGA_STATUS_USAGE;
 }

@@ -27,13 +27,17 @@ static void run_usage(FILE *f)
 {
 	fputs("usage: tortuga run [options] GUEST.elf [-- GUEST-ARGS...]\n"
 	      "\n"
-	      "Run GUEST.elf in a VM on tortuga's software x86-64 CPU. The process exits\n"
-	      "with the guest's debug-exit status ((V << 1) | 1 for a write of V to port\n"
-	      "0xf4), or with 4 (triple fault), 6 (--max-insns reached), 8 (halted with\n"
-	      "nothing to wake it), 10 (tortuga error), 12 (stopped by a signal),\n"
-	      "2 (bad usage or guest image).\n"
+	      "Run GUEST.elf in a VM, on tortuga's software x86-64 CPU (emu) or on the\n"
+	      "Linux KVM API (kvm). The process exits with the guest's debug-exit status\n"
+	      "((V << 1) | 1 for a write of V to port 0xf4), or with 4 (triple fault),\n"
+	      "6 (--max-insns reached), 8 (halted with nothing to wake it), 10 (tortuga\n"
+	      "error), 12 (stopped by a signal), 2 (bad usage or guest image).\n"
 	      "\n"
 	      "options:\n"
+	      "  --backend B        emu, kvm, or auto: kvm when /dev/kvm opens, else emu\n"
+	      "                     (default auto, or $TORTUGA_BACKEND)\n"
+	      "  --nested           offer VMX/SVM to the guest (kvm: the host KVM's nested\n"
+	      "                     virtualization, when it allows it)\n"
 	      "  --mem SIZE         guest RAM, e.g. 64M, 1G (default 128M)\n"
 	      "  --boot PROTOCOL    direct (default): 64-bit entry, see bootinfo.h;\n"
 	      "                     multiboot: Multiboot v1 kernel (ELF32/ELF64) in 32-bit mode\n"
@@ -46,8 +50,12 @@ static void run_usage(FILE *f)
 	      "  --clock modelled|host  what drives the TSC and timers: modelled cycles\n"
 	      "                     (default, deterministic) or the host's clock\n"
 	      "  --serial stdio|FILE  where the guest's serial console goes (default stdio)\n"
-	      "  --max-insns N      stop after N guest instructions (k/M/G suffixes)\n"
-	      "  --trace FILE       write every trace event to FILE (.csv: CSV, else binary)\n"
+	      "  --max-insns N      stop after N guest instructions (k/M/G suffixes; emu only)\n"
+	      "  --trace FILE       write every trace event to FILE (.csv: CSV, .json:\n"
+	      "                     Perfetto, else binary) from the in-process ring\n"
+	      "  --trace-bpf FILE   the same, recorded through eBPF (needs root; falls back\n"
+	      "                     to the in-process ring, saying why); with the kvm\n"
+	      "                     backend also KVM's in-kernel exits\n"
 	      "  --stats FILE       write a JSON summary of the run to FILE\n"
 	      "  --report           print the exits by reason when the guest stops\n"
 	      "  -q, --quiet        no summary line on stderr\n"
@@ -63,6 +71,9 @@ enum {
 	OPT_TRACE,
 	OPT_STATS,
 	OPT_REPORT,
+	OPT_BACKEND,
+	OPT_NESTED,
+	OPT_TRACE_BPF,
 	OPT_MODULE,
 	OPT_SMP,
 	OPT_CPU,
@@ -70,6 +81,24 @@ enum {
 };
 
 #define MAX_MODULES 32
+
+static int parse_backend(const char *s, uint32_t *out)
+{
+	static const struct {
+		const char *name;
+		uint32_t backend;
+	} names[] = {
+		{ "emu", TORTUGA_BACKEND_EMU },
+		{ "kvm", TORTUGA_BACKEND_KVM },
+		{ "auto", TORTUGA_BACKEND_AUTO },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(s, names[i].name)) {
+			*out = names[i].backend;
+			return 0;
+		}
+	return -1;
+}
 
 /* The guest command line: GUEST-ARGS joined by spaces. */
 static char *join_args(int argc, char **argv)
@@ -88,19 +117,25 @@ static char *join_args(int argc, char **argv)
 	return s;
 }
 
-static void print_summary(tortuga_vm *vm, const struct tortuga_result *r)
+/* Ring drops matter only when something reads the ring (--trace): without
+ * a reader the ring keeps what fits and nobody misses the rest. */
+static void print_summary(tortuga_vm *vm, const struct tortuga_result *r, bool traced)
 {
 	double secs = (double)r->wall_ns / 1e9;
 	double mips = r->wall_ns ? (double)r->instructions * 1e3 / (double)r->wall_ns : 0;
-	fprintf(stderr,
-		"tortuga: %s (status %d): %" PRIu64 " instructions in %.3f s (%.1f MIPS), %" PRIu64
-		" exits",
-		tortuga_stop_reason_name(r->stop_reason), r->exit_status, r->instructions, secs, mips,
-		r->exits);
-	if (r->trace_dropped)
+	if (!strcmp(tortuga_vm_backend(vm), "kvm"))
+		/* KVM runs the guest natively and counts no instructions. */
+		fprintf(stderr, "tortuga: %s (status %d) on kvm: %.3f s, %" PRIu64 " exits to user space",
+			tortuga_stop_reason_name(r->stop_reason), r->exit_status, secs, r->exits);
+	else
+		fprintf(stderr,
+			"tortuga: %s (status %d): %" PRIu64 " instructions in %.3f s (%.1f MIPS), %" PRIu64
+			" exits",
+			tortuga_stop_reason_name(r->stop_reason), r->exit_status, r->instructions, secs, mips,
+			r->exits);
+	if (r->trace_dropped && traced)
 		fprintf(stderr, ", %" PRIu64 " trace events dropped", r->trace_dropped);
 	fputc('\n', stderr);
-	(void)vm;
 }
 
 /* Exits at L0 by basic reason, most frequent first. */
@@ -150,6 +185,8 @@ static void dump_state(tortuga_vm *vm, uint32_t vcpus)
 int cli_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "backend", required_argument, NULL, OPT_BACKEND },
+		{ "nested", no_argument, NULL, OPT_NESTED },
 		{ "mem", required_argument, NULL, OPT_MEM },
 		{ "boot", required_argument, NULL, OPT_BOOT },
 		{ "module", required_argument, NULL, OPT_MODULE },
@@ -159,6 +196,7 @@ int cli_run(int argc, char **argv)
 		{ "serial", required_argument, NULL, OPT_SERIAL },
 		{ "max-insns", required_argument, NULL, OPT_MAX_INSNS },
 		{ "trace", required_argument, NULL, OPT_TRACE },
+		{ "trace-bpf", required_argument, NULL, OPT_TRACE_BPF },
 		{ "stats", required_argument, NULL, OPT_STATS },
 		{ "report", no_argument, NULL, OPT_REPORT },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -167,7 +205,16 @@ int cli_run(int argc, char **argv)
 	};
 	struct tortuga_config cfg;
 	tortuga_config_init(&cfg);
-	const char *serial = "stdio", *trace = NULL, *stats = NULL;
+	/* `tortuga run` defaults to auto; the library (and so the Python
+	 * harness) to emu, which behaves the same on every host. */
+	cfg.backend = TORTUGA_BACKEND_AUTO;
+	const char *env_backend = getenv("TORTUGA_BACKEND");
+	if (env_backend && *env_backend && parse_backend(env_backend, &cfg.backend)) {
+		cli_error("TORTUGA_BACKEND: unknown backend '%s' (emu, kvm or auto)", env_backend);
+		return TORTUGA_STATUS_USAGE;
+	}
+	const char *serial = "stdio", *trace = NULL, *stats = NULL, *trace_bpf = NULL;
+	struct tortuga_bpf *bpf = NULL;
 	const char *modules[MAX_MODULES];
 	int nmodules = 0;
 	bool quiet = false, report = false;
@@ -176,6 +223,15 @@ int cli_run(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:qh", opts, NULL)) != -1) {
 		switch (c) {
+		case OPT_BACKEND:
+			if (parse_backend(optarg, &cfg.backend)) {
+				cli_error("--backend: unknown backend '%s' (emu, kvm or auto)", optarg);
+				return TORTUGA_STATUS_USAGE;
+			}
+			break;
+		case OPT_NESTED:
+			cfg.flags |= TORTUGA_CFG_NESTED;
+			break;
 		case OPT_MEM:
 			if (cli_parse_size(optarg, &cfg.mem_size)) {
 				cli_error("--mem: '%s' is not a size (try 64M or 1G)", optarg);
@@ -237,6 +293,9 @@ int cli_run(int argc, char **argv)
 		case OPT_TRACE:
 			trace = optarg;
 			break;
+		case OPT_TRACE_BPF:
+			trace_bpf = optarg;
+			break;
 		case OPT_STATS:
 			stats = optarg;
 			break;
@@ -295,6 +354,9 @@ int cli_run(int argc, char **argv)
 		cli_error("%s", tortuga_last_error());
 		goto out;
 	}
+	const char *note = tortuga_vm_backend_note(vm);
+	if (note[0] && !quiet)
+		cli_error("%s", note);
 	for (int m = 0; m < nmodules; m++) {
 		/* The module's file is the first word of its string. */
 		char path[4096];
@@ -318,6 +380,8 @@ int cli_run(int argc, char **argv)
 		cli_error("--trace: %s", tortuga_vm_error(vm));
 		goto out;
 	}
+	if (trace_bpf)
+		bpf = cli_bpf_begin(vm, trace_bpf);
 	running_vm = vm;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -327,6 +391,8 @@ int cli_run(int argc, char **argv)
 	signal(SIGTERM, SIG_DFL);
 	running_vm = NULL;
 	status = res.exit_status;
+	if (cli_bpf_end(bpf, trace_bpf, quiet) && status == 0)
+		status = TORTUGA_STATUS_ERROR;
 	if (err || res.stop_reason == TORTUGA_STOP_ERROR) {
 		cli_error("%s", tortuga_vm_error(vm));
 		dump_state(vm, cfg.vcpus);
@@ -348,7 +414,7 @@ int cli_run(int argc, char **argv)
 	if (report)
 		print_report(vm, &res);
 	if (!quiet)
-		print_summary(vm, &res);
+		print_summary(vm, &res, trace != NULL);
 out:
 	tortuga_vm_destroy(vm);
 	free(cmdline);

@@ -15,6 +15,7 @@
 
 #include "cpuid.h"
 #include "devices/uart16550.h"
+#include "kvm/kvm.h"
 #include "loader.h"
 #include "vm.h"
 
@@ -122,6 +123,35 @@ TORTUGA_API void tortuga_vm_destroy(tortuga_vm *vm)
 TORTUGA_API const char *tortuga_vm_error(tortuga_vm *vm)
 {
 	return vm ? ((struct vm *)vm)->err : last_error;
+}
+
+TORTUGA_API const char *tortuga_vm_backend(tortuga_vm *vm)
+{
+	const struct vm *v = (const struct vm *)vm;
+	return v->be ? v->be->name : "none";
+}
+
+TORTUGA_API const char *tortuga_vm_backend_note(tortuga_vm *vm)
+{
+	return ((const struct vm *)vm)->backend_note;
+}
+
+TORTUGA_API int tortuga_backend_probe(uint32_t backend, char *msg, size_t len)
+{
+	char buf[256];
+	int err = 0;
+	buf[0] = 0;
+	if (backend == TORTUGA_BACKEND_KVM || backend == TORTUGA_BACKEND_AUTO)
+		err = kvm_probe(buf, sizeof(buf));
+	else if (backend != TORTUGA_BACKEND_EMU) {
+		snprintf(buf, sizeof(buf), "unknown backend %u", backend);
+		err = -EINVAL;
+	}
+	if (backend == TORTUGA_BACKEND_AUTO)
+		err = 0; /* auto always has emu to fall back on; msg says why */
+	if (msg && len)
+		snprintf(msg, len, "%s", buf);
+	return err;
 }
 
 TORTUGA_API int tortuga_vm_load_elf_mem(tortuga_vm *tvm, const void *image, size_t len, const char *cmdline)
@@ -249,8 +279,12 @@ TORTUGA_API void tortuga_vm_set_max_insns(tortuga_vm *tvm, uint64_t max_insns)
 TORTUGA_API void tortuga_vm_request_stop(tortuga_vm *tvm)
 {
 	struct vm *vm = (struct vm *)tvm;
-	/* Async-signal-safe: only the atomic flag; the run loop records why. */
+	/* Async-signal-safe: the atomic flag (the run loop records why), then a
+	 * kick for backends whose vCPUs do not poll it (kvm inside KVM_RUN). */
 	atomic_store(&vm->stop_requested, 1);
+	if (vm->be && vm->be->kick)
+		for (uint32_t i = 0; i < vm->nvcpus; i++)
+			vm->be->kick(vm->vcpus[i]);
 }
 
 TORTUGA_API size_t tortuga_vm_serial_read(tortuga_vm *tvm, uint64_t offset, char *buf, size_t len)

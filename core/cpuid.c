@@ -5,16 +5,17 @@
 
 #include "cpuid.h"
 
-static const struct {
-	uint32_t leaf, subleaf;
-	uint8_t reg, bit;
-	const char *name;
-} feature_bits[CPUF_COUNT] = {
+static const struct cpu_feature_bit feature_bits[CPUF_COUNT] = {
 #define X(name_, leaf_, sub_, reg_, bit_, desc) \
 	[CPUF_##name_] = { .leaf = leaf_, .subleaf = sub_, .reg = reg_, .bit = bit_, .name = #name_ },
 #include "hw/cpuid_features.def"
 #undef X
 };
+
+const struct cpu_feature_bit *cpu_feature_bit(enum cpu_feature f)
+{
+	return &feature_bits[f];
+}
 
 void cpu_model_set(struct cpu_model *m, enum cpu_feature f, bool on)
 {

@@ -40,6 +40,14 @@ static inline bool cpu_has(const struct cpu_model *m, enum cpu_feature f)
 	return (m->features[f / 64] >> (f % 64)) & 1;
 }
 
+/* Where CPUID reports a feature (its row of hw/cpuid_features.def). */
+struct cpu_feature_bit {
+	uint32_t leaf, subleaf;
+	uint8_t reg, bit; /* reg: 0 EAX, 1 EBX, 2 ECX, 3 EDX */
+	const char *name;
+};
+const struct cpu_feature_bit *cpu_feature_bit(enum cpu_feature f);
+
 void cpu_model_set(struct cpu_model *m, enum cpu_feature f, bool on);
 /* Fill m from "MODEL[,+FEATURE|-FEATURE]..."; -ENOENT for an unknown
  * model, -EINVAL for an unknown feature or one the software CPU does not

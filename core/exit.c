@@ -304,6 +304,10 @@ static int handle_mmio(struct vcpu *v, struct vm_exit *e)
  * all ones, writes are dropped. */
 static int handle_ept_violation(struct vcpu *v, struct vm_exit *e)
 {
+	/* The local APIC page is no region of the address space; a backend
+	 * that reports it as unmapped (kvm) reaches the vCPU's APIC here. */
+	if (lapic_mmio_claims(v->lapic, e->mmio.gpa))
+		return handle_mmio(v, e);
 	vm_guest_warn(v->vm, "guest %s unmapped physical address 0x%" PRIx64 " at rip 0x%" PRIx64,
 		      e->mmio.write ? "wrote" : "read", e->mmio.gpa, v->s.rip);
 	if (!e->mmio.write)

@@ -187,6 +187,10 @@ int loader_load_elf(struct vm *vm, const void *image, size_t len, const char *na
 	bool mb_addr = mb && (mh.flags & MB_HF_ADDRESS);
 	if (!mb_addr && (len < EI_NIDENT || memcmp(image, ELFMAG, SELFMAG)))
 		return vm_error(vm, -ENOEXEC, "%s: not an ELF file", name);
+	/* libelf calls an unknown class "not ELF"; say what is wrong. */
+	uint8_t cls = len > EI_CLASS ? ((const uint8_t *)image)[EI_CLASS] : 0;
+	if (!mb_addr && cls != ELFCLASS32 && cls != ELFCLASS64)
+		return vm_error(vm, -ENOEXEC, "%s: invalid ELF class %u (want 2, 64-bit)", name, cls);
 
 	/* libelf wants a writable buffer; it does not modify it for reading. */
 	char *copy = malloc(len ? len : 1);

@@ -16,6 +16,7 @@
 #include "platform.h"
 #include "vm.h"
 
+#include "kvm/kvm.h"
 #include "tracing/trace.h"
 
 #define VM_MIN_MEM (2ull << 20)
@@ -127,15 +128,79 @@ static int check_config(const struct tortuga_config *cfg, char *msg, size_t len)
 		snprintf(msg, len, "unknown boot protocol %u (use direct or multiboot)", cfg->boot);
 		return -EINVAL;
 	}
-	if (cfg->backend == TORTUGA_BACKEND_KVM) {
-		snprintf(msg, len, "the kvm backend is not part of this build; use the emu backend");
-		return -ENOTSUP;
-	}
 	if (cfg->backend > TORTUGA_BACKEND_AUTO) {
 		snprintf(msg, len, "unknown backend %u", cfg->backend);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* What the emu backend cannot do in this build; NULL if it can run cfg. */
+static const char *emu_refuses(const struct tortuga_config *cfg)
+{
+	if (cfg->flags & TORTUGA_CFG_NESTED)
+		return "--nested on the emu backend needs tortuga's nested VMX (nested/), which is not part of this "
+		       "build; on a host whose KVM offers nested virtualization, use --backend kvm";
+	return NULL;
+}
+
+/* What the kvm backend cannot do whatever the host; NULL if it can try. */
+static const char *kvm_refuses(const struct tortuga_config *cfg)
+{
+	if (cfg->max_insns)
+		return "an instruction limit (--max-insns) needs the emu backend: KVM does not count guest "
+		       "instructions";
+	return NULL;
+}
+
+static int emu_init(struct vm *vm)
+{
+	const char *no = emu_refuses(&vm->cfg);
+	if (no)
+		return vm_error(vm, -ENOTSUP, "%s", no);
+	vm->be = &emu_backend_ops;
+	return vm->be->vm_init(vm);
+}
+
+/*
+ * Backend selection (README "Backends"). emu and kvm are what they say;
+ * auto is kvm when /dev/kvm opens and offers what tortuga needs, else emu,
+ * and says why in vm->backend_note (the CLI prints it once).
+ */
+static int backend_init(struct vm *vm)
+{
+	const struct tortuga_config *cfg = &vm->cfg;
+	char why[sizeof(vm->err)];
+	if (cfg->backend == TORTUGA_BACKEND_EMU)
+		return emu_init(vm);
+	const char *no = kvm_refuses(cfg);
+	if (cfg->backend == TORTUGA_BACKEND_KVM) {
+		vm->be = &kvm_backend_ops;
+		if (no)
+			return vm_error(vm, -ENOTSUP, "%s", no);
+		return vm->be->vm_init(vm);
+	}
+	if (no) {
+		snprintf(why, sizeof(why), "%s", no);
+	} else if (kvm_probe(why, sizeof(why)) == 0) {
+		vm->be = &kvm_backend_ops;
+		if (!vm->be->vm_init(vm))
+			return 0;
+		snprintf(why, sizeof(why), "%s", vm->err);
+		vm->be->vm_fini(vm);
+		vm->err[0] = 0;
+		vm->backend_note[0] = 0;
+	}
+	vm->be = NULL;
+	snprintf(vm->backend_note, sizeof(vm->backend_note), "not using the kvm backend: %.200s; using the emu backend",
+		 why);
+	int err = emu_init(vm);
+	if (err) {
+		char emu_why[sizeof(vm->err)];
+		snprintf(emu_why, sizeof(emu_why), "%s", vm->err);
+		vm_error(vm, err, "%.150s (and the kvm backend: %.90s)", emu_why, why);
+	}
+	return err;
 }
 
 int vm_create(const struct tortuga_config *ucfg, struct vm **out)
@@ -153,7 +218,6 @@ int vm_create(const struct tortuga_config *ucfg, struct vm **out)
 	int err = check_config(ucfg, vm->err, sizeof(vm->err));
 	if (err)
 		return err;
-	vm->be = &emu_backend_ops;
 
 	err = ram_init(&vm->ram, vm->cfg.mem_size);
 	if (err)
@@ -184,9 +248,10 @@ int vm_create(const struct tortuga_config *ucfg, struct vm **out)
 	err = platform_init(vm);
 	if (err)
 		return err;
-	err = vm->be->vm_init(vm);
+	err = backend_init(vm);
 	if (err)
-		return vm->err[0] ? err : vm_error(vm, err, "%s backend: cannot create the VM", vm->be->name);
+		return vm->err[0] ? err :
+				    vm_error(vm, err, "%s backend: cannot create the VM", vm->be ? vm->be->name : "no");
 	vm->nvcpus = vm->cfg.vcpus;
 	for (uint32_t i = 0; i < vm->nvcpus; i++) {
 		err = vcpu_create(vm, i, &vm->vcpus[i]);
@@ -406,7 +471,7 @@ uint64_t vcpu_trace(struct vcpu *v, uint8_t kind, uint16_t reason, uint64_t qual
 		    uint64_t parent)
 {
 	struct tortuga_event ev = {
-		.cycles = v->cycles,
+		.cycles = v->vm->be->cycles_now ? v->vm->be->cycles_now(v) : v->cycles,
 		.qual = qual,
 		.rip = v->s.rip,
 		.aux = aux,

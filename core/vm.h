@@ -60,6 +60,12 @@ struct backend_ops {
 	void (*flush_page)(struct vcpu *v, uint64_t la);
 	/* Bring v->s up to date from the backend (kvm: KVM_GET_*), if needed. */
 	int (*sync_state)(struct vcpu *v);
+	/* Modelled cycles now: v->cycles plus what the backend has executed but
+	 * not yet retired into it (emu: the current block). NULL: v->cycles. */
+	uint64_t (*cycles_now)(struct vcpu *v);
+	/* Make a vcpu_run in progress (on any thread) return soon; a stop was
+	 * requested. Async-signal-safe. NULL: the run loop polls the flag. */
+	void (*kick)(struct vcpu *v);
 };
 
 extern const struct backend_ops emu_backend_ops;
@@ -161,6 +167,9 @@ struct vm {
 	int32_t exit_status;
 	uint64_t wall_ns; /* total over runs */
 	char err[256];
+	/* Why the backend is the one it is, or what it leaves out (auto fell back
+	 * to emu; kvm lacks a model feature); "" if nothing to say. */
+	char backend_note[256];
 	unsigned warn_budget; /* rate limit for guest-caused log lines */
 };
 

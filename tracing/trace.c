@@ -12,11 +12,14 @@
 
 #include "probes.h"
 #include "trace.h"
+#include "trace_file.h"
 #include "writer.h"
 
+#ifndef TORTUGA_NO_USDT
 /* USDT semaphore for tortuga:event (see probes.h). */
 __extension__ unsigned short tortuga_event_semaphore __attribute__((unused))
 __attribute__((section(".probes")));
+#endif
 
 #define TRACE_MAX_SINKS 4
 
@@ -150,7 +153,8 @@ int trace_add_file_sink(struct trace *t, FILE *f, enum trace_format fmt)
 		return -ENOSPC;
 	}
 	struct trace_writer *w = NULL;
-	int err = trace_writer_open(&w, f, fmt);
+	struct trace_writer_opts opts = { .file_flags = TRACE_FILE_F_RING };
+	int err = trace_writer_open(&w, f, fmt, &opts);
 	if (err)
 		return err;
 	t->sinks[t->nsinks++] = w;
@@ -168,43 +172,4 @@ int trace_flush(struct trace *t)
 			t->sink_error = err;
 	}
 	return t->sink_error;
-}
-
-const char *trace_exit_reason_name(uint32_t reason)
-{
-	static const char *const names[TORTUGA_EXIT_REASON_MAX] = {
-#define X(name, num, str) [num] = #name,
-#include <tortuga/exit_reasons.def>
-#undef X
-	};
-	return reason < TORTUGA_EXIT_REASON_MAX ? names[reason] : NULL;
-}
-
-const char *trace_event_kind_name(uint32_t kind)
-{
-	static const char *const names[] = {
-#define X(name, num, str, doc) [num] = str,
-#include <tortuga/event_kinds.def>
-#undef X
-	};
-	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : NULL;
-}
-
-int trace_format_parse(const char *name, enum trace_format *fmt)
-{
-	if (!strcmp(name, "bin"))
-		*fmt = TRACE_FMT_BIN;
-	else if (!strcmp(name, "csv"))
-		*fmt = TRACE_FMT_CSV;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-enum trace_format trace_format_for_path(const char *path)
-{
-	size_t n = strlen(path);
-	if (n >= 4 && !strcmp(path + n - 4, ".csv"))
-		return TRACE_FMT_CSV;
-	return TRACE_FMT_BIN;
 }

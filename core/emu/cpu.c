@@ -32,6 +32,7 @@ void emu_update_mode(struct emu_cpu *c)
 	else
 		c->cpl = cs->sel & 3;
 	c->tlb = &c->tlbs[c->cpl == 3];
+	c->ac_mask = (s->cr0 & CR0_AM) && c->cpl == 3 ? RFLAGS_AC : 0;
 	switch (mode) {
 	case MODE_LONG64:
 		c->ip_mask = ~0ull;
@@ -88,9 +89,19 @@ static struct emu_block *lookup_slow(struct emu_cpu *c, uint64_t la)
 		return NULL;
 	}
 	uint32_t h = hash_of(gpa, c->mode, ev->hash_mask);
-	for (struct emu_block *b = ev->hash[h]; b; b = b->hnext)
-		if (b->gpa == gpa && b->mode == c->mode && block_valid(&vm->ram, b))
+	for (struct emu_block **pp = &ev->hash[h]; *pp;) {
+		struct emu_block *b = *pp;
+		if (!block_valid(&vm->ram, b)) {
+			/* Generations only grow: a stale block never becomes valid
+			 * again. Unlink it, or chains of rewritten code grow without
+			 * bound (the jump cache validates its entries itself). */
+			*pp = b->hnext;
+			continue;
+		}
+		if (b->gpa == gpa && b->mode == c->mode)
 			return b;
+		pp = &b->hnext;
+	}
 	struct emu_block *b = emu_decode_block(c, la, host, gpa);
 	if (!b && !vm_should_stop(vm)) {
 		cache_flush(vm);
@@ -130,6 +141,15 @@ static void retire(struct emu_cpu *c, uint64_t n)
 {
 	c->v->stats.insns += n;
 	c->v->cycles += n * COST_INSN_DEFAULT;
+}
+
+/* Instructions of the current block before the one executing have retired
+ * architecturally but are added to v->cycles only when the block ends. */
+static uint64_t emu_cycles_now(struct vcpu *v)
+{
+	const struct emu_cpu *c = emu_of(v);
+	uint64_t pending = c->cur_block ? (uint64_t)(c->cur - c->cur_block->insn) : 0;
+	return v->cycles + pending * COST_INSN_DEFAULT;
 }
 
 static void run_block(struct emu_cpu *c, const struct emu_block *b, uint32_t maxn)
@@ -174,6 +194,7 @@ static int emu_vcpu_run(struct vcpu *v)
 			c->cur_block = NULL;
 		}
 		c->brk = false;
+		c->bp_hit = 0; /* the faulting instruction did not complete */
 		emu_handle_fault(c, (unsigned)c->exc_vector, c->exc_has_error, c->exc_error);
 	}
 	while (!vm_should_stop(vm) && s->activity == ACT_ACTIVE) {
@@ -214,6 +235,24 @@ static int emu_vcpu_run(struct vcpu *v)
 			if (v->insn_limit - v->stats.insns < maxn)
 				maxn = (uint32_t)(v->insn_limit - v->stats.insns);
 		}
+		/* RF is cleared at the start of the next instruction, after the
+		 * instruction-breakpoint check it suppresses (SDM 3A 18.3.1.1).
+		 * Only IRET sets it, and IRET ends its block. */
+		bool rf = (s->rflags & RFLAGS_RF) != 0;
+		s->rflags &= ~RFLAGS_RF;
+		if (unlikely((s->dr7 | c->dr_seen[4]) & 0xff)) {
+			emu_debug_sync(c);
+			if (c->bp_exec) {
+				maxn = 1;
+				/* A fault before the instruction, pushed with RF = 0;
+				 * MOV SS blocking holds it off (SDM 3A 6.8.3). */
+				if (!rf && !(shadow & INTR_BLOCK_MOV_SS) &&
+				    emu_debug_exec_hit(c, c->seg_base[SEG_CS] + s->rip)) {
+					emu_handle_fault(c, X86_DB, false, 0);
+					continue;
+				}
+			}
+		}
 		bool tf = (s->rflags & RFLAGS_TF) != 0;
 		if (shadow || tf)
 			maxn = 1;
@@ -227,9 +266,14 @@ static int emu_vcpu_run(struct vcpu *v)
 		run_block(c, b, maxn);
 		if (shadow)
 			s->interruptibility &= ~shadow;
-		if (tf) {
-			/* Single-step trap after the instruction (SDM 18.3.1.4). */
-			s->dr6 |= 1ull << 14;
+		/* One #DB trap after the instruction for single-step (BS, SDM
+		 * 18.3.1.4) and data breakpoints (B0-B3, 18.3.1.2), except right
+		 * after MOV SS/POP SS, which inhibit debug exceptions up to the
+		 * boundary after the next instruction (SDM 3A 6.8.3). */
+		uint8_t hit = c->bp_hit;
+		c->bp_hit = 0;
+		if ((tf || hit) && !(s->interruptibility & INTR_BLOCK_MOV_SS)) {
+			s->dr6 |= hit | (tf ? 1ull << 14 : 0);
 			emu_handle_fault(c, X86_DB, false, 0);
 		}
 	}
@@ -332,4 +376,5 @@ const struct backend_ops emu_backend_ops = {
 	.complete_io = emu_complete_io,
 	.flush_page = emu_flush_page,
 	.sync_state = emu_sync_state,
+	.cycles_now = emu_cycles_now,
 };

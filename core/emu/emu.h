@@ -178,6 +178,10 @@ struct emu_cpu {
 	/* decode/execution mode, recomputed on CR0/EFER/CS changes */
 	uint32_t mode;
 	unsigned cpl;
+	/* RFLAGS_AC when alignment checking is armed (CR0.AM, CPL 3), else 0:
+	 * an access checks alignment when RFLAGS & ac_mask (SDM 3A 6.15
+	 * "Interrupt 17"). */
+	uint64_t ac_mask;
 	uint64_t seg_base[SEG_COUNT]; /* effective bases (0 for ES/CS/SS/DS in 64-bit mode) */
 
 	struct lazy_flags lf;
@@ -186,6 +190,9 @@ struct emu_cpu {
 	struct emu_tlb tlbs[2]; /* [0] supervisor (CPL < 3), [1] user */
 	struct emu_tlb *tlb;
 	uint64_t tlb_epoch; /* bumped on every flush; validates the jump cache */
+	/* Largest page size (shift) any entry was filled from since the last
+	 * full flush: INVLPG must drop every 4 KiB piece of a large page. */
+	unsigned tlb_max_shift;
 	struct emu_jmp_entry jmp[1u << JMP_CACHE_BITS];
 
 	/* exceptions */
@@ -194,6 +201,12 @@ struct emu_cpu {
 	uint32_t exc_error;
 	bool exc_has_error;
 	int delivering; /* vector being delivered, -1 if none (double-fault rules) */
+
+	/* Hardware breakpoints (debug.c): DR0-DR3 and DR7 the masks were
+	 * computed from, enabled instruction and data breakpoints, and data
+	 * breakpoints hit by the running instruction (DR6 B0-B3 to report). */
+	uint64_t dr_seen[5];
+	uint8_t bp_exec, bp_data, bp_hit;
 
 	/* PAUSE-loop exiting: cycles of the first and last PAUSE of a spin */
 	uint64_t ple_first, ple_last;
@@ -231,6 +244,16 @@ static inline void emu_break(struct emu_cpu *c)
 {
 	c->brk = true;
 }
+
+/* ---- debug.c ---- */
+/* Recompute the breakpoint masks if DR0-DR3 or DR7 changed (flushes the TLB). */
+void emu_debug_sync(struct emu_cpu *c);
+/* An enabled instruction breakpoint at la: sets DR6 B0-B3, returns true. */
+bool emu_debug_exec_hit(struct emu_cpu *c, uint64_t la);
+/* A data access [la, la+size): note the data breakpoints it hits. */
+void emu_debug_data_access(struct emu_cpu *c, uint64_t la, unsigned size, bool write);
+/* Does a data breakpoint watch bytes of this page (kept out of the TLB)? */
+bool emu_debug_page_watched(const struct emu_cpu *c, uint64_t page_la);
 
 /* ---- except.c ---- */
 __attribute__((noreturn)) void emu_raise(struct emu_cpu *c, unsigned vector, uint32_t error);
@@ -287,7 +310,7 @@ static inline void emu_write_la(struct emu_cpu *c, uint64_t la, unsigned size, u
 static inline uint64_t emu_la(struct emu_cpu *c, unsigned seg, uint64_t off, unsigned size,
 			      unsigned acc)
 {
-	if (likely(c->mode == MODE_LONG64)) {
+	if (likely(c->mode == MODE_LONG64 && !(c->s->rflags & c->ac_mask))) {
 		uint64_t la = c->seg_base[seg] + off;
 		if (likely((uint64_t)((int64_t)(la << 16) >> 16) == la))
 			return la;

@@ -129,14 +129,32 @@ void emu_handle_fault(struct emu_cpu *c, unsigned vector, bool has_error, uint32
 
 static bool is_external(unsigned type)
 {
-	/* EXT in error codes: external interrupts, NMIs and hardware exceptions. */
-	return type == (INTR_TYPE_EXT_INTR >> 8) || type == (INTR_TYPE_NMI >> 8) ||
-	       type == (INTR_TYPE_HW_EXCEPTION >> 8);
+	/* EXT in error codes (SDM 3A 6.13): set unless the event being
+	 * delivered is a software interrupt (INT n) or a software exception
+	 * (INT3, INTO); INT1 is a privileged software exception and sets it. */
+	return type != (INTR_TYPE_SW_INTR >> 8) && type != (INTR_TYPE_SW_EXCEPTION >> 8);
 }
 
 static bool is_software(unsigned type)
 {
 	return type == (INTR_TYPE_SW_INTR >> 8) || type == (INTR_TYPE_SW_EXCEPTION >> 8);
+}
+
+/*
+ * The RFLAGS image an event handler gets (SDM 3A 18.3.1.1, "Instruction-
+ * Breakpoint Exception Condition"): RF = 1 for every fault-class exception
+ * except a debug exception from an instruction breakpoint, so that returning
+ * to the faulting instruction does not re-trigger a breakpoint on it; the
+ * current RF (0 once an instruction has started) for traps, interrupts and
+ * software interrupts. tortuga raises #DB only as a trap (single-step, INT1).
+ */
+static uint64_t flags_image(struct emu_cpu *c, unsigned vector, unsigned type)
+{
+	uint64_t f = emu_flags(c);
+	bool fault = type == (INTR_TYPE_HW_EXCEPTION >> 8) && vector < 32 &&
+		     vector != X86_DB && vector != X86_NMI && vector != X86_BP && vector != X86_OF &&
+		     vector != X86_DF && vector != X86_MC;
+	return fault ? f | RFLAGS_RF : f;
 }
 
 static void push_la(struct emu_cpu *c, uint64_t *rsp, unsigned size, uint64_t val, uint64_t ss_base,
@@ -221,7 +239,7 @@ static void deliver_64(struct emu_cpu *c, unsigned vector, unsigned type, bool h
 			emu_raise(c, X86_SS, ext);
 	}
 	rsp &= ~0xfull;
-	uint64_t flags = emu_flags(c);
+	uint64_t flags = flags_image(c, vector, type);
 	unsigned saved_cpl = c->cpl;
 	/* Stack writes happen at the new privilege level. */
 	unsigned acc = ACC_WRITE | (new_cpl < 3 ? ACC_SUPER : 0);
@@ -285,7 +303,7 @@ static void deliver_32(struct emu_cpu *c, unsigned vector, unsigned type, bool h
 		emu_raise(c, X86_GP, ext);
 
 	unsigned sz = gate32 ? 4 : 2;
-	uint64_t flags = emu_flags(c);
+	uint64_t flags = flags_image(c, vector, type);
 	struct x86_segment ss = s->seg[SEG_SS];
 	uint64_t esp = s->gpr[GPR_RSP];
 	bool priv = new_cpl < c->cpl;

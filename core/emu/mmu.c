@@ -25,22 +25,33 @@ void emu_tlb_flush(struct emu_cpu *c)
 {
 	tlb_clear(&c->tlbs[0]);
 	tlb_clear(&c->tlbs[1]);
+	c->tlb_max_shift = PAGE_SHIFT;
 	c->tlb_epoch++;
 }
 
+/*
+ * Invalidate the translations for the page containing la (INVLPG, and page
+ * faults, SDM 3A 4.10.4.1). The TLB holds large pages as 4 KiB pieces; SDM
+ * 4.10.2.3 requires INVLPG to drop all pieces of the page, so when large
+ * pages were cached every entry in the aligned region of the largest cached
+ * page size goes (invalidating more than required is allowed).
+ */
 void emu_flush_page(struct vcpu *v, uint64_t la)
 {
 	struct emu_cpu *c = emu_of(v);
-	uint64_t tag = la & PAGE_MASK;
-	unsigned idx = (la >> 12) & (TLB_SIZE - 1);
-	for (int k = 0; k < 2; k++) {
-		struct emu_tlb *t = &c->tlbs[k];
-		if (t->r[idx].tag == tag)
-			t->r[idx].tag = TLB_INVALID;
-		if (t->w[idx].tag == tag)
-			t->w[idx].tag = TLB_INVALID;
-		if (t->x[idx].tag == tag)
-			t->x[idx].tag = TLB_INVALID;
+	uint64_t size = 1ull << c->tlb_max_shift;
+	uint64_t region = la & ~(size - 1);
+	uint64_t pages = size >> PAGE_SHIFT;
+	if (pages > TLB_SIZE)
+		pages = TLB_SIZE;
+	for (uint64_t k = 0; k < pages; k++) {
+		unsigned idx = (unsigned)((region >> PAGE_SHIFT) + k) & (TLB_SIZE - 1);
+		for (int t = 0; t < 2; t++) {
+			struct tlb_entry *e[3] = { &c->tlbs[t].r[idx], &c->tlbs[t].w[idx], &c->tlbs[t].x[idx] };
+			for (int j = 0; j < 3; j++)
+				if (e[j]->tag != TLB_INVALID && e[j]->tag - region < size)
+					e[j]->tag = TLB_INVALID;
+		}
 	}
 	c->tlb_epoch++;
 }
@@ -66,8 +77,16 @@ void emu_tlb_protect_code(struct emu_vm *ev, struct vm *vm, uint64_t ram_page)
 
 struct walk {
 	uint64_t gpa;
+	unsigned shift; /* page size of the translation */
 	bool user, write, nx; /* effective U/S, R/W, XD over all levels */
-	bool dirty; /* final entry's D flag after the walk */
+	bool dirty; /* the leaf's D flag (after walk_commit() for a write) */
+	/* The entries used, top level first, for the accessed/dirty update. */
+	unsigned n;
+	struct {
+		uint8_t *host; /* NULL if the entry is not in RAM */
+		uint64_t val;
+		unsigned size;
+	} ent[4];
 };
 
 static uint64_t read_pte(struct emu_cpu *c, uint64_t gpa, unsigned size, uint8_t **host)
@@ -93,6 +112,30 @@ static void set_ad(struct emu_cpu *c, uint8_t *host, uint64_t *pte, uint64_t bit
 	ram_note_write(&c->vm->ram, host, size);
 }
 
+static void note_entry(struct walk *w, uint8_t *host, uint64_t val, unsigned size)
+{
+	w->ent[w->n].host = host;
+	w->ent[w->n].val = val;
+	w->ent[w->n].size = size;
+	w->n++;
+}
+
+/*
+ * Set A in every entry the walk used and D in the leaf for a write (SDM 4.8),
+ * once the access is known to be allowed: D is set "whenever there is a write
+ * to a linear address", and an access that faults writes nothing, as Bochs
+ * does (it updates A/D only after its permission checks).
+ */
+static void walk_commit(struct emu_cpu *c, struct walk *w, bool is_write)
+{
+	for (unsigned k = 0; k < w->n; k++) {
+		bool leaf = k == w->n - 1;
+		set_ad(c, w->ent[k].host, &w->ent[k].val, PTE_A | (leaf && is_write ? PTE_D : 0), w->ent[k].size);
+		if (leaf)
+			w->dirty = (w->ent[k].val & PTE_D) != 0;
+	}
+}
+
 /*
  * Walk the paging structures for la. Returns 0 and fills w, or a page-fault
  * error code with bit 31 set (so that 0 is never a valid fault result) whose
@@ -100,7 +143,7 @@ static void set_ad(struct emu_cpu *c, uint8_t *host, uint64_t *pte, uint64_t bit
  */
 #define WALK_FAULT (1u << 31)
 
-static uint32_t walk(struct emu_cpu *c, uint64_t la, bool is_write, struct walk *w)
+static uint32_t walk(struct emu_cpu *c, uint64_t la, struct walk *w)
 {
 	const struct x86_state *s = c->s;
 	uint64_t rsvd_phys = ~0ull << c->vm->model.phys_bits;
@@ -109,7 +152,9 @@ static uint32_t walk(struct emu_cpu *c, uint64_t la, bool is_write, struct walk 
 	w->user = w->write = true;
 	w->nx = false;
 	w->dirty = true;
+	w->n = 0;
 
+	w->shift = PAGE_SHIFT;
 	if (!(s->cr0 & CR0_PG)) {
 		w->gpa = la & 0xffffffffull;
 		return 0;
@@ -129,19 +174,20 @@ static uint32_t walk(struct emu_cpu *c, uint64_t la, bool is_write, struct walk 
 			uint64_t hi = ((pde >> 13) & 0xff) << 32;
 			if ((pde & (1ull << 21)) || (hi & rsvd_phys))
 				return WALK_FAULT | PFEC_RSVD | PFEC_P;
-			set_ad(c, h, &pde, PTE_A | (is_write ? PTE_D : 0), 4);
+			note_entry(w, h, pde, 4);
 			w->dirty = (pde & PTE_D) != 0;
+			w->shift = 22;
 			w->gpa = (pde & 0xffc00000ull) | hi | (la & 0x3fffff);
 			return 0;
 		}
-		set_ad(c, h, &pde, PTE_A, 4);
+		note_entry(w, h, pde, 4);
 		uint64_t pte_a = (pde & 0xfffff000ull) | ((la >> 10) & 0xffc);
 		uint64_t pte = read_pte(c, pte_a, 4, &h);
 		if (!(pte & PTE_P))
 			return WALK_FAULT;
 		w->user &= (pte & PTE_U) != 0;
 		w->write &= (pte & PTE_W) != 0;
-		set_ad(c, h, &pte, PTE_A | (is_write ? PTE_D : 0), 4);
+		note_entry(w, h, pte, 4);
 		w->dirty = (pte & PTE_D) != 0;
 		w->gpa = (pte & 0xfffff000ull) | (la & 0xfff);
 		return 0;
@@ -184,14 +230,14 @@ static uint32_t walk(struct emu_cpu *c, uint64_t la, bool is_write, struct walk 
 		w->user &= (e & PTE_U) != 0;
 		w->write &= (e & PTE_W) != 0;
 		w->nx |= nxe && (e & PTE_NX);
+		note_entry(w, h, e, 8);
 		if (leaf) {
-			set_ad(c, h, &e, PTE_A | (is_write ? PTE_D : 0), 8);
 			w->dirty = (e & PTE_D) != 0;
 			uint64_t off_mask = (1ull << shift) - 1;
+			w->shift = shift;
 			w->gpa = (e & 0x000ffffffffff000ull & ~off_mask) | (la & off_mask);
 			return 0;
 		}
-		set_ad(c, h, &e, PTE_A, 8);
 		table = e & 0x000ffffffffff000ull;
 	}
 }
@@ -252,14 +298,20 @@ static void tlb_fill(struct emu_cpu *c, uint64_t la, const struct walk *w, bool 
 	uintptr_t addend = (uintptr_t)host - (uintptr_t)tag;
 	unsigned idx = (la >> 12) & (TLB_SIZE - 1);
 	struct emu_tlb *t = c->tlb;
+	if (w->shift > c->tlb_max_shift)
+		c->tlb_max_shift = w->shift;
 	/* Supervisor access to a user page under SMAP depends on RFLAGS.AC,
 	 * which changes without a TLB flush: never cache it. */
 	if (!user && w->user && (c->s->cr4 & CR4_SMAP))
 		return;
-	if (access_ok(c, w, ACC_READ, user))
-		t->r[idx] = (struct tlb_entry){ tag, addend };
 	if (access_ok(c, w, ACC_EXEC, user))
 		t->x[idx] = (struct tlb_entry){ tag, addend };
+	/* Data accesses to a page with watched bytes must reach the slow path
+	 * (debug.c). */
+	if (unlikely(c->bp_data) && emu_debug_page_watched(c, tag))
+		return;
+	if (access_ok(c, w, ACC_READ, user))
+		t->r[idx] = (struct tlb_entry){ tag, addend };
 	if (w->dirty && access_ok(c, w, ACC_WRITE, user) && !c->vm->ram.code[ram_page(&c->vm->ram, host)])
 		t->w[idx] = (struct tlb_entry){ tag, addend };
 }
@@ -268,7 +320,7 @@ static bool translate(struct emu_cpu *c, uint64_t la, unsigned acc, uint64_t *gp
 {
 	bool user = c->cpl == 3 && !(acc & (ACC_IMPLICIT | ACC_SUPER));
 	struct walk w;
-	uint32_t f = walk(c, la, (acc & 3) == ACC_WRITE, &w);
+	uint32_t f = walk(c, la, &w);
 	if (f) {
 		*pfec = (f & ~WALK_FAULT) | pfec_for(c, acc, user);
 		return false;
@@ -277,6 +329,7 @@ static bool translate(struct emu_cpu *c, uint64_t la, unsigned acc, uint64_t *gp
 		*pfec = PFEC_P | pfec_for(c, acc, user);
 		return false;
 	}
+	walk_commit(c, &w, (acc & 3) == ACC_WRITE);
 	/* Fill only the TLB of the current privilege class, and never from
 	 * implicit accesses (their rights differ, e.g. under SMAP). */
 	if (!(acc & ACC_IMPLICIT) && user == (c->cpl == 3))
@@ -290,6 +343,9 @@ uint64_t emu_translate(struct emu_cpu *c, uint64_t la, unsigned acc)
 	uint64_t gpa;
 	uint32_t pfec;
 	if (!translate(c, la, acc, &gpa, &pfec)) {
+		/* A page fault invalidates the TLB entries for the page
+		 * (SDM 3A 4.10.4.1), so that a retry walks the tables again. */
+		emu_flush_page(c->v, la);
 		c->s->cr2 = la;
 		emu_raise(c, X86_PF, pfec);
 	}
@@ -309,8 +365,24 @@ __attribute__((noreturn)) static void seg_fault(struct emu_cpu *c, unsigned seg)
 	emu_raise(c, seg == SEG_SS ? X86_SS : X86_GP, 0);
 }
 
+/*
+ * Alignment check (SDM 3A 6.15 "Interrupt 17", Table 6-7): with CR0.AM and
+ * RFLAGS.AC at CPL 3, a data access to a word, doubleword or quadword that is
+ * not naturally aligned raises #AC(0). Supervisor-mode and implicit
+ * accesses (event delivery, descriptor tables) are not checked.
+ */
+static void check_alignment(struct emu_cpu *c, uint64_t la, unsigned size, unsigned acc)
+{
+	if ((acc & 3) == ACC_EXEC || (acc & (ACC_IMPLICIT | ACC_SUPER)))
+		return;
+	if ((size == 2 || size == 4 || size == 8) && (la & (size - 1)))
+		emu_raise(c, X86_AC, 0);
+}
+
 uint64_t emu_linear(struct emu_cpu *c, unsigned seg, uint64_t off, unsigned size, unsigned acc)
 {
+	if (unlikely(c->s->rflags & c->ac_mask))
+		check_alignment(c, c->seg_base[seg] + off, size, acc);
 	if (c->mode == MODE_LONG64) {
 		uint64_t la = c->seg_base[seg] + off;
 		unsigned bits = c->vm->model.virt_bits;
@@ -380,8 +452,17 @@ static uint64_t read_page(struct emu_cpu *c, uint64_t la, unsigned size, unsigne
 	return mmio_exit(c, la, gpa, size, false, 0, r != NULL);
 }
 
+/* Data breakpoints watch explicit accesses; event delivery and descriptor
+ * table accesses are not checked. */
+static inline void debug_access(struct emu_cpu *c, uint64_t la, unsigned size, unsigned acc)
+{
+	if (unlikely(c->bp_data) && !(acc & (ACC_IMPLICIT | ACC_SUPER)) && (acc & 3) != ACC_EXEC)
+		emu_debug_data_access(c, la, size, (acc & 3) == ACC_WRITE);
+}
+
 uint64_t emu_read_slow(struct emu_cpu *c, uint64_t la, unsigned size, unsigned acc)
 {
+	debug_access(c, la, size, acc);
 	unsigned first = 4096 - (unsigned)(la & 0xfff);
 	if (first >= size)
 		return read_page(c, la, size, acc);
@@ -416,6 +497,7 @@ static void write_page(struct emu_cpu *c, uint64_t la, uint64_t gpa, unsigned si
 
 void emu_write_slow(struct emu_cpu *c, uint64_t la, unsigned size, uint64_t val, unsigned acc)
 {
+	debug_access(c, la, size, acc);
 	unsigned first = 4096 - (unsigned)(la & 0xfff);
 	if (first >= size) {
 		write_page(c, la, emu_translate(c, la, acc), size, val);

@@ -10,7 +10,13 @@
 #ifndef TORTUGA_EVENT_H
 #define TORTUGA_EVENT_H
 
-#ifndef __bpf__
+#ifdef __bpf__
+#include <linux/types.h>
+typedef __u8 uint8_t;
+typedef __u16 uint16_t;
+typedef __u32 uint32_t;
+typedef __u64 uint64_t;
+#else
 #include <stdint.h>
 #endif
 
@@ -48,6 +54,14 @@ enum tortuga_event_kind {
 #undef X
 };
 
+/* One past the largest kind number (the table is dense from 0). */
+enum {
+#define X(name, num, str, doc) TORTUGA_EV_COUNT_##name,
+#include "event_kinds.def"
+#undef X
+	TORTUGA_EV_KIND_COUNT
+};
+
 enum tortuga_exit_reason {
 #define X(name, num, str) TORTUGA_EXIT_##name = num,
 #include "exit_reasons.def"
@@ -55,7 +69,30 @@ enum tortuga_exit_reason {
 	TORTUGA_EXIT_REASON_MAX = 80, /* one past the largest basic exit reason */
 };
 
+/*
+ * AMD SVM exit codes (TORTUGA_EVF_SVM events carry one in `reason`).
+ */
+enum tortuga_svm_exit {
+#define X(name, num, str) TORTUGA_SVM_EXIT_##name = num,
+#define R(name, first, last, str) TORTUGA_SVM_EXIT_##name = first, TORTUGA_SVM_EXIT_##name##_LAST = last,
+#include "svm_exit_codes.def"
+#undef R
+#undef X
+};
+
 /* flags */
 #define TORTUGA_EVF_KVM 0x01 /* produced from a KVM tracepoint */
+#define TORTUGA_EVF_SVM 0x02 /* reason is an AMD SVM exit code, not a VMX one */
+
+/*
+ * Sequence numbers of events made from KVM tracepoints start here, so that
+ * they never collide with the in-process numbering (which starts at 1) when
+ * both are in one trace: a (seq) names one event in a file.
+ */
+#define TORTUGA_SEQ_KVM_BASE (1ull << 48)
+
+/* TORTUGA_EV_LOST reasons: who lost the events. */
+#define TORTUGA_LOST_RING 0 /* the in-process ring was full */
+#define TORTUGA_LOST_BPF 1 /* the BPF ring buffer was full */
 
 #endif

@@ -67,6 +67,9 @@ struct tortuga_config {
 };
 
 #define TORTUGA_CFG_TRACE_OVERWRITE 0x1 /* ring keeps newest events when full */
+/* Offer hardware virtualization to the guest (CPUID VMX/SVM): on kvm, the host
+ * KVM's own nested VMX/SVM when it allows it; on emu, tortuga's nested VMX. */
+#define TORTUGA_CFG_NESTED 0x2
 
 /* Why a run stopped. */
 enum tortuga_stop_reason {
@@ -125,11 +128,20 @@ struct tortuga_field {
 /* Returns the number of fields and points *fields at a static table. */
 TORTUGA_API uint32_t tortuga_event_fields(const struct tortuga_field **fields);
 
+/* Can this host run the backend (enum tortuga_backend)? 0, or a negative
+ * errno and a one-line reason in msg ("/dev/kvm does not exist: ..."). */
+TORTUGA_API int tortuga_backend_probe(uint32_t backend, char *msg, size_t len);
+
 /* ---- VM lifecycle ---- */
 TORTUGA_API int tortuga_vm_create(const struct tortuga_config *cfg, tortuga_vm **out);
 TORTUGA_API void tortuga_vm_destroy(tortuga_vm *vm);
 /* One-line description of the VM's last error ("" if none). */
 TORTUGA_API const char *tortuga_vm_error(tortuga_vm *vm);
+/* The backend the VM runs on: "emu" or "kvm". */
+TORTUGA_API const char *tortuga_vm_backend(tortuga_vm *vm);
+/* Why the backend is the one it is, or what it leaves out (auto fell back to
+ * emu, KVM lacks a CPU-model feature, what --nested exposes); "" if nothing. */
+TORTUGA_API const char *tortuga_vm_backend_note(tortuga_vm *vm);
 
 /* Load an ELF guest from a file / from memory. cmdline may be NULL. */
 TORTUGA_API int tortuga_vm_load_elf(tortuga_vm *vm, const char *path, const char *cmdline);

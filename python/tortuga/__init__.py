@@ -15,8 +15,14 @@ meson build tree (build/libtortuga.so), then the system linker path.
 
 from ._lib import lib, LibraryNotFound, exit_reason_name, event_kind_name, stop_reason_name
 from .vm import VM, Result, Event, TortugaError, parse_size, EVENT_FIELDS
+from .tracefile import TraceFile, TraceFileError, open_trace, read_events
+from .bpf import BpfRecording, BpfUnavailable, bpf_check
+from . import tap
 
 __all__ = [
     "VM", "Result", "Event", "TortugaError", "LibraryNotFound", "lib",
     "exit_reason_name", "event_kind_name", "stop_reason_name", "parse_size", "EVENT_FIELDS",
+    "TraceFile", "TraceFileError", "open_trace", "read_events",
+    "BpfRecording", "BpfUnavailable", "bpf_check",
+    "tap",
 ]

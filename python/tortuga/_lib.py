@@ -75,6 +75,32 @@ class Field(ctypes.Structure):
     ]
 
 
+class BpfOpts(ctypes.Structure):
+    _fields_ = [
+        ("size", ctypes.c_uint32),
+        ("pid", ctypes.c_int32),
+        ("flags", ctypes.c_uint32),
+        ("ring_bytes", ctypes.c_uint32),
+        ("poll_ms", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("format", ctypes.c_char_p),
+    ]
+
+
+class BpfStats(ctypes.Structure):
+    _fields_ = [
+        ("events", ctypes.c_uint64),
+        ("usdt_events", ctypes.c_uint64),
+        ("kvm_events", ctypes.c_uint64),
+        ("lost", ctypes.c_uint64),
+        ("read_errors", ctypes.c_uint64),
+        ("usdt_attached", ctypes.c_uint32),
+        ("kvm_attached", ctypes.c_uint32),
+        ("usdt_path", ctypes.c_char * 512),
+        ("kvm_note", ctypes.c_char * 320),
+    ]
+
+
 lib = _load()
 
 _VM = ctypes.c_void_p
@@ -108,6 +134,19 @@ _protos = {
     "tortuga_vm_read_phys": (ctypes.c_int, [_VM, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_size_t]),
     "tortuga_vm_write_phys": (ctypes.c_int, [_VM, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_size_t]),
     "tortuga_vm_get_reg": (ctypes.c_int, [_VM, ctypes.c_uint32, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint64)]),
+    # include/tortuga/trace.h
+    "tortuga_trace_error": (ctypes.c_char_p, []),
+    "tortuga_trace_open": (ctypes.c_int, [ctypes.c_char_p, ctypes.c_uint32, ctypes.POINTER(ctypes.c_void_p)]),
+    "tortuga_trace_read": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32]),
+    "tortuga_trace_close": (None, [ctypes.c_void_p]),
+    "tortuga_trace_convert": (ctypes.c_int, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]),
+    "tortuga_trace_report": (ctypes.c_int, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint32]),
+    "tortuga_event_reason_name": (ctypes.c_char_p, [ctypes.c_void_p, ctypes.c_char_p]),
+    "tortuga_bpf_opts_init": (None, [ctypes.POINTER(BpfOpts)]),
+    "tortuga_bpf_start": (ctypes.c_int, [ctypes.c_char_p, ctypes.POINTER(BpfOpts), ctypes.POINTER(ctypes.c_void_p)]),
+    "tortuga_bpf_stats": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(BpfStats)]),
+    "tortuga_bpf_stop": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(BpfStats)]),
+    "tortuga_bpf_check": (ctypes.c_int, [ctypes.c_char_p, ctypes.c_size_t]),
 }
 for _name, (_res, _args) in _protos.items():
     _fn = getattr(lib, _name)

@@ -1,6 +1,7 @@
 """The VM object of the harness."""
 
 import ctypes
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -60,15 +61,25 @@ class Result:
     trace_dropped: int
 
 
+@functools.lru_cache(maxsize=4096)
+def event_reason_name(kind, flags, reason):
+    ev = CEvent(kind=kind, flags=flags, reason=reason)
+    buf = ctypes.create_string_buffer(32)
+    name = lib.tortuga_event_reason_name(ctypes.byref(ev), buf)
+    return name.decode() if name is not None else None
+
+
 class Event:
     """One trace event: attributes named as in struct tortuga_event, plus
     kind_name and reason_name."""
 
     __slots__ = tuple(EVENT_FIELDS)
 
-    def __init__(self, cev):
+    def __init__(self, cev=None, **values):
+        """From a CEvent (or any object with the field attributes), or from
+        keyword values (missing fields are 0)."""
         for name in EVENT_FIELDS:
-            setattr(self, name, getattr(cev, name))
+            setattr(self, name, getattr(cev, name) if cev is not None else values.get(name, 0))
 
     @property
     def kind_name(self):
@@ -76,9 +87,9 @@ class Event:
 
     @property
     def reason_name(self):
-        if self.kind in (0, 1):  # exit, entry
-            return exit_reason_name(self.reason)
-        return None
+        """The reason from the hardware tables (VMX, or SVM for KVM events on
+        AMD hosts); None for kinds whose reason is not an exit reason."""
+        return event_reason_name(self.kind, self.flags, self.reason)
 
     def as_dict(self):
         d = {name: getattr(self, name) for name in EVENT_FIELDS}

@@ -1,0 +1,284 @@
+#!/bin/sh
+# tortuga's kvm-backend tests, as TAP (https://testanything.org). POSIX sh:
+# they run on a host with /dev/kvm (meson test kvm-host) and inside the
+# busybox initramfs that kvm_qemu.sh boots in QEMU (meson test kvm-qemu).
+#
+# Environment:
+#   TORTUGA_CLI          the tortuga command
+#   TORTUGA_GUESTS       the directory of guest *.elf images
+#   TORTUGA_TEST_KVM_VM  tests/kvm/test_kvm_vm
+#   KVM_EXPECT_NESTED    svm|vmx|none: what --nested must find (unset: any
+#                        clear answer is accepted, as hosts differ)
+#   KVM_STRICT           1: the host is a known KVM on VMX/SVM (kvm-qemu): cases
+#                        that skip on unusual KVMs (no SMM, no VM-entry
+#                        checks) must pass
+#
+# Backend-selection cases need no KVM. The others skip, with the reason,
+# when the kvm backend cannot run here. No case can hang: every run has a
+# time limit.
+set -u
+CLI=${TORTUGA_CLI:?set TORTUGA_CLI}
+GUESTS=${TORTUGA_GUESTS:?set TORTUGA_GUESTS}
+VMT=${TORTUGA_TEST_KVM_VM:?set TORTUGA_TEST_KVM_VM}
+LIMIT=${KVM_TEST_LIMIT:-120} # seconds per tortuga run
+T=$(mktemp -d "${TMPDIR:-/tmp}/tortuga-kvm.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+
+n=0
+pass() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+fail() {
+	n=$((n + 1))
+	echo "not ok $n - $1"
+	shift
+	for f in "$@"; do
+		[ -f "$f" ] && sed -n '1,40s/^/# /p' "$f"
+	done
+	return 0
+}
+skip() {
+	n=$((n + 1))
+	echo "ok $n - $1 # SKIP $2"
+}
+# check NAME CONDITION-STATUS [files to show on failure]
+check() {
+	name=$1
+	st=$2
+	shift 2
+	if [ "$st" -eq 0 ]; then pass "$name"; else fail "$name" "$@"; fi
+}
+
+# trun TAG [env assignments --] tortuga-run-args...: stdout, stderr and the
+# status land in $T/TAG.{out,err,rc}.
+trun() {
+	rt=$1
+	shift
+	timeout "$LIMIT" "$CLI" run "$@" >"$T/$rt.out" 2>"$T/$rt.err"
+	echo $? >"$T/$rt.rc"
+}
+rc() { cat "$T/$1.rc"; }
+has() { grep -q -- "$2" "$T/$1.err"; }
+
+# ---- backend selection: no KVM needed ----------------------------------------
+
+NOKVM="$T/no-such-kvm"
+TORTUGA_KVM_DEVICE=$NOKVM trun auto-fallback "$GUESTS/hello.elf"
+st=1
+[ "$(rc auto-fallback)" = 1 ] && grep -q "Hello from a tortuga guest" "$T/auto-fallback.out" &&
+	[ "$(grep -c 'not using the kvm backend' "$T/auto-fallback.err")" = 1 ] &&
+	has auto-fallback "$NOKVM does not exist" && has auto-fallback "using the emu backend" && st=0
+check "auto without a KVM device falls back to emu and says so once" $st "$T/auto-fallback.err"
+
+TORTUGA_KVM_DEVICE=$NOKVM trun kvm-nodev --backend kvm "$GUESTS/hello.elf"
+st=1
+[ "$(rc kvm-nodev)" = 2 ] && [ "$(wc -l <"$T/kvm-nodev.err")" -eq 1 ] && has kvm-nodev "$NOKVM does not exist" &&
+	[ ! -s "$T/kvm-nodev.out" ] && st=0
+check "--backend kvm without a KVM device: one-line error" $st "$T/kvm-nodev.err"
+
+TORTUGA_KVM_DEVICE=/dev/null trun kvm-notkvm --backend kvm "$GUESTS/hello.elf"
+st=1
+[ "$(rc kvm-notkvm)" = 2 ] && has kvm-notkvm "KVM_GET_API_VERSION" && st=0
+check "--backend kvm on a device that is not KVM: says so" $st "$T/kvm-notkvm.err"
+
+"$VMT" permission "$GUESTS" >"$T/perm.out" 2>&1
+case $? in
+0) pass "a KVM device without permission: says so" ;;
+77) skip "a KVM device without permission: says so" "$(head -1 "$T/perm.out")" ;;
+*) fail "a KVM device without permission: says so" "$T/perm.out" ;;
+esac
+
+TORTUGA_KVM_DEVICE=$NOKVM trun kvm-maxinsns --backend kvm --max-insns 1000 "$GUESTS/hello.elf"
+st=1
+[ "$(rc kvm-maxinsns)" = 2 ] && has kvm-maxinsns "max-insns" && has kvm-maxinsns "emu backend" && st=0
+check "--backend kvm refuses --max-insns, naming the emu backend" $st "$T/kvm-maxinsns.err"
+
+trun bogus --backend bogus "$GUESTS/hello.elf"
+st=1
+[ "$(rc bogus)" = 2 ] && has bogus "unknown backend" && st=0
+check "--backend bogus is a usage error" $st "$T/bogus.err"
+
+TORTUGA_BACKEND=emu trun env-emu "$GUESTS/hello.elf"
+st=1
+[ "$(rc env-emu)" = 1 ] && has env-emu "instructions in" && st=0
+check "TORTUGA_BACKEND=emu selects the emu backend" $st "$T/env-emu.err"
+
+# ---- on KVM ------------------------------------------------------------------
+
+trun probe -q --backend kvm "$GUESTS/hello.elf"
+if [ "$(rc probe)" != 1 ]; then
+	why=$(head -1 "$T/probe.err" | sed 's/^tortuga: //')
+	for c in "differential: every guest" "trace schema: hello" "trace schema: HLT" "trace schema: MMIO" "eBPF records KVM's in-kernel exits" "stats" "triple fault" "internal error" \
+		"entry failure" "state through KVM" "SMM" "stop from another thread" "stop by a signal" "--nested"; do
+		skip "kvm: $c" "kvm backend unavailable: ${why:-status $(rc probe)}"
+	done
+	echo "1..$n"
+	exit 0
+fi
+
+# Differential: every shipped guest that does not need tortuga's nested VMX
+# (by convention their names contain vmx or nested) prints the same serial
+# output and exits with the same status on kvm as on emu. Variants give a
+# few guests the arguments that make them interesting.
+diff_case() {
+	tag=$1
+	shift
+	trun "$tag.emu" --backend emu "$@"
+	trun "$tag.kvm" -q --backend kvm "$@"
+	if [ "$(rc "$tag.emu")" = "$(rc "$tag.kvm")" ] && cmp -s "$T/$tag.emu.out" "$T/$tag.kvm.out"; then
+		pass "differential: $* (status $(rc "$tag.emu"))"
+	else
+		echo "emu status $(rc "$tag.emu"), kvm status $(rc "$tag.kvm")" >"$T/$tag.why"
+		diff "$T/$tag.emu.out" "$T/$tag.kvm.out" >>"$T/$tag.why"
+		fail "differential: $*" "$T/$tag.why" "$T/$tag.kvm.err"
+	fi
+}
+i=0
+for g in "$GUESTS"/*.elf; do
+	case $(basename "$g") in
+	*vmx* | *nested*) continue ;;
+	# The self-tests check tortuga's CPU model and exceptions: compared
+	# result by result below, not byte for byte.
+	selftest-*) continue ;;
+	esac
+	i=$((i + 1))
+	case $(basename "$g") in
+	cpuloop.elf) diff_case "d$i" "$g" -- n=1 ;;
+	*) diff_case "d$i" "$g" ;;
+	esac
+done
+diff_case v1 "$GUESTS/hello.elf" -- exit=21 two words
+diff_case v2 "$GUESTS/crash.elf" -- mode=triple
+diff_case v3 "$GUESTS/crash.elf" -- mode=unmapped
+diff_case v6 "$GUESTS/crash.elf" -- mode=halt
+diff_case v7 "$GUESTS/crash.elf" -- mode=hole
+diff_case v4 "$GUESTS/ioloop.elf" -- n=5000
+diff_case v5 "$GUESTS/busyloop.elf" -- n=1000000
+
+# One trace schema: the exits that reach L0 on both backends carry the same
+# reason, qualification (SDM Table 28-5 for I/O), RIP and detail (port, GPA).
+# KVM reports no guest-linear address for MMIO, so for EPT exits only the
+# reason and the GPA are compared (emu also sets Table 28-7's GLA bits), and
+# their RIP, which KVM reports before or after the access depending on how it
+# emulated it.
+exits() { awk -F, 'NR == 1 { print; next } $14 == "exit" { if ($8 == 48 || $8 == 49) print $8, $6, $15; else print $8, $4, $5, $6, $15 }' "$1"; }
+trace_case() {
+	name=$1
+	min=$2
+	shift 2
+	trun tr.emu -q --backend emu --trace "$T/emu.csv" "$@"
+	trun tr.kvm -q --backend kvm --trace "$T/kvm.csv" "$@"
+	exits "$T/emu.csv" >"$T/emu.exits"
+	exits "$T/kvm.csv" >"$T/kvm.exits"
+	st=1
+	[ "$(wc -l <"$T/kvm.exits")" -gt "$min" ] && cmp -s "$T/emu.exits" "$T/kvm.exits" && st=0
+	[ $st -eq 0 ] || diff "$T/emu.exits" "$T/kvm.exits" >"$T/tr.why"
+	check "kvm: trace schema: $name: exits equal emu's ($(($(wc -l <"$T/kvm.exits") - 1)))" $st "$T/tr.why"
+}
+trace_case "hello (I/O)" 100 "$GUESTS/hello.elf"
+trace_case "HLT" 10 "$GUESTS/crash.elf" -- mode=halt
+trace_case "MMIO to nothing (EPT violation)" 10 "$GUESTS/crash.elf" -- mode=hole
+
+# eBPF (tracing/tortuga.bpf.c): on the kvm backend --trace-bpf records both
+# tortuga's own events (the tortuga:event probe) and the exits KVM handles
+# in the kernel (KVM's tracepoints; flags bit 0, TORTUGA_EVF_KVM). Every I/O
+# instruction of hello exits to the kernel first (VMX reason 30, or SVM
+# IOIO, AMD APM Vol. 2 Table C-1) and then reaches tortuga in user space, so
+# the kernel's I/O exits are at least tortuga's, and name hello's ports (the
+# UART at 0x3f8-0x3ff, debug-exit at 0xf4) in qualification bits 31:16 (SDM
+# Vol. 3C Table 28-5; SVM EXITINFO1, APM Vol. 2 15.10.2); each kernel exit
+# that ended has an entry naming it as parent.
+trun bpf -q --backend kvm --trace-bpf "$T/bpf.csv" "$GUESTS/hello.elf"
+bpf_counts() {
+	awk -F, 'NR > 1 && $14 == "exit" && ($15 == "IO_INSTRUCTION" || $15 == "IOIO") { if ($13 % 2) k++; else u++
+			port = int($4 / 65536) % 65536; if ($13 % 2 && port != 244 && (port < 1016 || port > 1023)) k = -1000000 }
+		NR > 1 && $13 % 2 && $14 == "exit" { ex[$1] = 1 }
+		NR > 1 && $13 % 2 && $14 == "entry" && ($7 in ex) { paired++ }
+		END { printf "%d %d %d\n", k, u, paired }' "$1"
+}
+if has bpf "eBPF unavailable" || has bpf "without eBPF support"; then
+	skip "kvm: eBPF records KVM's in-kernel exits" "$(sed -n 's/^tortuga: --trace-bpf: //p' "$T/bpf.err" | cut -d';' -f1)"
+else
+	set -- $(bpf_counts "$T/bpf.csv")
+	kio=$1 uio=$2 paired=$3
+	st=1
+	[ "$(rc bpf)" = 1 ] && [ "$uio" -gt 100 ] && [ "$kio" -ge "$uio" ] && [ "$paired" -ge "$uio" ] && st=0
+	if [ $st -ne 0 ] && [ "$kio" = 0 ] && [ "${KVM_STRICT:-0}" != 1 ] && [ "$uio" -gt 100 ]; then
+		skip "kvm: eBPF records KVM's in-kernel exits" "kvm:kvm_exit never fired: this host's KVM emulates the guest (PVM?)"
+	else
+		echo "kernel I/O exits $kio, tortuga's $uio, kernel entries paired $paired, status $(rc bpf)" >"$T/bpf.why"
+		check "kvm: eBPF records KVM's in-kernel exits ($kio kernel, $uio user-space I/O exits)" $st "$T/bpf.why" "$T/bpf.err"
+	fi
+fi
+
+trun st.emu -q --backend emu --stats "$T/emu.json" "$GUESTS/ioloop.elf" -- n=2000
+trun st.kvm -q --backend kvm --stats "$T/kvm.json" "$GUESTS/ioloop.elf" -- n=2000
+io_exits() { grep '"IO_INSTRUCTION"' "$1" | tr -dc 0-9; }
+st=1
+grep -q '"backend": "kvm"' "$T/kvm.json" && [ -n "$(io_exits "$T/kvm.json")" ] &&
+	[ "$(io_exits "$T/kvm.json")" = "$(io_exits "$T/emu.json")" ] && [ "$(io_exits "$T/kvm.json")" -gt 2000 ] && st=0
+check "kvm: stats: ioloop's I/O exits equal emu's ($(io_exits "$T/kvm.json"))" $st "$T/kvm.json"
+
+trun triple --backend kvm "$GUESTS/crash.elf" -- mode=triple
+st=1
+# The dump is QEMU's layout: RIP= in 64-bit code, EIP= otherwise.
+[ "$(rc triple)" = 4 ] && has triple "triple-faulted" && has triple "IP=" && has triple "CR0=" && st=0
+check "kvm: triple fault (KVM_EXIT_SHUTDOWN): status 4, message, state dump" $st "$T/triple.err"
+
+trun internal --backend kvm "$GUESTS/crash.elf" -- mode=unmapped
+st=1
+[ "$(rc internal)" = 10 ] && has internal "KVM_EXIT_INTERNAL_ERROR" && has internal "RIP=00000000d0000000" && st=0
+check "kvm: internal error (fetch from unmapped memory): status 10, message, state dump" $st "$T/internal.err"
+
+vmcase() {
+	name=$1
+	case=$2
+	expect_skip_fails=${3:-0}
+	timeout "$LIMIT" "$VMT" "$case" "$GUESTS" >"$T/$case.out" 2>&1
+	st=$?
+	if [ $st -eq 77 ] && [ "$expect_skip_fails" != 1 ]; then
+		skip "kvm: $name" "$(head -1 "$T/$case.out")"
+	else
+		check "kvm: $name" $st "$T/$case.out"
+	fi
+}
+vmcase "entry failure (KVM_EXIT_FAIL_ENTRY): exit record, message, state dump" entry-fail "${KVM_STRICT:-0}"
+vmcase "state through KVM and back (regs, sregs, MSRs, FPU, debug, events)" state
+vmcase "SMM: SMRAM in address space 1, KVM_SMI, handler, RSM" smm "${KVM_STRICT:-0}"
+vmcase "stop from another thread ends KVM_RUN" kick
+
+# Ctrl-C: SIGINT reaches KVM_RUN, tortuga stops with status 12.
+"$CLI" run -q --backend kvm "$GUESTS/busyloop.elf" -- n=0xffffffffffff >/dev/null 2>"$T/sig.err" &
+pid=$!
+sleep 1
+kill -INT $pid
+k=0
+while kill -0 $pid 2>/dev/null && [ $k -lt 100 ]; do
+	sleep 0.1
+	k=$((k + 1))
+done
+if kill -0 $pid 2>/dev/null; then
+	kill -9 $pid
+	echo "still running 10 s after SIGINT" >>"$T/sig.err"
+fi
+wait $pid
+st=$?
+[ $st -eq 12 ] && st=0 || echo "status $st" >>"$T/sig.err"
+check "kvm: stop by a signal (SIGINT): status 12" $st "$T/sig.err"
+
+# --nested: the host KVM's VMX/SVM, or a clear reason why not.
+trun nest0 -q --backend kvm "$GUESTS/virtcheck.elf"
+trun nest1 --backend kvm --nested "$GUESTS/virtcheck.elf"
+got=unclear
+case $(rc nest1) in
+3) has nest1 "nested VMX" && got=vmx ;;
+5) has nest1 "nested SVM" && grep -q "EFER.SVME set" "$T/nest1.out" && got=svm ;;
+2) has nest1 "--nested on the kvm backend: " && got=none ;;
+esac
+st=1
+[ "$(rc nest0)" = 1 ] && [ $got != unclear ] && { [ -z "${KVM_EXPECT_NESTED:-}" ] || [ "$got" = "$KVM_EXPECT_NESTED" ]; } && st=0
+check "kvm: --nested: $got$([ $got = none ] && sed -n 's/^tortuga: --nested on the kvm backend: / (/p' "$T/nest1.err" | sed 's/$/)/')" \
+	$st "$T/nest1.err" "$T/nest1.out"
+
+echo "1..$n"
