@@ -259,10 +259,6 @@ static int emu_vcpu_run(struct vcpu *v)
 		const struct emu_block *b = lookup(c);
 		if (!b)
 			break;
-		/* RF is cleared at the start of the next instruction (SDM Vol. 3A
-		 * 17.3.1.1); only IRET, delivery and VM entry set it, and those
-		 * end a block, so a set RF is only ever seen here. */
-		s->rflags &= ~RFLAGS_RF;
 		run_block(c, b, maxn);
 		if (shadow)
 			s->interruptibility &= ~shadow;

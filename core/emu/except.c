@@ -48,22 +48,6 @@ void emu_unimplemented(struct emu_cpu *c, const struct emu_insn *i)
 	emu_raise_noerr(c, X86_UD);
 }
 
-/*
- * Exception types (SDM Vol. 3A 6.3.1, Table 6-1 "Type" column). The emu
- * raises #DB only as a trap (single-step); instruction breakpoints, the
- * fault-class #DB, are not modelled.
- */
-enum exc_type { EXC_FAULT, EXC_TRAP, EXC_ABORT, EXC_INTR };
-
-static const uint8_t exc_type_of[32] = {
-	[X86_DE] = EXC_FAULT, [X86_DB] = EXC_TRAP,   [X86_NMI] = EXC_INTR,  [X86_BP] = EXC_TRAP,
-	[X86_OF] = EXC_TRAP,  [X86_BR] = EXC_FAULT,  [X86_UD] = EXC_FAULT,  [X86_NM] = EXC_FAULT,
-	[X86_DF] = EXC_ABORT, [9] = EXC_FAULT,       [X86_TS] = EXC_FAULT,  [X86_NP] = EXC_FAULT,
-	[X86_SS] = EXC_FAULT, [X86_GP] = EXC_FAULT,  [X86_PF] = EXC_FAULT,  [X86_MF] = EXC_FAULT,
-	[X86_AC] = EXC_FAULT, [X86_MC] = EXC_ABORT,  [X86_XM] = EXC_FAULT,  [X86_VE] = EXC_FAULT,
-	[X86_CP] = EXC_FAULT,
-};
-
 /* ---- double faults ---- */
 
 enum exc_class { EXC_BENIGN, EXC_CONTRIBUTORY, EXC_PAGE_FAULT };
@@ -343,11 +327,6 @@ void emu_deliver(struct emu_cpu *c, unsigned vector, unsigned type, bool has_err
 {
 	struct x86_state *s = c->s;
 	c->delivering = (int)vector;
-	/* SDM Vol. 3A 17.3.1.1: the EFLAGS image of a fault-class exception
-	 * has RF = 1 (so that IRET does not re-trigger an instruction
-	 * breakpoint); other events push RF as it is. Delivery clears RF. */
-	if (type == (INTR_TYPE_HW_EXCEPTION >> 8) && vector < 32 && exc_type_of[vector] == EXC_FAULT)
-		emu_set_flags(c, emu_flags(c) | RFLAGS_RF);
 	if (!is_software(type))
 		vcpu_trace(c->v, TORTUGA_EV_EXCEPTION, (uint16_t)vector, error,
 			   vector == X86_PF ? s->cr2 : 0, 0);
