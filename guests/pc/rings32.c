@@ -262,6 +262,42 @@ static void user_umip(void)
 	trap_snapshot(&snaps[1]);
 }
 
+static volatile uint8_t ac_buf[16] __attribute__((aligned(16)));
+
+static void user_misaligned(void)
+{
+	ulong ip;
+	__asm__ volatile(ASM_LABEL_ADDR("1f", "%0") "1: movl (%1), %%eax\n2:\n" EX_TRY("1b", "2b")
+			 : "=&r"(ip)
+			 : "r"(ac_buf + 1)
+			 : "eax", "memory");
+	fault_ip[0] = ip;
+	trap_snapshot(&snaps[0]);
+	/* Byte accesses and aligned ones never fault. */
+	u_count = trap_count();
+	__asm__ volatile("movb (%0), %%al; movl (%1), %%eax" : : "r"(ac_buf + 1), "r"(ac_buf + 4) : "eax", "memory");
+	u_count = trap_count() - u_count;
+}
+
+static void test_alignment_check(void)
+{
+	set_cr0(get_cr0() | X86_CR0_AM);
+	unsigned n = trap_count();
+	run_user(user_misaligned, 0x2 | X86_FL_AC);
+	pc_check_eq(trap_count() - n, 1 + EXIT_TRAPS, "one #AC at CPL 3");
+	expect_rec("#AC(0): misaligned dword at CPL 3 with CR0.AM and EFLAGS.AC", &snaps[0], 17, 0, fault_ip[0], -1);
+	pc_check_eq(u_count, 0, "  byte and aligned accesses do not fault");
+	n = trap_count();
+	run_user(user_misaligned, 0x2); /* AC = 0 */
+	pc_check_eq(trap_count() - n, EXIT_TRAPS, "no #AC with EFLAGS.AC = 0");
+	__asm__ volatile("pushf; orl $0x40000, (%%esp); popf; movl (%0), %%eax; pushf; andl $~0x40000, (%%esp); popf"
+			 :
+			 : "r"(ac_buf + 1)
+			 : "eax", "memory", "cc");
+	pc_check_eq(trap_count() - n, EXIT_TRAPS, "no #AC at CPL 0");
+	set_cr0(get_cr0() & ~X86_CR0_AM);
+}
+
 static void user_iopl3(void)
 {
 	ulong f0, f1;
@@ -513,6 +549,7 @@ int pc_main(const struct mb_info *mbi)
 	test_bad_tss();
 	test_umip();
 	test_iopl();
+	test_alignment_check();
 	test_paging();
 	return pc_done();
 }
