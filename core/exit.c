@@ -87,6 +87,16 @@ static int handle_triple_fault(struct vcpu *v, struct vm_exit *e)
 	return 0;
 }
 
+/* 9: task switch: L0 emulates it (SDM Vol. 3C 26.2: every task switch
+ * exits; KVM's handle_task_switch()). */
+static int handle_task_switch(struct vcpu *v, struct vm_exit *e)
+{
+	if (!v->vm->be->task_switch)
+		return vm_error(v->vm, -ENOTSUP, "the %s backend cannot emulate task switches", v->vm->be->name);
+	v->vm->be->task_switch(v, e);
+	return 0;
+}
+
 /* 10: CPUID from the VM's CPU model. */
 static int handle_cpuid(struct vcpu *v, struct vm_exit *e)
 {
@@ -341,6 +351,7 @@ static const exit_handler_fn exit_handlers[TORTUGA_EXIT_REASON_MAX] = {
 	[TORTUGA_EXIT_TRIPLE_FAULT] = handle_triple_fault,
 	[TORTUGA_EXIT_INTERRUPT_WINDOW] = handle_window,
 	[TORTUGA_EXIT_NMI_WINDOW] = handle_window,
+	[TORTUGA_EXIT_TASK_SWITCH] = handle_task_switch,
 	[TORTUGA_EXIT_TPR_BELOW_THRESHOLD] = handle_window,
 	[TORTUGA_EXIT_CPUID] = handle_cpuid,
 	[TORTUGA_EXIT_HLT] = handle_hlt,

@@ -56,6 +56,9 @@ struct backend_ops {
 	void (*state_changed)(struct vcpu *v, unsigned what);
 	/* After an I/O exit was handled: store IN data, advance RIP. */
 	void (*complete_io)(struct vcpu *v, const struct vm_exit *e);
+	/* L0 emulates the task switch a TASK_SWITCH exit describes (KVM's
+	 * kvm_task_switch()); NULL where the backend's hypervisor does it. */
+	void (*task_switch)(struct vcpu *v, const struct vm_exit *e);
 	/* Invalidate cached translations of one linear address (INVLPG). */
 	void (*flush_page)(struct vcpu *v, uint64_t la);
 	/* Bring v->s up to date from the backend (kvm: KVM_GET_*), if needed. */

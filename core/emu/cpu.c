@@ -7,6 +7,7 @@
 
 #include "core/cost_model.h"
 #include "emu.h"
+#include "task.h"
 
 #define ARENA_SIZE (64u << 20)
 #define HASH_BITS 16
@@ -370,6 +371,7 @@ const struct backend_ops emu_backend_ops = {
 	.vcpu_run = emu_vcpu_run,
 	.state_changed = emu_state_changed,
 	.complete_io = emu_complete_io,
+	.task_switch = emu_task_switch_allow,
 	.flush_page = emu_flush_page,
 	.sync_state = emu_sync_state,
 	.cycles_now = emu_cycles_now,

@@ -10,6 +10,7 @@
 
 #include "emu.h"
 #include "seg.h"
+#include "task.h"
 #include "tss.h"
 
 static bool vector_has_error(unsigned v)
@@ -267,8 +268,13 @@ static void deliver_32(struct emu_cpu *c, unsigned vector, unsigned type, bool h
 	bool gate32 = gtype == 0x0e || gtype == 0x0f;
 	bool gate16 = gtype == 0x06 || gtype == 0x07;
 	if (gtype == 0x05) {
-		struct vm_exit e = { .reason = TORTUGA_EXIT_TASK_SWITCH, .aux = vector };
-		vcpu_handle_exit(c->v, &e);
+		/* A task gate (SDM 6.12.2): the handler is a task. */
+		if (is_software(type) && gdpl < c->cpl)
+			emu_raise(c, X86_GP, idt_err);
+		if (!(lo & (1ull << 47)))
+			emu_raise(c, X86_NP, idt_err);
+		emu_task_switch_exit(c, (uint16_t)(lo >> 16), TASK_SWITCH_GATE, return_rip, (int)vector, has_error,
+				     error);
 		return;
 	}
 	if (!gate32 && !gate16)

@@ -1,12 +1,12 @@
 /*
  * Far CALL and JMP through call gates (SDM Vol. 3A 5.8.3-5.8.6, 5.8.3.1 for
  * IA-32e mode; Vol. 2A CALL and JMP pseudocode, "IF far call/jump to call
- * gate"). Task gates and TSS selectors (task switches) are not modelled:
- * they raise #GP with a log line.
+ * gate"). Task gates and TSS selectors start a task switch (task.c).
  */
 #include "emu.h"
 #include "gates.h"
 #include "seg.h"
+#include "task.h"
 #include "tss.h"
 
 /* Descriptor types reached by a far CALL/JMP selector (Table 3-2; in
@@ -40,10 +40,17 @@ void emu_far_gate(struct emu_cpu *c, const struct emu_insn *i, uint16_t gsel, bo
 		emu_raise(c, X86_GP, gerr);
 	unsigned type = (unsigned)(glo >> 40) & 0xf;
 	unsigned gdpl = (unsigned)(glo >> 45) & 3;
-	if (!ia32e && (type == TYPE_TASK_GATE || type == SYS_TYPE_TSS_AVAIL || type == 0x1)) {
-		vm_guest_warn(c->vm, "far %s to a task gate or TSS (task switch) is not implemented: #GP",
-			      call ? "CALL" : "JMP");
-		emu_raise(c, X86_GP, gerr);
+	if (!ia32e && (type == TYPE_TASK_GATE || type == SYS_TYPE_TSS_AVAIL || type == SYS_TYPE_TSS_BUSY ||
+		       type == 0x1 || type == 0x3)) {
+		/* A task switch (SDM Vol. 2A JMP/CALL "TASK-GATE", "TASK-STATE-
+		 * SEGMENT"): the gate's or TSS's DPL must be >= CPL and RPL. */
+		if (gdpl < c->cpl || gdpl < (gsel & 3u))
+			emu_raise(c, X86_GP, gerr);
+		if (!(glo & (1ull << 47)))
+			emu_raise(c, X86_NP, gerr);
+		uint16_t tss = type == TYPE_TASK_GATE ? (uint16_t)(glo >> 16) : gsel;
+		emu_task_switch_exit(c, tss, call ? TASK_SWITCH_CALL : TASK_SWITCH_JMP, c->next_rip, -1, false, 0);
+		return;
 	}
 	bool gate64 = ia32e && type == TYPE_CALL_GATE32;
 	if (ia32e ? (!gate64 || ((ghi >> 40) & 0x1f)) : (type != TYPE_CALL_GATE16 && type != TYPE_CALL_GATE32))

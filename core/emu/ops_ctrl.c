@@ -7,6 +7,7 @@
 #include "gates.h"
 #include "ops.h"
 #include "seg.h"
+#include "task.h"
 
 static uint64_t branch_target(struct emu_cpu *c, const struct emu_insn *i)
 {
@@ -375,9 +376,12 @@ static void iret_protected(struct emu_cpu *c, const struct emu_insn *i)
 	struct x86_state *s = c->s;
 	unsigned sz = i->opsize;
 	if (s->rflags & RFLAGS_NT && !(s->efer & EFER_LMA)) {
-		/* Return from a nested task: a task switch (VM exit 9). */
-		struct vm_exit e = { .reason = TORTUGA_EXIT_TASK_SWITCH };
-		emu_exit_insn(c, i, &e);
+		/* Return from a nested task to the back link (SDM IRET
+		 * "TASK-RETURN"). */
+		if (s->tr.limit < 1)
+			emu_raise(c, X86_TS, s->tr.sel & ~3u);
+		uint16_t link = (uint16_t)emu_read_slow(c, s->tr.base & 0xffffffffull, 2, ACC_READ | ACC_IMPLICIT);
+		emu_task_switch_exit(c, link, TASK_SWITCH_IRET, c->next_rip, -1, false, 0);
 		return;
 	}
 	if ((s->rflags & RFLAGS_NT) && (s->efer & EFER_LMA))

@@ -8,6 +8,7 @@ import pytest
 GUESTS = {
     "exc32": {},
     "rings32": {},
+    "tasks32": {},
     "modes": {},
     "rings64": {},
     "rings64-elf64": {},
@@ -88,3 +89,20 @@ def test_modelled_clock_is_deterministic(vm, guest):
     b = run_guest(vm, guest, "apic")
     assert a[1].instructions == b[1].instructions and a[1].cycles == b[1].cycles
     assert a[0].serial == b[0].serial
+
+
+def test_task_switches_are_exits(vm, guest):
+    """Every task switch is a VM exit (SDM Vol. 3C 26.2) whose qualification
+    holds the target TSS selector and the source (Table 28-2: 0 CALL,
+    1 IRET, 2 JMP, 3 IDT task gate), in the order the guest switches."""
+    v, r = run_guest(vm, guest, "tasks32")
+    assert r.exit_status == 1, v.serial
+    got = [(e.qual & 0xffff, e.qual >> 30) for e in v.trace()
+           if e.kind_name == "exit" and e.reason_name == "TASK_SWITCH"]
+    want = [(0x20, 2), (0x18, 2),          # JMP there and back
+            (0x20, 0), (0x18, 1),          # CALL through a task gate, IRET
+            (0x20, 3), (0x18, 1),          # INT through an IDT task gate, IRET
+            (0x18, 0), (0x40, 2),          # CALL to a busy TSS, JMP to a short one (both fault)
+            (0x30, 3), (0x18, 1),          # #GP task, IRET
+            (0x28, 3), (0x18, 1)]          # #DF task, IRET
+    assert got == want
