@@ -1,6 +1,7 @@
 /*
  * The PC devices through their I/O ports and MMIO, with guest time driven
- * by hand: the 8254 counter modes (Intel 8254 data sheet, Figures 12-17),
+ * by hand: the 8254 counter modes, new counts while counting and GATE
+ * (Intel 8254 data sheet, Figures 12-17 and Table 6),
  * the 8259 priorities and EOIs (8259A data sheet), the I/O APIC's level
  * semantics (82093AA), PCI configuration mechanism #1 and BAR sizing (PCI
  * Local Bus 3.0, 3.2.2.3.2 and 6.2.5.1), and local APIC destinations (SDM
@@ -58,15 +59,21 @@ static uint16_t pit_latch(struct vm *vm, unsigned ch)
 	return (uint16_t)(lo | (inb(vm, (uint16_t)(0x40 + ch)) << 8));
 }
 
+/* A control word for counter ch (LSB then MSB) and a 16-bit count. */
+static void pit_program(struct vm *vm, unsigned ch, uint8_t control, uint16_t count)
+{
+	outb(vm, 0x43, control);
+	outb(vm, (uint16_t)(0x40 + ch), (uint8_t)count);
+	outb(vm, (uint16_t)(0x40 + ch), (uint8_t)(count >> 8));
+}
+
 static void pit_modes(void)
 {
 	struct vm *vm = make_vm(1);
 	uint64_t t0 = 1000000;
 	vm->platform_clock = t0;
 	/* Mode 2, N = 100: counts 100, 99, ... 1, reloads. */
-	outb(vm, 0x43, 0x34);
-	outb(vm, 0x40, 100);
-	outb(vm, 0x40, 0);
+	pit_program(vm, 0, 0x34, 100);
 	set_time_ticks(vm, t0, 10);
 	CHECK_EQ(pit_latch(vm, 0), 90);
 	set_time_ticks(vm, t0, 130);
@@ -77,9 +84,7 @@ static void pit_modes(void)
 
 	/* Mode 3, N = 100: decrements by 2; OUT high for the first half. */
 	vm->platform_clock = t0;
-	outb(vm, 0x43, 0xb6); /* counter 2, LSB/MSB, mode 3 */
-	outb(vm, 0x42, 100);
-	outb(vm, 0x42, 0);
+	pit_program(vm, 2, 0xb6, 100); /* counter 2, LSB/MSB, mode 3 */
 	outb(vm, 0x61, 1); /* gate 2 high: starts counting */
 	set_time_ticks(vm, t0, 10);
 	CHECK_EQ(pit_latch(vm, 2), 80);
@@ -89,9 +94,7 @@ static void pit_modes(void)
 
 	/* Mode 0 with read-back: status byte, then OUT after N clocks. */
 	vm->platform_clock = t0;
-	outb(vm, 0x43, 0xb0);
-	outb(vm, 0x42, 50);
-	outb(vm, 0x42, 0);
+	pit_program(vm, 2, 0xb0, 50);
 	outb(vm, 0x43, 0xe8); /* read back status of counter 2 */
 	CHECK_EQ(inb(vm, 0x42), 0x30); /* OUT low, count loaded, LSB/MSB, mode 0 */
 	set_time_ticks(vm, t0, 51);
@@ -104,11 +107,171 @@ static void pit_modes(void)
 	CHECK_EQ(lo | (inb(vm, 0x42) << 8), 30);
 	/* BCD: 0x0100 is 100 clocks. */
 	vm->platform_clock = t0;
-	outb(vm, 0x43, 0xb1); /* counter 2, LSB/MSB, mode 0, BCD */
-	outb(vm, 0x42, 0x00);
-	outb(vm, 0x42, 0x01);
+	pit_program(vm, 2, 0xb1, 0x0100); /* counter 2, LSB/MSB, mode 0, BCD */
 	set_time_ticks(vm, t0, 1);
 	CHECK_EQ(pit_latch(vm, 2), 0x0099);
+	vm_destroy(vm);
+}
+
+/* The middle of PIT clock k after start: immune to rounding of reloads. */
+static void set_time_mid(struct vm *vm, uint64_t start, uint64_t k)
+{
+	vm->platform_clock = start + ((2 * k + 1) * vm->model.tsc_hz) / (2 * PIT_HZ);
+}
+
+static uint64_t tick_time(struct vm *vm, uint64_t start, uint64_t k)
+{
+	return start + k * vm->model.tsc_hz / PIT_HZ;
+}
+
+static uint8_t pit_status(struct vm *vm, unsigned ch)
+{
+	outb(vm, 0x43, (uint8_t)(0xe0 | (2u << ch))); /* read back status only */
+	return inb(vm, (uint16_t)(0x40 + ch));
+}
+
+static bool out2(struct vm *vm)
+{
+	return inb(vm, 0x61) & 0x20;
+}
+
+/* New counts written while counting (8254 data sheet, "Mode Definitions"):
+ * mode 2 loads them at the end of the period, mode 3 at the end of the
+ * half-cycle, modes 1 and 5 at the next trigger, mode 0 stops at the
+ * first byte of a two-byte count. */
+static void pit_new_counts(void)
+{
+	struct vm *vm = make_vm(1);
+	uint64_t t0 = 1000000;
+	vm->platform_clock = t0;
+	/* Counter 0, mode 2, N = 100; N = 40 written at clock 130. */
+	pit_program(vm, 0, 0x34, 100);
+	set_time_mid(vm, t0, 130);
+	outb(vm, 0x40, 40);
+	outb(vm, 0x40, 0);
+	CHECK(pit_status(vm, 0) & 0x40); /* NULL COUNT: not loaded yet */
+	set_time_mid(vm, t0, 190);
+	CHECK_EQ(pit_latch(vm, 0), 10); /* the old period runs out */
+	uint64_t d = vm_next_deadline(vm, vm->vcpus[0]);
+	CHECK(d >= tick_time(vm, t0, 200) && d <= tick_time(vm, t0, 201));
+	set_time_mid(vm, t0, 215);
+	CHECK_EQ(pit_latch(vm, 0), 25); /* reloaded with 40 at clock 200 */
+	CHECK(!(pit_status(vm, 0) & 0x40));
+	vm_timers_run(vm, vm->vcpus[0], vm->platform_clock); /* the edge at 200 */
+	outb(vm, 0x20, 0x0a); /* OCW3: read IRR */
+	CHECK(inb(vm, 0x20) & 1);
+	d = vm_next_deadline(vm, vm->vcpus[0]);
+	CHECK(d >= tick_time(vm, t0, 240) && d <= tick_time(vm, t0, 241));
+
+	/* Counter 2, mode 3, N = 100, gate high; N = 40 written at clock 20,
+	 * in the high half that ends at clock 50. */
+	vm->platform_clock = t0;
+	outb(vm, 0x61, 1);
+	pit_program(vm, 2, 0xb6, 100);
+	set_time_mid(vm, t0, 20);
+	outb(vm, 0x42, 40);
+	outb(vm, 0x42, 0);
+	set_time_mid(vm, t0, 45);
+	CHECK_EQ(pit_latch(vm, 2), 10);
+	CHECK(out2(vm));
+	/* Clock 50: OUT low for half of the new count, 20 clocks. */
+	set_time_mid(vm, t0, 55);
+	CHECK(!out2(vm));
+	CHECK_EQ(pit_latch(vm, 2), 30);
+	set_time_mid(vm, t0, 69);
+	CHECK(!out2(vm));
+	set_time_mid(vm, t0, 71);
+	CHECK(out2(vm));
+	set_time_mid(vm, t0, 95);
+	CHECK(!out2(vm));
+
+	/* Mode 0, two-byte count rewritten: the first byte stops counting
+	 * with OUT low, the second starts the new count. */
+	vm->platform_clock = t0;
+	pit_program(vm, 2, 0xb0, 10);
+	set_time_mid(vm, t0, 20);
+	CHECK(out2(vm)); /* terminal count reached */
+	outb(vm, 0x42, 50);
+	CHECK(!out2(vm));
+	set_time_mid(vm, t0, 40);
+	CHECK(!out2(vm));
+	outb(vm, 0x42, 0);
+	set_time_mid(vm, t0, 89);
+	CHECK(!out2(vm));
+	set_time_mid(vm, t0, 91);
+	CHECK(out2(vm));
+
+	/* Mode 1: armed by the count, started by a gate rising edge; a
+	 * count written during the one-shot waits for the next trigger. */
+	outb(vm, 0x61, 0);
+	vm->platform_clock = t0;
+	pit_program(vm, 2, 0xb2, 30);
+	CHECK(out2(vm)); /* OUT high until triggered */
+	CHECK(pit_status(vm, 2) & 0x40);
+	set_time_mid(vm, t0, 10);
+	outb(vm, 0x61, 1); /* trigger at clock 10 */
+	CHECK(!out2(vm));
+	set_time_mid(vm, t0, 20);
+	outb(vm, 0x42, 5);
+	outb(vm, 0x42, 0);
+	set_time_mid(vm, t0, 35);
+	CHECK(!out2(vm)); /* still the 30-clock one-shot */
+	set_time_mid(vm, t0, 41);
+	CHECK(out2(vm));
+	outb(vm, 0x61, 0);
+	set_time_mid(vm, t0, 50);
+	outb(vm, 0x61, 1); /* retrigger at 50: the new count of 5 */
+	CHECK(!out2(vm));
+	set_time_mid(vm, t0, 56);
+	CHECK(out2(vm));
+	vm_destroy(vm);
+}
+
+/* GATE (8254 data sheet, Table 6 "Gate Pin Operations Summary"): low
+ * suspends modes 0 and 4, and in modes 2 and 3 also sets OUT high; a
+ * rising edge reloads modes 2 and 3. */
+static void pit_gate(void)
+{
+	struct vm *vm = make_vm(1);
+	uint64_t t0 = 1000000;
+	vm->platform_clock = t0;
+	outb(vm, 0x61, 1);
+	pit_program(vm, 2, 0xb0, 100); /* counter 2, mode 0, N = 100 */
+	set_time_mid(vm, t0, 30);
+	outb(vm, 0x61, 0);
+	set_time_mid(vm, t0, 80);
+	CHECK_EQ(pit_latch(vm, 2), 70); /* held at 70 while the gate is low */
+	outb(vm, 0x61, 1);
+	set_time_mid(vm, t0, 90);
+	CHECK_EQ(pit_latch(vm, 2), 60);
+	set_time_mid(vm, t0, 149);
+	CHECK(!out2(vm));
+	set_time_mid(vm, t0, 151);
+	CHECK(out2(vm)); /* 100 clocks of counting, 50 of them suspended */
+
+	/* Mode 0 loaded with the gate low waits for it. */
+	outb(vm, 0x61, 0);
+	vm->platform_clock = t0;
+	pit_program(vm, 2, 0xb0, 20);
+	set_time_mid(vm, t0, 50);
+	CHECK_EQ(pit_latch(vm, 2), 20);
+	outb(vm, 0x61, 1);
+	set_time_mid(vm, t0, 65);
+	CHECK_EQ(pit_latch(vm, 2), 5);
+
+	/* Mode 2, N = 100: gate low in the last clock sets OUT high; the
+	 * rising edge at clock 120 restarts from 100. */
+	vm->platform_clock = t0;
+	pit_program(vm, 2, 0xb4, 100);
+	set_time_mid(vm, t0, 99);
+	CHECK(!out2(vm));
+	outb(vm, 0x61, 0);
+	CHECK(out2(vm));
+	set_time_mid(vm, t0, 120);
+	CHECK_EQ(pit_latch(vm, 2), 1);
+	outb(vm, 0x61, 1);
+	set_time_mid(vm, t0, 130);
+	CHECK_EQ(pit_latch(vm, 2), 90);
 	vm_destroy(vm);
 }
 
@@ -319,4 +482,4 @@ static void apic_destinations(void)
 	vm_destroy(vm);
 }
 
-TEST_MAIN(pit_modes, pic_priorities, ioapic_level, pci_bars, apic_destinations)
+TEST_MAIN(pit_modes, pit_new_counts, pit_gate, pic_priorities, ioapic_level, pci_bars, apic_destinations)
