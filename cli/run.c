@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -36,8 +37,6 @@ static void run_usage(FILE *f)
 	      "options:\n"
 	      "  --backend B        emu, kvm, or auto: kvm when /dev/kvm opens, else emu\n"
 	      "                     (default auto, or $TORTUGA_BACKEND)\n"
-	      "  --nested           offer VMX/SVM to the guest (kvm: the host KVM's nested\n"
-	      "                     virtualization, when it allows it)\n"
 	      "  --mem SIZE         guest RAM, e.g. 64M, 1G (default 128M)\n"
 	      "  --boot PROTOCOL    direct (default): 64-bit entry, see bootinfo.h;\n"
 	      "                     multiboot: Multiboot v1 kernel (ELF32/ELF64) in 32-bit mode\n"
@@ -58,6 +57,15 @@ static void run_usage(FILE *f)
 	      "                     backend also KVM's in-kernel exits\n"
 	      "  --stats FILE       write a JSON summary of the run to FILE\n"
 	      "  --report           print the exits by reason when the guest stops\n"
+	      "  --nested           give the guest VT-x so it can run its own guests: emu\n"
+	      "                     models nested VMX (auto picks emu) and prints the exits\n"
+	      "                     per level and the L0 exits per L2 exit at the end; kvm\n"
+	      "                     offers the host KVM's nested VMX/SVM when it allows it\n"
+	      "  --no-shadow-vmcs   with --nested: L1's VMREAD/VMWRITE always exit to L0\n"
+	      "  --shadow-field FIELD=none|ro|rw  with --nested: shadow this VMCS field for L1\n"
+	      "                     (name such as GUEST_RIP or encoding; default: KVM's set)\n"
+	      "  --exit-cost REASON=CYCLES  cost model: cycles charged per exit of REASON\n"
+	      "                     (a name such as CPUID or a number; repeatable; default 2000)\n"
 	      "  -q, --quiet        no summary line on stderr\n"
 	      "  -h, --help         show this help\n",
 	      f);
@@ -69,11 +77,14 @@ enum {
 	OPT_SERIAL,
 	OPT_MAX_INSNS,
 	OPT_TRACE,
+	OPT_TRACE_BPF,
 	OPT_STATS,
 	OPT_REPORT,
 	OPT_BACKEND,
 	OPT_NESTED,
-	OPT_TRACE_BPF,
+	OPT_NO_SHADOW_VMCS,
+	OPT_EXIT_COST,
+	OPT_SHADOW_FIELD,
 	OPT_MODULE,
 	OPT_SMP,
 	OPT_CPU,
@@ -98,6 +109,66 @@ static int parse_backend(const char *s, uint32_t *out)
 			return 0;
 		}
 	return -1;
+}
+
+/* "GUEST_RIP=none" or "0x681e=ro": a VMCS field and a shadow mode. */
+static int parse_shadow_field(const char *arg, uint64_t *enc, uint32_t *mode)
+{
+	const char *eq = strchr(arg, '=');
+	char name[64];
+	size_t len = eq ? (size_t)(eq - arg) : 0;
+	if (!eq || !len || len >= sizeof(name))
+		return -1;
+	memcpy(name, arg, len);
+	name[len] = 0;
+	char *end;
+	unsigned long long e = strtoull(name, &end, 0);
+	if (*end) {
+		int64_t byname = tortuga_vmcs_field_encoding(name);
+		if (byname < 0)
+			return -1;
+		e = (uint64_t)byname;
+	}
+	static const char *const modes[] = { "none", "ro", "rw" };
+	for (uint32_t m = 0; m < 3; m++)
+		if (!strcmp(eq + 1, modes[m])) {
+			*enc = e;
+			*mode = m;
+			return 0;
+		}
+	return -1;
+}
+
+#define MAX_COST_OVERRIDES 32
+
+/* "CPUID=1200" or "10=1200": a basic exit reason and a cycle count. */
+static int parse_exit_cost(const char *arg, uint32_t *reason, uint32_t *cycles)
+{
+	const char *eq = strchr(arg, '=');
+	if (!eq || eq == arg)
+		return -1;
+	char name[64];
+	size_t len = (size_t)(eq - arg);
+	if (len >= sizeof(name))
+		return -1;
+	memcpy(name, arg, len);
+	name[len] = 0;
+	char *end;
+	unsigned long r = strtoul(name, &end, 0);
+	if (*end) {
+		r = TORTUGA_EXIT_REASON_MAX;
+		for (uint32_t k = 0; k < TORTUGA_EXIT_REASON_MAX; k++) {
+			const char *n = tortuga_exit_reason_name(k);
+			if (n && !strcasecmp(n, name))
+				r = k;
+		}
+	}
+	unsigned long c = strtoul(eq + 1, &end, 0);
+	if (r >= TORTUGA_EXIT_REASON_MAX || !eq[1] || *end || c > UINT32_MAX)
+		return -1;
+	*reason = (uint32_t)r;
+	*cycles = (uint32_t)c;
+	return 0;
 }
 
 /* The guest command line: GUEST-ARGS joined by spaces. */
@@ -169,6 +240,23 @@ static void print_report(tortuga_vm *vm, const struct tortuga_result *r)
 			1000.0 * (double)r->exits / (double)r->instructions);
 }
 
+/* With --nested: what each level did, and how many L0 exits one L2 exit
+ * cost (the L2 exit itself plus the exits L1 made while handling it). */
+static void print_levels(tortuga_vm *vm)
+{
+	fprintf(stderr, "tortuga: nested: exits to L0 per level\n");
+	fprintf(stderr, "  %-6s %14s %12s %12s %14s %16s\n", "level", "instructions", "exits", "reflected",
+		"caused-by-L2", "model-cycles");
+	for (uint32_t level = 1; level <= 2; level++) {
+		struct tortuga_level_stats ls;
+		if (tortuga_vm_level_stats(vm, level, &ls))
+			return;
+		fprintf(stderr, "  L%-5u %14" PRIu64 " %12" PRIu64 " %12" PRIu64 " %14" PRIu64 " %16" PRIu64 "\n",
+			level, ls.instructions, ls.exits, ls.reflected, ls.caused_by_l2, ls.cycles);
+	}
+	fprintf(stderr, "  L0 exits per L2 exit: %.2f\n", tortuga_vm_l0_exits_per_l2_exit(vm));
+}
+
 /* One vCPU's state; with several, each after a "CPU#n" line as QEMU's
  * `info registers -a` does. */
 static void dump_state(tortuga_vm *vm, uint32_t vcpus)
@@ -199,6 +287,9 @@ int cli_run(int argc, char **argv)
 		{ "trace-bpf", required_argument, NULL, OPT_TRACE_BPF },
 		{ "stats", required_argument, NULL, OPT_STATS },
 		{ "report", no_argument, NULL, OPT_REPORT },
+		{ "no-shadow-vmcs", no_argument, NULL, OPT_NO_SHADOW_VMCS },
+		{ "exit-cost", required_argument, NULL, OPT_EXIT_COST },
+		{ "shadow-field", required_argument, NULL, OPT_SHADOW_FIELD },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -217,7 +308,16 @@ int cli_run(int argc, char **argv)
 	struct tortuga_bpf *bpf = NULL;
 	const char *modules[MAX_MODULES];
 	int nmodules = 0;
-	bool quiet = false, report = false;
+	bool quiet = false, report = false, nested = false, no_shadow = false;
+	struct {
+		uint32_t reason, cycles;
+	} costs[MAX_COST_OVERRIDES];
+	unsigned ncosts = 0;
+	struct {
+		uint64_t enc;
+		uint32_t mode;
+	} shadows[MAX_COST_OVERRIDES];
+	unsigned nshadows = 0;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -228,9 +328,6 @@ int cli_run(int argc, char **argv)
 				cli_error("--backend: unknown backend '%s' (emu, kvm or auto)", optarg);
 				return TORTUGA_STATUS_USAGE;
 			}
-			break;
-		case OPT_NESTED:
-			cfg.flags |= TORTUGA_CFG_NESTED;
 			break;
 		case OPT_MEM:
 			if (cli_parse_size(optarg, &cfg.mem_size)) {
@@ -302,6 +399,28 @@ int cli_run(int argc, char **argv)
 		case OPT_REPORT:
 			report = true;
 			break;
+		case OPT_NESTED:
+			nested = true;
+			break;
+		case OPT_NO_SHADOW_VMCS:
+			no_shadow = true;
+			break;
+		case OPT_SHADOW_FIELD:
+			if (nshadows == MAX_COST_OVERRIDES ||
+			    parse_shadow_field(optarg, &shadows[nshadows].enc, &shadows[nshadows].mode)) {
+				cli_error("--shadow-field: '%s' is not FIELD=none|ro|rw (e.g. GUEST_RIP=none)", optarg);
+				return TORTUGA_STATUS_USAGE;
+			}
+			nshadows++;
+			break;
+		case OPT_EXIT_COST:
+			if (ncosts == MAX_COST_OVERRIDES ||
+			    parse_exit_cost(optarg, &costs[ncosts].reason, &costs[ncosts].cycles)) {
+				cli_error("--exit-cost: '%s' is not REASON=CYCLES (e.g. CPUID=1200)", optarg);
+				return TORTUGA_STATUS_USAGE;
+			}
+			ncosts++;
+			break;
 		case 'q':
 			quiet = true;
 			break;
@@ -331,6 +450,14 @@ int cli_run(int argc, char **argv)
 		cli_error("unexpected argument '%s': guest arguments go after '--'", argv[optind]);
 		return TORTUGA_STATUS_USAGE;
 	}
+	if ((no_shadow || nshadows) && !nested) {
+		cli_error("%s needs --nested", no_shadow ? "--no-shadow-vmcs" : "--shadow-field");
+		return TORTUGA_STATUS_USAGE;
+	}
+	if (nested)
+		cfg.flags |= TORTUGA_CFG_NESTED;
+	if (no_shadow)
+		cfg.flags |= TORTUGA_CFG_NO_SHADOW_VMCS;
 	char *cmdline = join_args(argc - optind, argv + optind);
 
 	int serial_fd = -1;
@@ -376,6 +503,13 @@ int cli_run(int argc, char **argv)
 		cli_error("%s", tortuga_vm_error(vm));
 		goto out;
 	}
+	for (unsigned k = 0; k < ncosts; k++)
+		tortuga_vm_set_exit_cost(vm, costs[k].reason, costs[k].cycles);
+	for (unsigned k = 0; k < nshadows; k++)
+		if (tortuga_vm_set_vmcs_shadow(vm, shadows[k].enc, shadows[k].mode)) {
+			cli_error("--shadow-field: %s", tortuga_vm_error(vm));
+			goto out;
+		}
 	if (trace && tortuga_vm_trace_to_file(vm, trace, NULL)) {
 		cli_error("--trace: %s", tortuga_vm_error(vm));
 		goto out;
@@ -413,6 +547,8 @@ int cli_run(int argc, char **argv)
 	}
 	if (report)
 		print_report(vm, &res);
+	if (nested)
+		print_levels(vm);
 	if (!quiet)
 		print_summary(vm, &res, trace != NULL);
 out:

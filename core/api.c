@@ -13,6 +13,7 @@
 
 #include <tortuga/tortuga.h>
 
+#include "cost_model.h"
 #include "cpuid.h"
 #include "devices/uart16550.h"
 #include "kvm/kvm.h"
@@ -339,6 +340,95 @@ TORTUGA_API uint64_t tortuga_vm_exit_count(tortuga_vm *tvm, uint32_t reason)
 	return n;
 }
 
+TORTUGA_API int tortuga_vm_level_stats(tortuga_vm *tvm, uint32_t level, struct tortuga_level_stats *out)
+{
+	struct vm *vm = (struct vm *)tvm;
+	if (level < 1 || level >= VCPU_LEVELS)
+		return vm_error(vm, -EINVAL, "no level %u (levels are 1 and 2)", level);
+	memset(out, 0, sizeof(*out));
+	for (uint32_t i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+		vcpu_account_level(v);
+		out->instructions += v->lstats[level].insns;
+		out->exits += v->lstats[level].exits;
+		out->reflected += v->lstats[level].reflected;
+		out->caused_by_l2 += v->lstats[level].caused_by_l2;
+		out->cycles += v->lstats[level].insns * COST_INSN_DEFAULT + v->lstats[level].exit_cycles;
+	}
+	return 0;
+}
+
+TORTUGA_API uint64_t tortuga_vm_level_exit_count(tortuga_vm *tvm, uint32_t level, uint32_t reason)
+{
+	struct vm *vm = (struct vm *)tvm;
+	if (level < 1 || level >= VCPU_LEVELS || reason >= TORTUGA_EXIT_REASON_MAX)
+		return 0;
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < vm->nvcpus; i++)
+		n += vm->vcpus[i]->lstats[level].exits_by_reason[reason];
+	return n;
+}
+
+TORTUGA_API int tortuga_vm_set_exit_cost(tortuga_vm *tvm, uint32_t reason, uint32_t cycles)
+{
+	struct vm *vm = (struct vm *)tvm;
+	if (reason >= TORTUGA_EXIT_REASON_MAX)
+		return vm_error(vm, -EINVAL, "no exit reason %u", reason);
+	vm->exit_cost[reason] = cycles;
+	return 0;
+}
+
+TORTUGA_API uint32_t tortuga_vm_exit_cost(tortuga_vm *tvm, uint32_t reason)
+{
+	struct vm *vm = (struct vm *)tvm;
+	return reason < TORTUGA_EXIT_REASON_MAX ? vm->exit_cost[reason] : 0;
+}
+
+TORTUGA_API double tortuga_vm_l0_exits_per_l2_exit(tortuga_vm *tvm)
+{
+	struct tortuga_level_stats l1, l2;
+	if (tortuga_vm_level_stats(tvm, 1, &l1) || tortuga_vm_level_stats(tvm, 2, &l2) || !l2.exits)
+		return 0.0;
+	return (double)(l2.exits + l1.caused_by_l2) / (double)l2.exits;
+}
+
+/* {"name": count, ...} of the exits of a level (0: all levels). */
+static void write_exits_by_reason(tortuga_vm *tvm, uint32_t level, FILE *f, const char *indent)
+{
+	fputc('{', f);
+	bool first = true;
+	for (uint32_t r = 0; r < TORTUGA_EXIT_REASON_MAX; r++) {
+		uint64_t n = level ? tortuga_vm_level_exit_count(tvm, level, r) : tortuga_vm_exit_count(tvm, r);
+		if (!n)
+			continue;
+		const char *name = trace_exit_reason_name(r);
+		fprintf(f, "%s\n%s  \"%s\": %" PRIu64, first ? "" : ",", indent, name ? name : "unknown", n);
+		first = false;
+	}
+	fprintf(f, "%s%s}", first ? "" : "\n", first ? "" : indent);
+}
+
+static void write_level_stats(struct vm *vm, FILE *f)
+{
+	tortuga_vm *tvm = (tortuga_vm *)vm;
+	fprintf(f, "  \"levels\": {");
+	for (uint32_t level = 1; level < VCPU_LEVELS; level++) {
+		struct tortuga_level_stats ls;
+		tortuga_vm_level_stats(tvm, level, &ls);
+		fprintf(f, "%s\n    \"%u\": {\n", level > 1 ? "," : "", level);
+		fprintf(f, "      \"instructions\": %" PRIu64 ",\n", ls.instructions);
+		fprintf(f, "      \"exits\": %" PRIu64 ",\n", ls.exits);
+		fprintf(f, "      \"reflected\": %" PRIu64 ",\n", ls.reflected);
+		fprintf(f, "      \"caused_by_l2\": %" PRIu64 ",\n", ls.caused_by_l2);
+		fprintf(f, "      \"cycles\": %" PRIu64 ",\n", ls.cycles);
+		fprintf(f, "      \"exits_by_reason\": ");
+		write_exits_by_reason(tvm, level, f, "      ");
+		fprintf(f, "\n    }");
+	}
+	fprintf(f, "\n  },\n");
+	fprintf(f, "  \"l0_exits_per_l2_exit\": %.3f,\n", tortuga_vm_l0_exits_per_l2_exit(tvm));
+}
+
 TORTUGA_API int tortuga_vm_write_stats(tortuga_vm *tvm, const char *path)
 {
 	struct vm *vm = (struct vm *)tvm;
@@ -356,17 +446,11 @@ TORTUGA_API int tortuga_vm_write_stats(tortuga_vm *tvm, const char *path)
 	fprintf(f, "  \"mips\": %.3f,\n", vm->wall_ns ? (double)insns * 1e3 / (double)vm->wall_ns : 0.0);
 	fprintf(f, "  \"cycles\": %" PRIu64 ",\n", vm->nvcpus ? vm->vcpus[0]->cycles : 0);
 	fprintf(f, "  \"exits\": %" PRIu64 ",\n", total_exits(vm));
-	fprintf(f, "  \"exits_by_reason\": {");
-	bool first = true;
-	for (uint32_t r = 0; r < TORTUGA_EXIT_REASON_MAX; r++) {
-		uint64_t n = tortuga_vm_exit_count(tvm, r);
-		if (!n)
-			continue;
-		const char *name = trace_exit_reason_name(r);
-		fprintf(f, "%s\n    \"%s\": %" PRIu64, first ? "" : ",", name ? name : "unknown", n);
-		first = false;
-	}
-	fprintf(f, "%s},\n", first ? "" : "\n  ");
+	fprintf(f, "  \"exits_by_reason\": ");
+	write_exits_by_reason(tvm, 0, f, "  ");
+	fprintf(f, ",\n");
+	if (vm->cfg.flags & TORTUGA_CFG_NESTED)
+		write_level_stats(vm, f);
 	fprintf(f, "  \"trace_events\": %" PRIu64 ",\n", trace_emitted(vm->trace));
 	fprintf(f, "  \"trace_dropped\": %" PRIu64 ",\n", trace_dropped(vm->trace));
 	fprintf(f, "  \"serial_bytes\": %" PRIu64 "\n", uart16550_captured(vm->uart));

@@ -8,6 +8,7 @@
 #include "arch.h"
 #include "cpuid.h"
 #include "devices/lapic.h"
+#include "nested_hooks.h"
 #include "vm.h"
 
 static void changed(struct vcpu *v, unsigned what)
@@ -86,6 +87,9 @@ int arch_write_cr0(struct vcpu *v, uint64_t val)
 	/* Clearing PG while CR4.PCIDE = 1 is #GP (SDM Vol. 2B MOV to CR0). */
 	if (!(val & CR0_PG) && (s->cr4 & CR4_PCIDE))
 		return ARCH_FAULT(X86_GP);
+	/* In VMX operation CR0 must respect IA32_VMX_CR0_FIXED0/1 (SDM 24.8). */
+	if (v->nested && !nested_cr_valid(v, 0, val))
+		return ARCH_FAULT(X86_GP);
 	bool lma = (val & CR0_PG) && (s->efer & EFER_LME);
 	if ((val ^ s->cr0) & CR0_PDPTE_BITS) {
 		int ret = load_pdptes(v, val, s->cr3, s->cr4, lma);
@@ -122,7 +126,7 @@ int arch_write_cr3(struct vcpu *v, uint64_t val)
 	return ARCH_OK;
 }
 
-static uint64_t cr4_supported(const struct vcpu *v)
+uint64_t arch_cr4_supported(const struct vcpu *v)
 {
 	const struct cpu_model *m = &v->vm->model;
 	uint64_t ok = CR4_PVI | CR4_VME | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE |
@@ -147,7 +151,10 @@ static uint64_t cr4_supported(const struct vcpu *v)
 int arch_write_cr4(struct vcpu *v, uint64_t val)
 {
 	struct x86_state *s = &v->s;
-	if (val & ~cr4_supported(v))
+	if (val & ~arch_cr4_supported(v))
+		return ARCH_FAULT(X86_GP);
+	/* In VMX operation CR4 must respect IA32_VMX_CR4_FIXED0/1 (SDM 24.8). */
+	if (v->nested && !nested_cr_valid(v, 4, val))
 		return ARCH_FAULT(X86_GP);
 	if (x86_long_mode(s) && !(val & CR4_PAE))
 		return ARCH_FAULT(X86_GP);

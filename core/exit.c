@@ -12,6 +12,7 @@
 #include "devices/lapic.h"
 #include "exit.h"
 #include "intr.h"
+#include "nested_hooks.h"
 #include "vm.h"
 
 #include "tracing/trace.h"
@@ -55,6 +56,10 @@ static int handle_exception(struct vcpu *v, struct vm_exit *e)
 	uint32_t type = e->intr_info & (7u << 8);
 	if (type == INTR_TYPE_NMI)
 		return 0; /* host NMI: nothing for the guest */
+	/* A #PF that exits leaves CR2 alone (SDM 26.2); delivering it loads
+	 * CR2 with the address from the exit qualification. */
+	if (vec == X86_PF)
+		v->s.cr2 = e->qual;
 	vcpu_inject_exception(v, vec, (e->intr_info & INTR_INFO_HAS_ERROR) != 0, e->intr_error);
 	return 0;
 }
@@ -68,9 +73,11 @@ static int handle_external_interrupt(struct vcpu *v, struct vm_exit *e)
 	return 0;
 }
 
-/* 7, 8, 43: interrupt window, NMI window, TPR below threshold: the guest
- * can now take what is pending; injection at VM entry does the rest (KVM's
- * handle_interrupt_window() and friends). */
+/* 7, 8, 43: interrupt window, NMI window, TPR below threshold (trap-like:
+ * the MOV to CR8 has completed, SDM Vol. 3C 29.1.2; the kvm backend reports
+ * KVM_EXIT_SET_TPR as this): the guest can now take what is pending;
+ * injection at VM entry does the rest (KVM's handle_interrupt_window() and
+ * friends). */
 static int handle_window(struct vcpu *v, struct vm_exit *e)
 {
 	(void)v;
@@ -145,11 +152,13 @@ static int handle_rdtsc(struct vcpu *v, struct vm_exit *e)
 	return 0;
 }
 
-/* 18-27, 50, 53, 59: VMX instructions; without a nested layer they are
- * undefined for the guest (CPUID.1:ECX.VMX = 0). */
+/* 18-27, 50, 53, 59: VMX instructions. With nested VMX, L0 emulates them
+ * on L1's virtual VMX; without it they are undefined for the guest
+ * (CPUID.1:ECX.VMX = 0). */
 static int handle_vmx_insn(struct vcpu *v, struct vm_exit *e)
 {
-	(void)e;
+	if (v->nested)
+		return nested_handle_vmx_insn(v, e);
 	vcpu_inject_exception(v, X86_UD, false, 0);
 	return 0;
 }
@@ -392,18 +401,36 @@ int vcpu_handle_exit(struct vcpu *v, struct vm_exit *e)
 	uint32_t reason = e->reason;
 	uint32_t idx = reason < TORTUGA_EXIT_REASON_MAX ? reason : 0;
 
+	struct vcpu_level_stats *ls = &v->lstats[v->level < VCPU_LEVELS ? v->level : 0];
 	v->stats.exits++;
-	if (reason < TORTUGA_EXIT_REASON_MAX)
+	ls->exits++;
+	if (reason < TORTUGA_EXIT_REASON_MAX) {
 		v->stats.exits_by_reason[reason]++;
+		ls->exits_by_reason[reason]++;
+	}
+	/* An exit of L1 while it handles a reflected L2 exit is caused by that
+	 * L2 exit: the trace links them (parent) and the count measures exit
+	 * multiplication. */
+	if (v->level == 1 && v->nested_parent)
+		ls->caused_by_l2++;
 	uint64_t seq = vcpu_trace(v, TORTUGA_EV_EXIT, (uint16_t)reason, e->qual, e->aux, 0);
 	uint64_t saved_parent = v->cur_exit_seq;
 	v->cur_exit_seq = seq;
 
-	exit_handler_fn fn = reason < TORTUGA_EXIT_REASON_MAX ? exit_handlers[idx] : NULL;
-	int ret = fn ? fn(v, e) : handle_unexpected(v, e);
+	int ret = 0;
+	/* Every L2 exit is first an L0 exit; nested/ decides who handles it. */
+	if (v->level == 2 && v->nested)
+		ret = nested_l2_exit(v, e, seq);
+	if (ret == 0) {
+		exit_handler_fn fn = reason < TORTUGA_EXIT_REASON_MAX ? exit_handlers[idx] : NULL;
+		ret = fn ? fn(v, e) : handle_unexpected(v, e);
+	} else if (ret > 0) {
+		ret = 0;
+	}
 
 	uint32_t cost = reason < TORTUGA_EXIT_REASON_MAX ? vm->exit_cost[reason] : 0;
 	v->cycles += cost;
+	ls->exit_cycles += cost;
 	/* VM entry: inject what is pending, re-arm the backend's poll. */
 	vcpu_inject_pending(v);
 	vcpu_update_poll(v);

@@ -38,6 +38,9 @@ enum cr_access_type { CR_ACCESS_MOV_TO = 0, CR_ACCESS_MOV_FROM = 1, CR_ACCESS_CL
 #define INTR_TYPE_PRIV_SW_EXCEPTION (5u << 8)
 #define INTR_TYPE_SW_EXCEPTION (6u << 8)
 
+/* vm_exit.flags */
+#define VMEXIT_F_L1_EPT 0x1 /* EPT violation/misconfiguration in L1's EPT tables for L2 */
+
 struct vm_exit {
 	uint32_t reason; /* basic exit reason (tortuga/exit_reasons.def) */
 	uint64_t qual; /* exit qualification */
@@ -45,6 +48,10 @@ struct vm_exit {
 	uint32_t insn_len; /* VM-exit instruction length */
 	uint32_t insn_info; /* VM-exit instruction information */
 	uint32_t intr_info, intr_error; /* exception / interrupt exits */
+	/* IDT-vectoring information (SDM 28.2.4): the event being delivered
+	 * when the exit happened, if any (INTR_INFO_VALID set). */
+	uint32_t idt_vec_info, idt_vec_error;
+	uint32_t flags; /* VMEXIT_F_* */
 	uint64_t aux; /* traced as the event's aux (port, MSR, GPA, vector) */
 
 	/* Details L0 needs to finish the work; filled by the backend. */

@@ -18,7 +18,12 @@ bool vmx_exit_on_io(const struct vmx_exec_controls *c, uint16_t port, unsigned s
 		uint32_t p = (uint32_t)port + i;
 		if (p > 0xffff)
 			return true;
-		if (c->io_bitmap[p >> 3] & (1u << (p & 7)))
+		const uint8_t *bm = c->io_bitmap;
+		if (p >= 0x8000 && c->io_bitmap_b) {
+			bm = c->io_bitmap_b;
+			p -= 0x8000;
+		}
+		if (bm[p >> 3] & (1u << (p & 7)))
 			return true;
 	}
 	return false;

@@ -27,11 +27,18 @@ struct vmx_exec_controls {
 	uint64_t cr4_mask, cr4_shadow;
 	uint32_t cr3_target_count;
 	uint64_t cr3_target[4];
-	const uint8_t *io_bitmap; /* 8 KiB: bitmap A (ports 0-7fff) then B */
+	const uint8_t *io_bitmap; /* bitmap A (ports 0-7fff), 4 KiB; B follows unless io_bitmap_b */
+	const uint8_t *io_bitmap_b; /* bitmap B (ports 8000-ffff) when not contiguous, or NULL */
 	const uint8_t *msr_bitmap; /* 4 KiB, SDM 25.6.9 layout */
 	uint32_t ple_gap, ple_window;
 	uint32_t tpr_threshold; /* TPR threshold (SDM 25.6.8), bits 3:0 */
 	uint64_t tsc_offset;
+	/* VMCS shadowing (SDM 25.6.15, 25.10): with VMX_PROC2_VMCS_SHADOWING,
+	 * VMREAD/VMWRITE of a field whose bit is clear in these 4-KiB bitmaps
+	 * access the shadow VMCS (a region in the vmcs12 layout) without an
+	 * exit. */
+	const uint8_t *vmread_bitmap, *vmwrite_bitmap;
+	uint8_t *shadow_vmcs;
 };
 
 static inline bool vmx_proc2(const struct vmx_exec_controls *c, uint32_t bit)

@@ -5,7 +5,13 @@
 #include "arch.h"
 #include "cpuid.h"
 #include "devices/lapic.h"
+#include "nested_hooks.h"
 #include "vm.h"
+
+/* IA32_FEATURE_CONTROL (SDM Vol. 3C 24.7; Vol. 4 Table 2-2). */
+#define FEATURE_CONTROL_LOCK (1ull << 0)
+#define FEATURE_CONTROL_VMX_IN_SMX (1ull << 1)
+#define FEATURE_CONTROL_VMX_OUTSIDE_SMX (1ull << 2)
 
 static void changed(struct vcpu *v, unsigned what)
 {
@@ -91,6 +97,11 @@ int arch_read_msr(struct vcpu *v, uint32_t msr, uint64_t *val)
 			return ARCH_FAULT(X86_GP);
 		*val = s->tsc_aux;
 		break;
+	case MSR_IA32_VMX_BASIC ... MSR_IA32_VMX_VMFUNC:
+		/* The VMX capability MSRs exist only with CPUID.1:ECX.VMX (SDM A.1). */
+		if (!v->nested)
+			return ARCH_FAULT(X86_GP);
+		return nested_read_vmx_msr(v, msr, val);
 	default:
 		if (lapic_msr_owned(msr))
 			return lapic_msr_read(v->lapic, msr, val);
@@ -145,12 +156,18 @@ int arch_write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 		s->apic_base = lapic_get_base(v->lapic);
 		return ret;
 	}
-	case MSR_IA32_FEATURE_CONTROL:
-		/* Locked (bit 0) means further writes #GP (SDM Vol. 3C 24.7). */
-		if (s->feature_control & 1)
+	case MSR_IA32_FEATURE_CONTROL: {
+		/* Locked (bit 0) means further writes #GP (SDM Vol. 3C 24.7); the
+		 * VMX enables exist only with CPUID.1:ECX.VMX, other bits are
+		 * reserved here (no SMX, SGX or LMCE in the model). */
+		uint64_t ok = FEATURE_CONTROL_LOCK;
+		if (cpu_has(m, CPUF_VMX))
+			ok |= FEATURE_CONTROL_VMX_IN_SMX | FEATURE_CONTROL_VMX_OUTSIDE_SMX;
+		if ((s->feature_control & FEATURE_CONTROL_LOCK) || (val & ~ok))
 			return ARCH_FAULT(X86_GP);
 		s->feature_control = val;
 		break;
+	}
 	case MSR_IA32_SPEC_CTRL:
 		if (val & ~0x7ull)
 			return ARCH_FAULT(X86_GP);

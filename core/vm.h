@@ -27,6 +27,7 @@ struct trace;
 struct uart16550;
 struct lapic;
 struct platform_devices;
+struct nested_vcpu;
 
 #define VM_MAX_VCPUS 64
 #define VM_MAX_TIMERS (VM_MAX_VCPUS + 16)
@@ -41,6 +42,9 @@ struct platform_devices;
 #define STATE_CRS (1u << 2) /* CR0/3/4, EFER: mode and paging may change */
 #define STATE_TLB (1u << 3) /* TLB must be flushed (CR3 write, INVLPG all) */
 #define STATE_FLAGS (1u << 4)
+/* Translations cached for L2 must go (INVEPT, INVVPID, VM entry without
+ * VPID); STATE_TLB flushes the running level's. */
+#define STATE_TLB_L2 (1u << 5)
 #define STATE_ALL 0xffffffffu
 
 struct backend_ops {
@@ -69,6 +73,10 @@ struct backend_ops {
 	/* Make a vcpu_run in progress (on any thread) return soon; a stop was
 	 * requested. Async-signal-safe. NULL: the run loop polls the flag. */
 	void (*kick)(struct vcpu *v);
+	/* Guest-linear memory access for exit handlers (vcpu_access_linear);
+	 * NULL if the backend cannot (nested VMX then needs the emu backend). */
+	int (*access_linear)(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write,
+			     uint32_t *error);
 };
 
 extern const struct backend_ops emu_backend_ops;
@@ -89,6 +97,20 @@ struct vcpu_stats {
 	uint64_t exits_by_reason[TORTUGA_EXIT_REASON_MAX];
 };
 
+/* Per-level accounting (DESIGN.md "Levels and names"): index 1 is L1, 2 is L2.
+ * exits counts exits *of* that level to L0; reflected counts L2 exits L0
+ * passed on to L1; caused_by_l2 counts L1 exits to L0 made while L1 handled a
+ * reflected L2 exit (the "exit multiplication"). */
+#define VCPU_LEVELS 3
+struct vcpu_level_stats {
+	uint64_t insns;
+	uint64_t exits;
+	uint64_t exits_by_reason[TORTUGA_EXIT_REASON_MAX];
+	uint64_t reflected;
+	uint64_t caused_by_l2;
+	uint64_t exit_cycles; /* cost-model cycles charged for this level's exits */
+};
+
 struct vcpu {
 	struct vm *vm;
 	uint32_t id;
@@ -98,8 +120,19 @@ struct vcpu {
 	/* The VM-execution controls the running level is under (vmcs01 for L1). */
 	struct vmx_exec_controls *ctls;
 	uint8_t level; /* level currently running: 1 (L1) or 2 (L2) */
+	struct nested_vcpu *nested; /* virtual VMX state; NULL without nesting */
+	/* seq of the L2 exit the running L1 is handling: the parent of L1's
+	 * exits until it resumes L2 (0: none). */
+	uint64_t nested_parent;
 
 	uint64_t cycles; /* modelled cycles: the emulated TSC before offsetting */
+	/* VMX-preemption timer of the running level (SDM 26.5.1): when armed,
+	 * the backend exits with reason 52 once stats.insns reaches the
+	 * deadline. It counts the guest's own execution (one cycle per
+	 * instruction), not L0's handling of its exits, as the timer counts only
+	 * in VMX non-root operation. */
+	bool timer_armed;
+	uint64_t timer_deadline;
 	uint64_t insn_limit; /* stop when stats.insns reaches it; 0: none */
 	uint64_t slice_end; /* leave the guest when cycles reach it */
 	uint64_t poll_at; /* backends call vcpu_poll() when cycles reach it */
@@ -115,6 +148,8 @@ struct vcpu {
 	uint64_t cur_exit_seq; /* seq of the exit being handled (parent of events) */
 
 	struct vcpu_stats stats;
+	struct vcpu_level_stats lstats[VCPU_LEVELS];
+	uint64_t level_insns_mark; /* stats.insns when the running level started */
 };
 
 struct vm_image {
@@ -210,5 +245,22 @@ static inline uint64_t vcpu_tsc(const struct vcpu *v)
 }
 /* Format a QEMU-style register dump into buf. */
 int vcpu_dump_state(const struct vcpu *v, char *buf, size_t len);
+/* Tell the backend that core code changed v->s (STATE_* bits). */
+void vcpu_state_changed(struct vcpu *v, unsigned what);
+/* Switch the running level (VM entry into L2, VM exit to L1), attributing the
+ * instructions retired so far to the level that ran them. */
+void vcpu_set_level(struct vcpu *v, uint8_t level);
+/* Attribute instructions retired since the last level switch (before stats
+ * are read). */
+void vcpu_account_level(struct vcpu *v);
+/*
+ * Access guest-linear memory the way the running level's instruction would
+ * (paging, EPT, access rights at the current CPL) for an exit handler that
+ * emulates an instruction with a memory operand. Returns ARCH_OK, or
+ * ARCH_FAULT(vector) with *error set (for #PF, CR2 is already set): the
+ * caller injects the fault.
+ */
+int vcpu_access_linear(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write,
+		       uint32_t *error);
 
 #endif

@@ -47,7 +47,7 @@ const char *trace_svm_exit_name(uint32_t code, char buf[TRACE_NAME_MAX])
 bool trace_kind_has_exit_reason(uint32_t kind)
 {
 	return kind == TORTUGA_EV_EXIT || kind == TORTUGA_EV_ENTRY || kind == TORTUGA_EV_NESTED_EXIT ||
-	       kind == TORTUGA_EV_REFLECT;
+	       kind == TORTUGA_EV_REFLECT || kind == TORTUGA_EV_NESTED_ENTRY;
 }
 
 const char *trace_reason_name(const struct tortuga_event *e, char buf[TRACE_NAME_MAX])

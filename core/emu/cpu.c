@@ -32,7 +32,7 @@ void emu_update_mode(struct emu_cpu *c)
 		c->cpl = 3;
 	else
 		c->cpl = cs->sel & 3;
-	c->tlb = &c->tlbs[c->cpl == 3];
+	c->tlb = &c->tlbs[c->v->level == 2][c->cpl == 3];
 	c->ac_mask = (s->cr0 & CR0_AM) && c->cpl == 3 ? RFLAGS_AC : 0;
 	switch (mode) {
 	case MODE_LONG64:
@@ -47,8 +47,20 @@ void emu_update_mode(struct emu_cpu *c)
 	}
 	for (int i = 0; i < SEG_COUNT; i++)
 		c->seg_base[i] = (mode == MODE_LONG64 && i < SEG_FS) ? 0 : s->seg[i].base;
-	/* The jump cache is keyed by CS.base + RIP under a mode: revalidate. */
-	c->tlb_epoch++;
+	/* The jump cache is keyed by CS.base + RIP under a mode: revalidate --
+	 * except when only the level changed: each level keeps its cache, valid
+	 * while its CPL is the one its entries were made at. */
+	unsigned lvl = c->v->level == 2;
+	if (lvl != c->jmp_level) {
+		c->level_epoch[c->jmp_level] = c->tlb_epoch;
+		c->jmp_level = lvl;
+		c->tlb_epoch = c->level_epoch[lvl];
+		if (c->level_cpl[lvl] != c->cpl)
+			c->tlb_epoch++;
+	} else {
+		c->tlb_epoch++;
+	}
+	c->level_cpl[lvl] = c->cpl;
 }
 
 /* ---- block cache ---- */
@@ -60,8 +72,12 @@ static void cache_flush(struct vm *vm)
 	ev->arena_used = 0;
 	ev->flushes++;
 	for (uint32_t i = 0; i < vm->nvcpus; i++)
-		if (vm->vcpus[i] && vm->vcpus[i]->be)
-			emu_of(vm->vcpus[i])->tlb_epoch++;
+		if (vm->vcpus[i] && vm->vcpus[i]->be) {
+			struct emu_cpu *o = emu_of(vm->vcpus[i]);
+			o->tlb_epoch++;
+			o->level_epoch[0]++;
+			o->level_epoch[1]++;
+		}
 }
 
 static inline bool block_valid(const struct guest_ram *ram, const struct emu_block *b)
@@ -119,7 +135,7 @@ static struct emu_block *lookup_slow(struct emu_cpu *c, uint64_t la)
 static inline struct emu_block *lookup(struct emu_cpu *c)
 {
 	uint64_t la = c->seg_base[SEG_CS] + c->s->rip;
-	struct emu_jmp_entry *je = &c->jmp[(la ^ (la >> JMP_CACHE_BITS)) & ((1u << JMP_CACHE_BITS) - 1)];
+	struct emu_jmp_entry *je = &c->jmp[c->jmp_level][(la ^ (la >> JMP_CACHE_BITS)) & ((1u << JMP_CACHE_BITS) - 1)];
 	if (likely(je->rip == la && je->epoch == c->tlb_epoch && je->b->mode == c->mode &&
 		   block_valid(&c->vm->ram, je->b)))
 		return je->b;
@@ -196,7 +212,9 @@ static int emu_vcpu_run(struct vcpu *v)
 		}
 		c->brk = false;
 		c->bp_hit = 0; /* the faulting instruction did not complete */
-		emu_handle_fault(c, (unsigned)c->exc_vector, c->exc_has_error, c->exc_error);
+		/* exc_vector < 0: emu_abort() after a VM exit took the instruction's place. */
+		if (c->exc_vector >= 0)
+			emu_handle_fault(c, (unsigned)c->exc_vector, c->exc_has_error, c->exc_error);
 	}
 	while (!vm_should_stop(vm) && s->activity == ACT_ACTIVE) {
 		uint32_t maxn = EMU_BLOCK_MAX;
@@ -227,6 +245,19 @@ static int emu_vcpu_run(struct vcpu *v)
 				vcpu_handle_exit(v, &e);
 				continue;
 			}
+		}
+		if (unlikely(v->timer_armed)) {
+			/* VMX-preemption timer (SDM 26.5.1): exits at an instruction
+			 * boundary once it counted down to zero. */
+			if (v->stats.insns >= v->timer_deadline) {
+				struct vm_exit e = { .reason = TORTUGA_EXIT_PREEMPTION_TIMER };
+				v->timer_armed = false;
+				vcpu_handle_exit(v, &e);
+				continue;
+			}
+			uint64_t left = v->timer_deadline - v->stats.insns;
+			if (left < maxn)
+				maxn = (uint32_t)left;
 		}
 		if (v->insn_limit) {
 			if (v->stats.insns >= v->insn_limit) {
@@ -290,6 +321,8 @@ static void emu_state_changed(struct vcpu *v, unsigned what)
 		emu_update_mode(c);
 	if (what & STATE_TLB)
 		emu_tlb_flush(c);
+	if (what & STATE_TLB_L2)
+		emu_tlb_flush_level(c, 2);
 	emu_break(c);
 }
 
@@ -318,7 +351,8 @@ static int emu_vcpu_init(struct vcpu *v)
 	c->vm = v->vm;
 	c->delivering = -1;
 	v->be = c;
-	emu_tlb_flush(c);
+	emu_tlb_flush_level(c, 1);
+	emu_tlb_flush_level(c, 2);
 	emu_update_mode(c);
 	return 0;
 }
@@ -375,4 +409,5 @@ const struct backend_ops emu_backend_ops = {
 	.flush_page = emu_flush_page,
 	.sync_state = emu_sync_state,
 	.cycles_now = emu_cycles_now,
+	.access_linear = emu_access_linear,
 };

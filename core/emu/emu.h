@@ -110,16 +110,28 @@ struct emu_block {
 
 #define TLB_BITS 10
 #define TLB_SIZE (1u << TLB_BITS)
-#define TLB_INVALID 1ull /* never a page-aligned tag */
+#define TLB_INVALID 1ull /* never a valid tag: generations are even */
 
 struct tlb_entry {
-	uint64_t tag; /* linear page address, or TLB_INVALID */
+	uint64_t tag; /* linear page address | the TLB's generation, or TLB_INVALID */
 	uintptr_t addend; /* host address = linear + addend */
 };
 
+/*
+ * A TLB's entries carry its generation in the low 12 bits of the tag, so a
+ * flush is O(1): bump the generation and every older entry stops matching.
+ * Only when the generation wraps are the entries cleared.
+ */
 struct emu_tlb {
 	struct tlb_entry r[TLB_SIZE], w[TLB_SIZE], x[TLB_SIZE];
+	uint64_t gen; /* even, 2 .. 0xffe */
 };
+
+/* The tag an entry for la must have to hit. */
+static inline uint64_t emu_tlb_tag(const struct emu_tlb *t, uint64_t la)
+{
+	return (la & ~0xfffull) | t->gen;
+}
 
 /* ---- lazy flags ---- */
 
@@ -187,20 +199,35 @@ struct emu_cpu {
 	struct lazy_flags lf;
 
 	/* memory */
-	struct emu_tlb tlbs[2]; /* [0] supervisor (CPL < 3), [1] user */
+	/* One set of TLBs per level, like VPID-tagged TLB entries: [0] L1,
+	 * [1] L2; within a set [0] supervisor (CPL < 3), [1] user. */
+	struct emu_tlb tlbs[2][2];
 	struct emu_tlb *tlb;
 	uint64_t tlb_epoch; /* bumped on every flush; validates the jump cache */
 	/* Largest page size (shift) any entry was filled from since the last
 	 * full flush: INVLPG must drop every 4 KiB piece of a large page. */
 	unsigned tlb_max_shift;
-	struct emu_jmp_entry jmp[1u << JMP_CACHE_BITS];
+	/* One jump cache per level (they map linear addresses differently), so
+	 * that switching between L1 and L2 keeps both: the running level's
+	 * epoch is tlb_epoch, the other's waits in level_epoch. */
+	struct emu_jmp_entry jmp[2][1u << JMP_CACHE_BITS];
+	unsigned jmp_level; /* 0: L1, 1: L2 -- whose cache and epoch are current */
+	uint64_t level_epoch[2];
+	unsigned level_cpl[2]; /* CPL each level last ran at */
 
 	/* exceptions */
 	jmp_buf jb;
 	int exc_vector; /* pending fault raised by emu_raise() */
 	uint32_t exc_error;
+	/* The faulting address of a pending #PF: CR2 gets it when the fault is
+	 * delivered, not when it causes a VM exit (SDM 26.2: the exit
+	 * qualification carries it and CR2 is unchanged). */
+	uint64_t exc_cr2;
 	bool exc_has_error;
 	int delivering; /* vector being delivered, -1 if none (double-fault rules) */
+	/* The event being delivered in IDT-vectoring format (SDM 28.2.4): what an
+	 * exit during its delivery reports. */
+	uint32_t delivering_info, delivering_error;
 
 	/* Hardware breakpoints (debug.c): DR0-DR3 and DR7 the masks were
 	 * computed from, enabled instruction and data breakpoints, and data
@@ -240,7 +267,9 @@ static inline struct emu_vm *emu_vm_of(struct vm *vm)
 
 /* ---- cpu.c ---- */
 void emu_update_mode(struct emu_cpu *c);
+/* Flush the TLBs of the running level / of one level (1 or 2). */
 void emu_tlb_flush(struct emu_cpu *c);
+void emu_tlb_flush_level(struct emu_cpu *c, unsigned level);
 /* Stop the current block after this instruction and leave the run loop's
  * inner loop, e.g. after a mode change or a stop request. */
 static inline void emu_break(struct emu_cpu *c)
@@ -261,6 +290,9 @@ bool emu_debug_page_watched(const struct emu_cpu *c, uint64_t page_la);
 /* ---- except.c ---- */
 __attribute__((noreturn)) void emu_raise(struct emu_cpu *c, unsigned vector, uint32_t error);
 __attribute__((noreturn)) void emu_raise_noerr(struct emu_cpu *c, unsigned vector);
+/* Abandon the current instruction (or event delivery) after a VM exit that
+ * replaced it, e.g. an EPT violation: nothing is retired or delivered. */
+__attribute__((noreturn)) void emu_abort(struct emu_cpu *c);
 /* #UD for an instruction tortuga does not implement: traced with its mnemonic. */
 __attribute__((noreturn)) void emu_unimplemented(struct emu_cpu *c, const struct emu_insn *i);
 /* Deliver an event through the guest IDT (SDM Vol. 3A 6.12, 6.14). */
@@ -286,11 +318,13 @@ uint64_t emu_linear(struct emu_cpu *c, unsigned seg, uint64_t off, unsigned size
 /* A code page was decoded: writes to it must take the slow path. */
 void emu_tlb_protect_code(struct emu_vm *ev, struct vm *vm, uint64_t ram_page);
 void emu_flush_page(struct vcpu *v, uint64_t la);
+/* backend_ops.access_linear (core/vm.h). */
+int emu_access_linear(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write, uint32_t *error);
 
 static inline uint64_t emu_read_la(struct emu_cpu *c, uint64_t la, unsigned size)
 {
 	struct tlb_entry *e = &c->tlb->r[(la >> 12) & (TLB_SIZE - 1)];
-	if (likely(e->tag == (la & ~0xfffull) && (la & 0xfff) + size <= 4096)) {
+	if (likely(e->tag == emu_tlb_tag(c->tlb, la) && (la & 0xfff) + size <= 4096)) {
 		uint64_t v = 0;
 		memcpy(&v, (void *)(uintptr_t)(la + e->addend), size);
 		return v;
@@ -301,7 +335,7 @@ static inline uint64_t emu_read_la(struct emu_cpu *c, uint64_t la, unsigned size
 static inline void emu_write_la(struct emu_cpu *c, uint64_t la, unsigned size, uint64_t val)
 {
 	struct tlb_entry *e = &c->tlb->w[(la >> 12) & (TLB_SIZE - 1)];
-	if (likely(e->tag == (la & ~0xfffull) && (la & 0xfff) + size <= 4096)) {
+	if (likely(e->tag == emu_tlb_tag(c->tlb, la) && (la & 0xfff) + size <= 4096)) {
 		memcpy((void *)(uintptr_t)(la + e->addend), &val, size);
 		return;
 	}

@@ -32,6 +32,13 @@ void emu_raise_noerr(struct emu_cpu *c, unsigned vector)
 	emu_raise(c, vector, 0);
 }
 
+void emu_abort(struct emu_cpu *c)
+{
+	c->exc_vector = -1;
+	c->delivering = -1;
+	longjmp(c->jb, 1);
+}
+
 void emu_unimplemented(struct emu_cpu *c, const struct emu_insn *i)
 {
 	/* aux: the instruction's first bytes, for telling forms apart. */
@@ -80,6 +87,8 @@ static void triple_fault(struct emu_cpu *c)
 void emu_handle_fault(struct emu_cpu *c, unsigned vector, bool has_error, uint32_t error)
 {
 	int first = c->delivering;
+	uint32_t first_info = c->delivering_info, first_error = c->delivering_error;
+	bool page_fault = vector == X86_PF;
 	if (first >= 0) {
 		enum exc_class a = exc_class(first), b = exc_class((int)vector);
 		if (first == X86_DF && b != EXC_BENIGN) {
@@ -98,15 +107,23 @@ void emu_handle_fault(struct emu_cpu *c, unsigned vector, bool has_error, uint32
 	if (vmx_exit_on_exception(c->v->ctls, vector, error)) {
 		struct vm_exit e = {
 			.reason = TORTUGA_EXIT_EXCEPTION_NMI,
-			.qual = vector == X86_PF ? c->s->cr2 : 0,
+			.qual = vector == X86_PF ? c->exc_cr2 : 0,
 			.intr_info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector |
 				     (has_error ? INTR_INFO_HAS_ERROR : 0),
 			.intr_error = error,
 			.aux = vector,
 		};
+		/* An exception while delivering another event: the exit reports
+		 * that event as being delivered (SDM 28.2.4). */
+		if (first >= 0) {
+			e.idt_vec_info = first_info;
+			e.idt_vec_error = first_error;
+		}
 		vcpu_handle_exit(c->v, &e);
 		return;
 	}
+	if (page_fault)
+		c->s->cr2 = c->exc_cr2; /* delivered (or turned into #DF): CR2 is loaded */
 	emu_deliver(c, vector, INTR_TYPE_HW_EXCEPTION >> 8, has_error, error, c->s->rip);
 }
 
@@ -333,6 +350,8 @@ void emu_deliver(struct emu_cpu *c, unsigned vector, unsigned type, bool has_err
 {
 	struct x86_state *s = c->s;
 	c->delivering = (int)vector;
+	c->delivering_info = INTR_INFO_VALID | (type << 8) | vector | (has_error ? INTR_INFO_HAS_ERROR : 0);
+	c->delivering_error = error;
 	if (!is_software(type))
 		vcpu_trace(c->v, TORTUGA_EV_EXCEPTION, (uint16_t)vector, error,
 			   vector == X86_PF ? s->cr2 : 0, 0);

@@ -7,26 +7,43 @@
  */
 #include <errno.h>
 
+#include "core/arch.h"
 #include "core/devices/lapic.h"
+#include "core/nested_hooks.h"
 #include "emu.h"
 
 /* ---- TLB ---- */
 
 static void tlb_clear(struct emu_tlb *t)
 {
+	if (t->gen >= 2 && t->gen < 0xffe) {
+		t->gen += 2;
+		return;
+	}
 	for (unsigned i = 0; i < TLB_SIZE; i++) {
 		t->r[i].tag = TLB_INVALID;
 		t->w[i].tag = TLB_INVALID;
 		t->x[i].tag = TLB_INVALID;
 	}
+	t->gen = 2;
+}
+
+void emu_tlb_flush_level(struct emu_cpu *c, unsigned level)
+{
+	unsigned lvl = level == 2;
+	tlb_clear(&c->tlbs[lvl][0]);
+	tlb_clear(&c->tlbs[lvl][1]);
+	if (lvl == c->jmp_level)
+		c->tlb_epoch++;
+	else
+		c->level_epoch[lvl]++;
 }
 
 void emu_tlb_flush(struct emu_cpu *c)
 {
-	tlb_clear(&c->tlbs[0]);
-	tlb_clear(&c->tlbs[1]);
-	c->tlb_max_shift = PAGE_SHIFT;
-	c->tlb_epoch++;
+	/* tlb_max_shift only grows: the TLBs of both levels share it, and an
+	 * INVLPG that drops more than required is allowed. */
+	emu_tlb_flush_level(c, c->v->level);
 }
 
 /*
@@ -47,9 +64,10 @@ void emu_flush_page(struct vcpu *v, uint64_t la)
 	for (uint64_t k = 0; k < pages; k++) {
 		unsigned idx = (unsigned)((region >> PAGE_SHIFT) + k) & (TLB_SIZE - 1);
 		for (int t = 0; t < 2; t++) {
-			struct tlb_entry *e[3] = { &c->tlbs[t].r[idx], &c->tlbs[t].w[idx], &c->tlbs[t].x[idx] };
+			struct emu_tlb *tl = &c->tlbs[v->level == 2][t];
+			struct tlb_entry *e[3] = { &tl->r[idx], &tl->w[idx], &tl->x[idx] };
 			for (int j = 0; j < 3; j++)
-				if (e[j]->tag != TLB_INVALID && e[j]->tag - region < size)
+				if ((e[j]->tag & 0xfff) == tl->gen && (e[j]->tag & PAGE_MASK) - region < size)
 					e[j]->tag = TLB_INVALID;
 		}
 	}
@@ -64,10 +82,11 @@ void emu_tlb_protect_code(struct emu_vm *ev, struct vm *vm, uint64_t ram_page)
 		struct emu_cpu *c = emu_of(vm->vcpus[n]);
 		if (!c)
 			continue;
-		for (int k = 0; k < 2; k++) {
-			struct tlb_entry *w = c->tlbs[k].w;
+		for (int k = 0; k < 4; k++) {
+			struct emu_tlb *t = &c->tlbs[k >> 1][k & 1];
+			struct tlb_entry *w = t->w;
 			for (unsigned i = 0; i < TLB_SIZE; i++)
-				if (w[i].tag != TLB_INVALID && w[i].tag + w[i].addend == host)
+				if ((w[i].tag & 0xfff) == t->gen && (w[i].tag & PAGE_MASK) + w[i].addend == host)
 					w[i].tag = TLB_INVALID;
 		}
 	}
@@ -87,10 +106,58 @@ struct walk {
 		uint64_t val;
 		unsigned size;
 	} ent[4];
+	/* EPT for L2: the linear address walked, whether an EPT fault may exit
+	 * (not for probes), whether one happened, and the EPT permissions of
+	 * the final translation (EPT_R/W/X as NESTED_EPT_*; all without EPT). */
+	uint64_t la;
+	bool may_exit, ept_failed;
+	unsigned ept_perms;
 };
 
-static uint64_t read_pte(struct emu_cpu *c, uint64_t gpa, unsigned size, uint8_t **host)
+/* L2 runs under L1's EPT: its "physical" addresses are translated again. */
+static inline bool ept_on(const struct emu_cpu *c)
 {
+	return c->v->level == 2 && vmx_proc2(c->v->ctls, VMX_PROC2_ENABLE_EPT);
+}
+
+/* An EPT violation or misconfiguration in L1's EPT: the VM exit (which L0
+ * reflects to L1) replaces the access, and the instruction -- or the event
+ * delivery -- is abandoned (SDM 29.3.3: EPT violations are fault-like). */
+__attribute__((noreturn)) static void ept_exit(struct emu_cpu *c, struct vm_exit *e)
+{
+	if (c->delivering >= 0) {
+		e->idt_vec_info = c->delivering_info;
+		e->idt_vec_error = c->delivering_error;
+	}
+	vcpu_handle_exit(c->v, e);
+	emu_abort(c);
+}
+
+/* Translate an L2-physical address through EPT for a walk: false (after
+ * setting w->ept_failed) if a probe hit an EPT fault. */
+static bool ept_walk_gpa(struct emu_cpu *c, struct walk *w, uint64_t *gpa, unsigned acc, bool final)
+{
+	uint64_t l1;
+	unsigned perms;
+	struct vm_exit e;
+	if (nested_ept_translate(c->v, *gpa, acc, true, w->la, final, &l1, &perms, &e)) {
+		*gpa = l1;
+		if (final)
+			w->ept_perms = perms;
+		return true;
+	}
+	if (w->may_exit)
+		ept_exit(c, &e);
+	w->ept_failed = true;
+	return false;
+}
+
+static uint64_t read_pte(struct emu_cpu *c, struct walk *w, uint64_t gpa, unsigned size, uint8_t **host)
+{
+	if (ept_on(c) && !ept_walk_gpa(c, w, &gpa, NESTED_EPT_R, false)) {
+		*host = NULL;
+		return 0; /* not present: the walk stops */
+	}
 	uint8_t *h = aspace_ram_ptr(&c->vm->as, gpa, size);
 	*host = h;
 	uint64_t v = 0;
@@ -164,7 +231,7 @@ static uint32_t walk(struct emu_cpu *c, uint64_t la, struct walk *w)
 		/* 32-bit paging (SDM 4.3). */
 		uint8_t *h;
 		uint64_t pde_a = (s->cr3 & 0xfffff000ull) | ((la >> 20) & 0xffc);
-		uint64_t pde = read_pte(c, pde_a, 4, &h);
+		uint64_t pde = read_pte(c, w, pde_a, 4, &h);
 		if (!(pde & PTE_P))
 			return WALK_FAULT;
 		w->user &= (pde & PTE_U) != 0;
@@ -182,7 +249,7 @@ static uint32_t walk(struct emu_cpu *c, uint64_t la, struct walk *w)
 		}
 		note_entry(w, h, pde, 4);
 		uint64_t pte_a = (pde & 0xfffff000ull) | ((la >> 10) & 0xffc);
-		uint64_t pte = read_pte(c, pte_a, 4, &h);
+		uint64_t pte = read_pte(c, w, pte_a, 4, &h);
 		if (!(pte & PTE_P))
 			return WALK_FAULT;
 		w->user &= (pte & PTE_U) != 0;
@@ -200,8 +267,17 @@ static uint32_t walk(struct emu_cpu *c, uint64_t la, struct walk *w)
 		level = 4;
 	} else {
 		/* PAE paging (SDM 4.4): the PDPTE register selected by bits
-		 * 31:30, loaded (and checked) when CR3 was (4.4.1). */
+		 * 31:30, loaded (and checked) when CR3 was (4.4.1). While L2
+		 * runs under EPT the PDPTEs are guest-physical through EPT
+		 * (SDM Vol. 3C 29.3.1): read them now, with the reserved-bit
+		 * check of 4.4.1. */
 		uint64_t pdpte = s->pdpte[(la >> 30) & 3];
+		if (ept_on(c)) {
+			uint8_t *h;
+			pdpte = read_pte(c, w, (s->cr3 & 0xffffffe0ull) + ((la >> 30) & 3) * 8, 8, &h);
+			if ((pdpte & PTE_P) && (pdpte & (rsvd_phys | 0x1e6ull | PTE_NX)))
+				return WALK_FAULT | PFEC_RSVD | PFEC_P;
+		}
 		if (!(pdpte & PTE_P))
 			return WALK_FAULT;
 		table = pdpte & 0x000ffffffffff000ull;
@@ -212,7 +288,7 @@ static uint32_t walk(struct emu_cpu *c, uint64_t la, struct walk *w)
 		unsigned shift = 12 + 9 * (unsigned)(level - 1);
 		uint8_t *h;
 		uint64_t ea = table + ((la >> shift) & 0x1ff) * 8;
-		uint64_t e = read_pte(c, ea, 8, &h);
+		uint64_t e = read_pte(c, w, ea, 8, &h);
 		if (!(e & PTE_P))
 			return WALK_FAULT;
 		uint64_t rsvd = (rsvd_phys & 0x000fffffffffffffull) | nx_rsvd;
@@ -289,38 +365,50 @@ static uint32_t pfec_for(const struct emu_cpu *c, unsigned acc, bool user)
 	return e;
 }
 
-static void tlb_fill(struct emu_cpu *c, uint64_t la, const struct walk *w, bool user)
+/* Under EPT a TLB entry also needs the EPT permission; a write entry is
+ * only cached from a write access, which set the EPT dirty flag (29.3.5). */
+static void tlb_fill(struct emu_cpu *c, uint64_t la, const struct walk *w, bool user, unsigned acc)
 {
 	uint8_t *host = aspace_ram_ptr(&c->vm->as, w->gpa & PAGE_MASK, PAGE_SIZE);
 	if (!host || lapic_mmio_claims(c->v->lapic, w->gpa))
 		return;
-	uint64_t tag = la & PAGE_MASK;
-	uintptr_t addend = (uintptr_t)host - (uintptr_t)tag;
-	unsigned idx = (la >> 12) & (TLB_SIZE - 1);
 	struct emu_tlb *t = c->tlb;
+	uint64_t tag = emu_tlb_tag(t, la);
+	uintptr_t addend = (uintptr_t)host - (uintptr_t)(la & PAGE_MASK);
+	unsigned idx = (la >> 12) & (TLB_SIZE - 1);
+	bool ept = ept_on(c);
 	if (w->shift > c->tlb_max_shift)
 		c->tlb_max_shift = w->shift;
 	/* Supervisor access to a user page under SMAP depends on RFLAGS.AC,
 	 * which changes without a TLB flush: never cache it. */
 	if (!user && w->user && (c->s->cr4 & CR4_SMAP))
 		return;
-	if (access_ok(c, w, ACC_EXEC, user))
+	if (access_ok(c, w, ACC_EXEC, user) && (w->ept_perms & NESTED_EPT_X))
 		t->x[idx] = (struct tlb_entry){ tag, addend };
 	/* Data accesses to a page with watched bytes must reach the slow path
 	 * (debug.c). */
-	if (unlikely(c->bp_data) && emu_debug_page_watched(c, tag))
+	if (unlikely(c->bp_data) && emu_debug_page_watched(c, la & PAGE_MASK))
 		return;
-	if (access_ok(c, w, ACC_READ, user))
+	if (access_ok(c, w, ACC_READ, user) && (w->ept_perms & NESTED_EPT_R))
 		t->r[idx] = (struct tlb_entry){ tag, addend };
-	if (w->dirty && access_ok(c, w, ACC_WRITE, user) && !c->vm->ram.code[ram_page(&c->vm->ram, host)])
+	if (w->dirty && access_ok(c, w, ACC_WRITE, user) && (w->ept_perms & NESTED_EPT_W) &&
+	    (!ept || (acc & 3) == ACC_WRITE) && !c->vm->ram.code[ram_page(&c->vm->ram, host)])
 		t->w[idx] = (struct tlb_entry){ tag, addend };
 }
 
-static bool translate(struct emu_cpu *c, uint64_t la, unsigned acc, uint64_t *gpa, uint32_t *pfec)
+/*
+ * Linear to (L1-)physical. may_exit: an EPT fault becomes its VM exit and
+ * abandons the instruction; without it (probes) translate just fails.
+ */
+static bool translate(struct emu_cpu *c, uint64_t la, unsigned acc, uint64_t *gpa, uint32_t *pfec, bool may_exit)
 {
 	bool user = c->cpl == 3 && !(acc & (ACC_IMPLICIT | ACC_SUPER));
-	struct walk w;
+	struct walk w = { .la = la, .may_exit = may_exit, .ept_perms = NESTED_EPT_R | NESTED_EPT_W | NESTED_EPT_X };
 	uint32_t f = walk(c, la, &w);
+	if (w.ept_failed) {
+		*pfec = 0;
+		return false;
+	}
 	if (f) {
 		*pfec = (f & ~WALK_FAULT) | pfec_for(c, acc, user);
 		return false;
@@ -329,11 +417,21 @@ static bool translate(struct emu_cpu *c, uint64_t la, unsigned acc, uint64_t *gp
 		*pfec = PFEC_P | pfec_for(c, acc, user);
 		return false;
 	}
+	/* Under EPT the final guest-physical access is translated (and may
+	 * fault) before the walk's accessed/dirty updates are committed. */
+	if (ept_on(c)) {
+		unsigned kind = acc & 3;
+		unsigned eacc = kind == ACC_WRITE ? NESTED_EPT_W : kind == ACC_EXEC ? NESTED_EPT_X : NESTED_EPT_R;
+		if (!ept_walk_gpa(c, &w, &w.gpa, eacc, true)) {
+			*pfec = 0;
+			return false;
+		}
+	}
 	walk_commit(c, &w, (acc & 3) == ACC_WRITE);
 	/* Fill only the TLB of the current privilege class, and never from
 	 * implicit accesses (their rights differ, e.g. under SMAP). */
 	if (!(acc & ACC_IMPLICIT) && user == (c->cpl == 3))
-		tlb_fill(c, la, &w, user);
+		tlb_fill(c, la, &w, user, acc);
 	*gpa = w.gpa;
 	return true;
 }
@@ -342,11 +440,11 @@ uint64_t emu_translate(struct emu_cpu *c, uint64_t la, unsigned acc)
 {
 	uint64_t gpa;
 	uint32_t pfec;
-	if (!translate(c, la, acc, &gpa, &pfec)) {
+	if (!translate(c, la, acc, &gpa, &pfec, true)) {
 		/* A page fault invalidates the TLB entries for the page
 		 * (SDM 3A 4.10.4.1), so that a retry walks the tables again. */
 		emu_flush_page(c->v, la);
-		c->s->cr2 = la;
+		c->exc_cr2 = la;
 		emu_raise(c, X86_PF, pfec);
 	}
 	return gpa;
@@ -355,7 +453,7 @@ uint64_t emu_translate(struct emu_cpu *c, uint64_t la, unsigned acc)
 bool emu_translate_probe(struct emu_cpu *c, uint64_t la, unsigned acc, uint64_t *gpa)
 {
 	uint32_t pfec;
-	return translate(c, la, acc, gpa, &pfec);
+	return translate(c, la, acc, gpa, &pfec, false);
 }
 
 /* ---- segmentation (SDM Vol. 3A 5.3 limit checking, 5.4 type checking) ---- */
@@ -515,9 +613,47 @@ void emu_write_slow(struct emu_cpu *c, uint64_t la, unsigned size, uint64_t val,
 void emu_probe_write(struct emu_cpu *c, uint64_t la, unsigned size)
 {
 	struct tlb_entry *e = &c->tlb->w[(la >> 12) & (TLB_SIZE - 1)];
-	if (e->tag == (la & PAGE_MASK) && (la & 0xfff) + size <= 4096)
+	if (e->tag == emu_tlb_tag(c->tlb, la) && (la & 0xfff) + size <= 4096)
 		return;
 	emu_translate(c, la, ACC_WRITE);
 	if ((la & 0xfff) + size > 4096)
 		emu_translate(c, (la & PAGE_MASK) + PAGE_SIZE, ACC_WRITE);
+}
+
+/*
+ * Linear-memory access for exit handlers (backend_ops.access_linear): the
+ * translation the running level's instruction would get, at its CPL, with
+ * its page-fault error code on failure. Every page is translated before any
+ * byte is written, so a fault never leaves a partial write.
+ */
+int emu_access_linear(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write, uint32_t *error)
+{
+	struct emu_cpu *c = emu_of(v);
+	unsigned acc = write ? ACC_WRITE : ACC_READ;
+	uint64_t gpa[2];
+	unsigned first = 4096 - (unsigned)(la & 0xfff);
+	if (first > len)
+		first = len;
+	unsigned pages = first < len ? 2 : 1;
+	for (unsigned k = 0; k < pages; k++) {
+		uint64_t a = k ? (la & PAGE_MASK) + PAGE_SIZE : la;
+		/* Exit handlers run at level 1, which has no EPT of L1's: the
+		 * translation cannot fail on EPT. */
+		if (!translate(c, a, acc, &gpa[k], error, false)) {
+			c->s->cr2 = a;
+			return ARCH_FAULT(X86_PF);
+		}
+	}
+	uint8_t *p = buf;
+	const struct aspace *as = &c->vm->as;
+	if (write) {
+		aspace_write(as, gpa[0], p, first);
+		if (pages > 1)
+			aspace_write(as, gpa[1], p + first, len - first);
+	} else {
+		aspace_read(as, gpa[0], p, first);
+		if (pages > 1)
+			aspace_read(as, gpa[1], p + first, len - first);
+	}
+	return 0;
 }

@@ -90,7 +90,7 @@ static uint8_t *str_span(struct emu_cpu *c, unsigned seg, uint64_t off, const st
 	uint64_t la = emu_la(c, seg, off, x->esz, write ? ACC_WRITE : ACC_READ);
 	const struct tlb_entry *e = write ? &c->tlb->w[(la >> 12) & (TLB_SIZE - 1)] :
 					    &c->tlb->r[(la >> 12) & (TLB_SIZE - 1)];
-	if (e->tag != (la & PAGE_MASK))
+	if (e->tag != emu_tlb_tag(c->tlb, la))
 		return NULL;
 	uint64_t room = (4096 - (la & 0xfff)) / x->esz;
 	if (room < *n)

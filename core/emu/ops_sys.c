@@ -6,6 +6,8 @@
  * checks (done by L0 when it exits, by arch_*() when it does not).
  */
 #include "core/arch.h"
+#include "core/nested_hooks.h"
+#include "core/vmx_insn_info.h"
 #include "emu.h"
 #include "ops.h"
 #include "seg.h"
@@ -59,59 +61,157 @@ void op_xgetbv(struct emu_cpu *c, const struct emu_insn *i)
 }
 
 /*
- * VMX instructions exit unconditionally in VMX non-root operation after the
- * #UD checks of their pseudocode (CR4.VMXE, mode). Exit reasons: SDM App. C.
+ * VMX instructions in VMX non-root operation (SDM Vol. 3C 26.1.2, 31.3): after
+ * the #UD checks of their pseudocode that the processor's mode decides
+ * (CR0.PE = 0, RFLAGS.VM = 1, compatibility mode), they exit -- except
+ * VMREAD/VMWRITE that the VMCS-shadowing bitmaps let complete (31.3) and
+ * VMFUNC, which is #UD unless "enable VM functions" is 1. The exit reports
+ * the operands in the VM-exit instruction-information field and the
+ * displacement in the qualification (28.2.1, 28.2.5), so that L0 -- and an
+ * L1 the exit is reflected to -- can find them.
  */
+static uint32_t vmx_reason(unsigned mnem)
+{
+	switch (mnem) {
+	case ZYDIS_MNEMONIC_VMCALL:
+		return TORTUGA_EXIT_VMCALL;
+	case ZYDIS_MNEMONIC_VMCLEAR:
+		return TORTUGA_EXIT_VMCLEAR;
+	case ZYDIS_MNEMONIC_VMLAUNCH:
+		return TORTUGA_EXIT_VMLAUNCH;
+	case ZYDIS_MNEMONIC_VMPTRLD:
+		return TORTUGA_EXIT_VMPTRLD;
+	case ZYDIS_MNEMONIC_VMPTRST:
+		return TORTUGA_EXIT_VMPTRST;
+	case ZYDIS_MNEMONIC_VMREAD:
+		return TORTUGA_EXIT_VMREAD;
+	case ZYDIS_MNEMONIC_VMRESUME:
+		return TORTUGA_EXIT_VMRESUME;
+	case ZYDIS_MNEMONIC_VMWRITE:
+		return TORTUGA_EXIT_VMWRITE;
+	case ZYDIS_MNEMONIC_VMXOFF:
+		return TORTUGA_EXIT_VMXOFF;
+	case ZYDIS_MNEMONIC_VMXON:
+		return TORTUGA_EXIT_VMXON;
+	case ZYDIS_MNEMONIC_INVEPT:
+		return TORTUGA_EXIT_INVEPT;
+	case ZYDIS_MNEMONIC_INVVPID:
+		return TORTUGA_EXIT_INVVPID;
+	default:
+		return TORTUGA_EXIT_VMFUNC;
+	}
+}
+
+/* Instruction information and qualification for an operand (28.2.5). */
+static void emu_exit_operand_info(struct emu_cpu *c, const struct emu_insn *i, const struct emu_operand *rm,
+			   unsigned reg2, struct vm_exit *e)
+{
+	struct vmx_insn_operand o = { .reg2 = (uint8_t)reg2, .base = -1, .index = -1 };
+	if (rm && rm->kind == OPK_REG) {
+		o.is_reg = 1;
+		o.reg1 = rm->reg;
+	} else if (rm && rm->kind == OPK_MEM) {
+		o.addr_bytes = i->addrsize;
+		o.seg = rm->seg;
+		o.scale = rm->scale;
+		o.opsize32 = i->opsize != 2;
+		if (rm->base != EMU_REG_NONE && rm->base != EMU_REG_RIP)
+			o.base = (int8_t)rm->base;
+		if (rm->index != EMU_REG_NONE)
+			o.index = (int8_t)rm->index;
+		/* RIP-relative: the displacement plus the next instruction's RIP. */
+		e->qual = (uint64_t)rm->disp + (rm->base == EMU_REG_RIP ? c->next_rip : 0);
+	}
+	e->insn_info |= vmx_insn_info_encode(&o);
+}
+
+static void vmx_result(struct emu_cpu *c, int res)
+{
+	uint64_t f = emu_flags(c) & ~RFLAGS_ARITH;
+	if (res == VMX_SHADOW_FAIL_INVALID)
+		f |= RFLAGS_CF;
+	else if (res != VMX_SHADOW_OK)
+		f |= RFLAGS_ZF;
+	emu_set_flags(c, f);
+}
+
+/* VMREAD/VMWRITE satisfied by the shadow VMCS; false if they must exit. */
+static bool vmx_shadow_access(struct emu_cpu *c, const struct emu_insn *i, bool write)
+{
+	const struct vmx_exec_controls *ctl = c->v->ctls;
+	if (!vmx_proc2(ctl, VMX_PROC2_VMCS_SHADOWING))
+		return false;
+	/* The field register: VMREAD r/m, reg; VMWRITE reg, r/m. */
+	const struct emu_operand *fr = &i->op[write ? 0 : 1];
+	const struct emu_operand *rm = &i->op[write ? 1 : 0];
+	uint64_t enc = c->s->gpr[fr->reg];
+	if (c->mode != MODE_LONG64)
+		enc = (uint32_t)enc;
+	const uint8_t *bm = write ? ctl->vmwrite_bitmap : ctl->vmread_bitmap;
+	/* Bits 63:15 set, or the bitmap bit set (or no bitmap): VM exit. */
+	if ((enc >> 15) || !bm || (bm[(enc & 0x7fff) >> 3] & (1u << (enc & 7))))
+		return false;
+	if (c->cpl > 0)
+		emu_raise(c, X86_GP, 0);
+	unsigned size = c->mode == MODE_LONG64 ? 8 : 4;
+	uint64_t val = 0;
+	if (write) {
+		/* The source is read before the field is checked (31.3 VMWRITE). */
+		val = rm->kind == OPK_REG ? gpr_read(c, rm->reg, false, size) :
+					    emu_read(c, rm->seg, emu_ea(c, i, rm), size);
+		vmx_result(c, nested_shadow_vmcs_access(c->v, ctl->shadow_vmcs, enc, &val, true));
+		return true;
+	}
+	int res = nested_shadow_vmcs_access(c->v, ctl->shadow_vmcs, enc, &val, false);
+	if (res == VMX_SHADOW_OK) {
+		if (rm->kind == OPK_REG)
+			gpr_write(c, rm->reg, false, size, val);
+		else
+			emu_write(c, rm->seg, emu_ea(c, i, rm), size, val);
+	}
+	vmx_result(c, res);
+	return true;
+}
+
 void op_vmx(struct emu_cpu *c, const struct emu_insn *i)
 {
-	uint32_t reason;
-	switch (i->mnem) {
-	case ZYDIS_MNEMONIC_VMCALL:
-		reason = TORTUGA_EXIT_VMCALL;
+	uint32_t reason = vmx_reason(i->mnem);
+	if (reason == TORTUGA_EXIT_VMFUNC) {
+		/* VMFUNC: #UD unless "enable VM functions"; the CPU performs no
+		 * function itself, so every VMFUNC then exits (L0 emulates). */
+		if (!vmx_proc2(c->v->ctls, VMX_PROC2_ENABLE_VMFUNC))
+			emu_raise_noerr(c, X86_UD);
+	} else if (reason != TORTUGA_EXIT_VMCALL) {
+		/* VMCALL exits in any mode; the others are #UD in real and
+		 * virtual-8086 mode and in compatibility mode. */
+		if (c->mode == MODE_REAL16 || ((c->s->efer & EFER_LMA) && c->mode != MODE_LONG64))
+			emu_raise_noerr(c, X86_UD);
+	}
+	if ((reason == TORTUGA_EXIT_VMREAD || reason == TORTUGA_EXIT_VMWRITE) &&
+	    vmx_shadow_access(c, i, reason == TORTUGA_EXIT_VMWRITE))
+		return;
+	struct vm_exit e = { .reason = reason };
+	switch (reason) {
+	case TORTUGA_EXIT_VMREAD:
+		emu_exit_operand_info(c, i, &i->op[0], i->op[1].reg, &e);
 		break;
-	case ZYDIS_MNEMONIC_VMCLEAR:
-		reason = TORTUGA_EXIT_VMCLEAR;
+	case TORTUGA_EXIT_VMWRITE:
+		emu_exit_operand_info(c, i, &i->op[1], i->op[0].reg, &e);
 		break;
-	case ZYDIS_MNEMONIC_VMLAUNCH:
-		reason = TORTUGA_EXIT_VMLAUNCH;
+	case TORTUGA_EXIT_INVEPT:
+	case TORTUGA_EXIT_INVVPID:
+		emu_exit_operand_info(c, i, &i->op[1], i->op[0].reg, &e);
 		break;
-	case ZYDIS_MNEMONIC_VMPTRLD:
-		reason = TORTUGA_EXIT_VMPTRLD;
-		break;
-	case ZYDIS_MNEMONIC_VMPTRST:
-		reason = TORTUGA_EXIT_VMPTRST;
-		break;
-	case ZYDIS_MNEMONIC_VMREAD:
-		reason = TORTUGA_EXIT_VMREAD;
-		break;
-	case ZYDIS_MNEMONIC_VMRESUME:
-		reason = TORTUGA_EXIT_VMRESUME;
-		break;
-	case ZYDIS_MNEMONIC_VMWRITE:
-		reason = TORTUGA_EXIT_VMWRITE;
-		break;
-	case ZYDIS_MNEMONIC_VMXOFF:
-		reason = TORTUGA_EXIT_VMXOFF;
-		break;
-	case ZYDIS_MNEMONIC_VMXON:
-		reason = TORTUGA_EXIT_VMXON;
-		break;
-	case ZYDIS_MNEMONIC_INVEPT:
-		reason = TORTUGA_EXIT_INVEPT;
-		break;
-	case ZYDIS_MNEMONIC_INVVPID:
-		reason = TORTUGA_EXIT_INVVPID;
+	case TORTUGA_EXIT_VMCLEAR:
+	case TORTUGA_EXIT_VMPTRLD:
+	case TORTUGA_EXIT_VMPTRST:
+	case TORTUGA_EXIT_VMXON:
+		emu_exit_operand_info(c, i, &i->op[0], 0, &e);
 		break;
 	default:
-		reason = TORTUGA_EXIT_VMFUNC;
 		break;
 	}
-	/* VMCALL and VMFUNC are defined outside VMX operation too; the others
-	 * are #UD while CR4.VMXE = 0 or in real/virtual-8086 mode. */
-	if (reason != TORTUGA_EXIT_VMCALL && reason != TORTUGA_EXIT_VMFUNC &&
-	    (!(c->s->cr4 & CR4_VMXE) || c->mode == MODE_REAL16))
-		emu_raise_noerr(c, X86_UD);
-	struct vm_exit e = { .reason = reason };
+	e.aux = e.qual;
 	emu_exit_insn(c, i, &e);
 }
 
@@ -193,6 +293,27 @@ static bool io_imm_operand(const struct emu_insn *i)
 	return false;
 }
 
+/*
+ * INS/OUTS exits also report the linear address of the first memory operand
+ * (SDM 28.2.1, "guest-linear address") and, as IA32_VMX_BASIC[54] says, the
+ * address size and segment in the instruction-information field (28.2.5,
+ * Table 28-8): ES:(E/R)DI for INS, the (overridable) segment with (E/R)SI for
+ * OUTS.
+ */
+static void io_string_exit_info(struct emu_cpu *c, const struct emu_insn *i, bool in, struct vm_exit *e)
+{
+	unsigned seg = in ? SEG_ES : SEG_DS;
+	for (unsigned k = 0; k < i->nops; k++)
+		if (i->op[k].kind == OPK_MEM)
+			seg = i->op[k].seg;
+	uint64_t off = c->s->gpr[in ? GPR_RDI : GPR_RSI] & size_mask(i->addrsize);
+	e->gla = c->seg_base[seg] + off;
+	if (c->mode != MODE_LONG64)
+		e->gla &= 0xffffffffull;
+	struct vmx_insn_operand o = { .addr_bytes = i->addrsize, .seg = (uint8_t)seg, .base = -1, .index = -1 };
+	e->insn_info = vmx_insn_info_encode(&o) & ((7u << VMX_II_ASIZE_SHIFT) | (7u << VMX_II_SEG_SHIFT));
+}
+
 /* One I/O access: a VM exit when the controls ask for it, else straight to
  * the port bus. Returns false if L0 did not complete it. */
 bool emu_io_access(struct emu_cpu *c, const struct emu_insn *i, uint16_t port, unsigned size, bool in,
@@ -220,6 +341,8 @@ bool emu_io_access(struct emu_cpu *c, const struct emu_insn *i, uint16_t port, u
 		.aux = port,
 		.io = { .port = port, .size = (uint8_t)size, .in = in, .count = count, .data = c->io_buf },
 	};
+	if (string)
+		io_string_exit_info(c, i, in, &e);
 	c->io_done = false;
 	vcpu_handle_exit(c->v, &e);
 	emu_break(c);
@@ -526,12 +649,34 @@ void op_mov_dr(struct emu_cpu *c, const struct emu_insn *i)
 
 /* ---- descriptor tables ---- */
 
+/* Exits 46/47 report the operand and which instruction it was (SDM 28.2.5,
+ * Tables 28-9 and 28-10: the identity in bits 29:28). */
 static void desc_table_exit(struct emu_cpu *c, const struct emu_insn *i, bool gdtr_idtr)
 {
 	struct vm_exit e = {
 		.reason = gdtr_idtr ? TORTUGA_EXIT_GDTR_IDTR_ACCESS : TORTUGA_EXIT_LDTR_TR_ACCESS,
 		.aux = i->mnem,
 	};
+	unsigned ident;
+	switch (i->mnem) {
+	case ZYDIS_MNEMONIC_SGDT:
+	case ZYDIS_MNEMONIC_SLDT:
+		ident = VMX_II_SGDT; /* = VMX_II_SLDT */
+		break;
+	case ZYDIS_MNEMONIC_SIDT:
+	case ZYDIS_MNEMONIC_STR:
+		ident = VMX_II_SIDT; /* = VMX_II_STR */
+		break;
+	case ZYDIS_MNEMONIC_LGDT:
+	case ZYDIS_MNEMONIC_LLDT:
+		ident = VMX_II_LGDT; /* = VMX_II_LLDT */
+		break;
+	default:
+		ident = VMX_II_LIDT; /* = VMX_II_LTR */
+		break;
+	}
+	emu_exit_operand_info(c, i, &i->op[0], 0, &e);
+	e.insn_info |= vmx_insn_info_ident(ident);
 	emu_exit_insn(c, i, &e);
 }
 

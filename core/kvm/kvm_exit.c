@@ -14,6 +14,7 @@
  *   KVM_EXIT_FAIL_ENTRY 33 VM-entry failure due to invalid guest state (or
  *                          34/41 when VMX reports those), qualification =
  *                          KVM's hardware_entry_failure_reason
+ *   KVM_EXIT_SET_TPR    43 TPR below threshold (the guest lowered CR8)
  *
  * KVM's own failures (INTERNAL_ERROR, SYSTEM_EVENT, anything unexpected) are
  * not hardware exits: they stop the VM with a message and no exit record.
@@ -230,6 +231,19 @@ enum kvm_exit_action kvm_exit_decode(struct kvm_run *run, size_t run_size, const
 			 "0x%llx on host CPU %u): the guest state is invalid for VM entry",
 			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason, run->fail_entry.cpu);
 		return KVM_ACT_HANDLE;
+	case KVM_EXIT_SET_TPR:
+		/*
+		 * Without an in-kernel local APIC, KVM intercepts MOV to CR8,
+		 * completes it (the new TPR, or #GP(0) for bits 63:4 set: SDM
+		 * Vol. 3A 2.5, 11.8.6.1) and, when the TPR went down, exits so
+		 * that user space can deliver an interrupt the lower priority
+		 * now lets through (arch/x86/kvm/vmx/vmx.c handle_cr(),
+		 * svm/svm.c cr8_write_interception()). On VT-x that is what
+		 * "TPR below threshold" reports (SDM Vol. 3C 29.1.2): a
+		 * trap-like exit, RIP already after the MOV, qualification 0.
+		 */
+		e->reason = TORTUGA_EXIT_TPR_BELOW_THRESHOLD;
+		return KVM_ACT_HANDLE;
 	case KVM_EXIT_INTR:
 		return KVM_ACT_RESUME;
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
@@ -237,6 +251,15 @@ enum kvm_exit_action kvm_exit_decode(struct kvm_run *run, size_t run_size, const
 		 * asked for interrupt-window exiting: VT-x's exit reason 7. */
 		e->reason = TORTUGA_EXIT_INTERRUPT_WINDOW;
 		return KVM_ACT_HANDLE;
+	case KVM_EXIT_UNKNOWN:
+		return fail(msg, len, "kvm: KVM_EXIT_UNKNOWN: the CPU reported an exit KVM does not handle (hardware "
+			    "exit reason 0x%llx)", (unsigned long long)run->hw.hardware_exit_reason);
+	case KVM_EXIT_EXCEPTION:
+		/* KVM hands up an exception it intercepted and cannot deal with,
+		 * e.g. #AC from a split-locked access when the host's split-lock
+		 * detection is fatal (arch/x86/kvm/vmx/vmx.c handle_exception_nmi()). */
+		return fail(msg, len, "kvm: KVM_EXIT_EXCEPTION: the host's KVM refused to handle exception %u (error code "
+			    "0x%x) of the guest", run->ex.exception, run->ex.error_code);
 	case KVM_EXIT_INTERNAL_ERROR:
 		return decode_internal(run, msg, len);
 	case KVM_EXIT_SYSTEM_EVENT:
@@ -245,8 +268,11 @@ enum kvm_exit_action kvm_exit_decode(struct kvm_run *run, size_t run_size, const
 			    run->system_event.type);
 	default: {
 		const char *n = kvm_exit_name(run->exit_reason);
-		return fail(msg, len, "kvm: unexpected exit %s (%u) from KVM_RUN", n ? n : "KVM_EXIT_?",
-			    run->exit_reason);
+		/* The others come only from features tortuga does not enable
+		 * (guest debugging, user-space MSRs, hypercall exits, a split
+		 * IRQ chip, the dirty ring, bus-lock and notify exits, ...). */
+		return fail(msg, len, "kvm: unexpected exit %s (%u) from KVM_RUN: tortuga enables no KVM feature that "
+			    "produces it", n ? n : "KVM_EXIT_?", run->exit_reason);
 	}
 	}
 }

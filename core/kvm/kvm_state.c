@@ -411,6 +411,11 @@ int kvm_state_push(struct vcpu *v, unsigned parts)
 		struct kvm_sregs sr;
 		kvm_sregs_from_x86(&sr, s);
 		err = vcpu_ioctl(v, KVM_SET_SREGS, &sr, "KVM_SET_SREGS");
+		/* Without an in-kernel local APIC, KVM_RUN loads CR8 from
+		 * kvm_run.cr8 on every entry (api.rst 5, "cr8"): keep it equal,
+		 * or the next entry would undo the CR8 just set. */
+		if (!err)
+			kvm_vcpu_of(v)->run->cr8 = s->cr8;
 	}
 	if (!err && (parts & KVM_PART_REGS)) {
 		struct kvm_regs r;

@@ -67,9 +67,14 @@ struct tortuga_config {
 };
 
 #define TORTUGA_CFG_TRACE_OVERWRITE 0x1 /* ring keeps newest events when full */
-/* Offer hardware virtualization to the guest (CPUID VMX/SVM): on kvm, the host
- * KVM's own nested VMX/SVM when it allows it; on emu, tortuga's nested VMX. */
+/* Offer hardware virtualization to the guest (CPUID VMX/SVM): on emu,
+ * tortuga's virtual VT-x (nested/: VMX instructions, VMX capability MSRs) so
+ * that it can run its own guests; on kvm, the host KVM's own nested VMX/SVM
+ * when it allows it. */
 #define TORTUGA_CFG_NESTED 0x2
+/* With TORTUGA_CFG_NESTED: do not use VMCS shadowing for L1's VMREAD/VMWRITE
+ * (L0 policy; every VMREAD/VMWRITE then exits to L0). */
+#define TORTUGA_CFG_NO_SHADOW_VMCS 0x4
 
 /* Why a run stopped. */
 enum tortuga_stop_reason {
@@ -115,6 +120,13 @@ TORTUGA_API const char *tortuga_exit_reason_name(uint32_t reason);
 TORTUGA_API const char *tortuga_event_kind_name(uint32_t kind);
 /* The CPU models a config may name, NULL-terminated. */
 TORTUGA_API const char *const *tortuga_cpu_models(void);
+/* Name of a VMCS field encoding ("GUEST_RIP", "TSC_OFFSET_HIGH"; Intel SDM
+ * Vol. 3D App. B), or NULL. */
+TORTUGA_API const char *tortuga_vmcs_field_name(uint64_t encoding);
+/* Encoding of a VMCS field by name, or -1. */
+TORTUGA_API int64_t tortuga_vmcs_field_encoding(const char *name);
+/* Description of a VM-instruction error number (SDM Vol. 3C 31.4), or NULL. */
+TORTUGA_API const char *tortuga_vmx_error_name(uint32_t number);
 /* Name of a stop reason, never NULL. */
 TORTUGA_API const char *tortuga_stop_reason_name(uint32_t reason);
 
@@ -177,6 +189,43 @@ TORTUGA_API uint64_t tortuga_vm_trace_dropped(tortuga_vm *vm);
 TORTUGA_API int tortuga_vm_trace_to_file(tortuga_vm *vm, const char *path, const char *format);
 /* Exits at L0 with the given basic reason since creation. */
 TORTUGA_API uint64_t tortuga_vm_exit_count(tortuga_vm *vm, uint32_t reason);
+/*
+ * Per-level statistics (level 1: the guest tortuga runs; level 2: the guests
+ * it runs with VMLAUNCH/VMRESUME). Exits are exits of that level to tortuga.
+ */
+struct tortuga_level_stats {
+	uint64_t instructions; /* retired while the level ran */
+	uint64_t exits; /* exits of the level to L0 */
+	uint64_t reflected; /* level 2: exits L0 passed on to L1 as VM exits */
+	uint64_t caused_by_l2; /* level 1: exits made while handling a reflected L2 exit */
+	uint64_t cycles; /* cost model: its instructions plus the cost of its exits */
+};
+TORTUGA_API int tortuga_vm_level_stats(tortuga_vm *vm, uint32_t level, struct tortuga_level_stats *out);
+/* Exits of a level (1 or 2) to L0 with the given basic reason. */
+TORTUGA_API uint64_t tortuga_vm_level_exit_count(tortuga_vm *vm, uint32_t level, uint32_t reason);
+/*
+ * L0 exits per L2 exit: (exits of L2 + exits of L1 caused while handling
+ * reflected L2 exits) / exits of L2; 0 if L2 never exited.
+ */
+TORTUGA_API double tortuga_vm_l0_exits_per_l2_exit(tortuga_vm *vm);
+
+/*
+ * The cost model (DESIGN.md "Exit-centric design"): modelled cycles charged
+ * for each VM exit at L0, by basic exit reason. The default for every reason
+ * is the one published figure tortuga cites (2,000 cycles, SplitX, WIOV
+ * 2011); set measured values per reason before running.
+ */
+TORTUGA_API int tortuga_vm_set_exit_cost(tortuga_vm *vm, uint32_t reason, uint32_t cycles);
+TORTUGA_API uint32_t tortuga_vm_exit_cost(tortuga_vm *vm, uint32_t reason);
+
+/*
+ * VMCS shadowing as L0 policy (nested VMs): whether L1's VMREAD/VMWRITE of a
+ * field complete without an exit to L0. mode: 0 exits (not shadowed), 1
+ * VMREAD only, 2 VMREAD and VMWRITE. The default is KVM's shadow set
+ * (arch/x86/kvm/vmx/vmcs_shadow_fields.h).
+ */
+TORTUGA_API int tortuga_vm_set_vmcs_shadow(tortuga_vm *vm, uint64_t encoding, uint32_t mode);
+
 /* Write the JSON run summary (`tortuga run --stats`) to path. */
 TORTUGA_API int tortuga_vm_write_stats(tortuga_vm *vm, const char *path);
 /* Write a CPU state dump of a vCPU (QEMU `info registers` style) to buf. */

@@ -54,6 +54,10 @@ class Config(ctypes.Structure):
     ]
 
 
+# enum tortuga_backend (include/tortuga/tortuga.h).
+BACKENDS = {"emu": 0, "kvm": 1, "auto": 2}
+
+
 class CResult(ctypes.Structure):
     _fields_ = [
         ("stop_reason", ctypes.c_uint32),
@@ -63,6 +67,16 @@ class CResult(ctypes.Structure):
         ("exits", ctypes.c_uint64),
         ("cycles", ctypes.c_uint64),
         ("trace_dropped", ctypes.c_uint64),
+    ]
+
+
+class LevelStats(ctypes.Structure):
+    _fields_ = [
+        ("instructions", ctypes.c_uint64),
+        ("exits", ctypes.c_uint64),
+        ("reflected", ctypes.c_uint64),
+        ("caused_by_l2", ctypes.c_uint64),
+        ("cycles", ctypes.c_uint64),
     ]
 
 
@@ -113,7 +127,10 @@ _protos = {
     "tortuga_stop_reason_name": (ctypes.c_char_p, [ctypes.c_uint32]),
     "tortuga_cpu_models": (ctypes.POINTER(ctypes.c_char_p), []),
     "tortuga_event_fields": (ctypes.c_uint32, [ctypes.POINTER(ctypes.POINTER(Field))]),
+    "tortuga_backend_probe": (ctypes.c_int, [ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t]),
     "tortuga_vm_create": (ctypes.c_int, [ctypes.POINTER(Config), ctypes.POINTER(_VM)]),
+    "tortuga_vm_backend": (ctypes.c_char_p, [_VM]),
+    "tortuga_vm_backend_note": (ctypes.c_char_p, [_VM]),
     "tortuga_vm_destroy": (None, [_VM]),
     "tortuga_vm_error": (ctypes.c_char_p, [_VM]),
     "tortuga_vm_load_elf": (ctypes.c_int, [_VM, ctypes.c_char_p, ctypes.c_char_p]),
@@ -147,6 +164,16 @@ _protos = {
     "tortuga_bpf_stats": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(BpfStats)]),
     "tortuga_bpf_stop": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(BpfStats)]),
     "tortuga_bpf_check": (ctypes.c_int, [ctypes.c_char_p, ctypes.c_size_t]),
+    # nested VMX
+    "tortuga_vm_level_stats": (ctypes.c_int, [_VM, ctypes.c_uint32, ctypes.POINTER(LevelStats)]),
+    "tortuga_vm_level_exit_count": (ctypes.c_uint64, [_VM, ctypes.c_uint32, ctypes.c_uint32]),
+    "tortuga_vm_l0_exits_per_l2_exit": (ctypes.c_double, [_VM]),
+    "tortuga_vmcs_field_name": (ctypes.c_char_p, [ctypes.c_uint64]),
+    "tortuga_vm_set_exit_cost": (ctypes.c_int, [_VM, ctypes.c_uint32, ctypes.c_uint32]),
+    "tortuga_vm_set_vmcs_shadow": (ctypes.c_int, [_VM, ctypes.c_uint64, ctypes.c_uint32]),
+    "tortuga_vmcs_field_encoding": (ctypes.c_int64, [ctypes.c_char_p]),
+    "tortuga_vm_exit_cost": (ctypes.c_uint32, [_VM, ctypes.c_uint32]),
+    "tortuga_vmx_error_name": (ctypes.c_char_p, [ctypes.c_uint32]),
 }
 for _name, (_res, _args) in _protos.items():
     _fn = getattr(lib, _name)
@@ -161,6 +188,16 @@ def _s(b):
 def exit_reason_name(reason):
     """Name of a basic exit reason (from include/tortuga/exit_reasons.def)."""
     return _s(lib.tortuga_exit_reason_name(reason))
+
+
+def vmcs_field_name(encoding):
+    """Name of a VMCS field encoding (Intel SDM App. B), or None."""
+    return _s(lib.tortuga_vmcs_field_name(encoding))
+
+
+def vmx_error_name(number):
+    """Description of a VM-instruction error number (SDM 31.4), or None."""
+    return _s(lib.tortuga_vmx_error_name(number))
 
 
 def event_kind_name(kind):

@@ -102,19 +102,50 @@ class Event:
             self.seq, self.kind_name, self.reason_name or self.reason, self.rip)
 
 
+# struct tortuga_config flags (include/tortuga/tortuga.h).
+_CFG_TRACE_OVERWRITE = 0x1
+_CFG_NESTED = 0x2
+_CFG_NO_SHADOW_VMCS = 0x4
+
+
+def _backend_number(name):
+    try:
+        return _lib.BACKENDS[name]
+    except KeyError:
+        raise ValueError("unknown backend %r (one of: %s)" % (name, ", ".join(_lib.BACKENDS))) from None
+
+
+@dataclass
+class BackendProbe:
+    available: bool
+    message: str  # why not (or, for auto, what it falls back to); "" if nothing to say
+
+
+def probe_backend(name):
+    """Can this host run backend name ("emu", "kvm", "auto")? "auto" is
+    always available: it falls back to emu, and message says why."""
+    msg = ctypes.create_string_buffer(256)
+    err = lib.tortuga_backend_probe(_backend_number(name), msg, len(msg))
+    return BackendProbe(err == 0, msg.value.decode())
+
+
 class VM:
     """A tortuga VM. Keyword arguments set struct tortuga_config fields:
-    mem (size), vcpus, boot ("direct" or "multiboot"), max_insns,
-    trace_ring_events, trace_overwrite, cpu (model string), clock
-    ("modelled" or "host")."""
+    backend ("emu", the default; "kvm"; "auto": kvm when the KVM device opens,
+    else emu), mem (size), vcpus, boot ("direct" or "multiboot"), max_insns
+    (emu only), trace_ring_events, trace_overwrite, cpu (model string), clock
+    ("modelled" or "host"); nested=True gives the guest VT-x, shadow_vmcs=False
+    turns off VMCS shadowing for its VMREAD/VMWRITE (L0 policy)."""
 
     BOOT = {"direct": 0, "multiboot": 1}
     CLOCK = {"modelled": 0, "host": 1}
 
     def __init__(self, mem="128M", vcpus=1, max_insns=0, trace_ring_events=1 << 16,
-                 trace_overwrite=False, serial_fd=None, boot="direct", cpu="", clock="modelled"):
+                 trace_overwrite=False, serial_fd=None, boot="direct", cpu="", clock="modelled",
+                 nested=False, shadow_vmcs=True, backend="emu"):
         cfg = _lib.Config()
         lib.tortuga_config_init(ctypes.byref(cfg))
+        cfg.backend = _backend_number(backend)
         cfg.mem_size = parse_size(mem)
         cfg.vcpus = vcpus
         cfg.boot = self.BOOT[boot]
@@ -123,7 +154,11 @@ class VM:
         cfg.max_insns = max_insns
         cfg.trace_ring_events = trace_ring_events
         if trace_overwrite:
-            cfg.flags |= 1
+            cfg.flags |= _CFG_TRACE_OVERWRITE
+        if nested:
+            cfg.flags |= _CFG_NESTED
+            if not shadow_vmcs:
+                cfg.flags |= _CFG_NO_SHADOW_VMCS
         if serial_fd is not None:
             cfg.serial_mode = 1
             cfg.serial_fd = serial_fd
@@ -133,6 +168,16 @@ class VM:
             raise TortugaError(lib.tortuga_last_error().decode(), -err)
         self._h = h
         self.result = None
+
+    @property
+    def backend(self):
+        """The backend the VM runs on: "emu" or "kvm"."""
+        return lib.tortuga_vm_backend(self._h).decode()
+
+    @property
+    def backend_note(self):
+        """Why the backend is the one it is, or what it leaves out ("" if nothing)."""
+        return lib.tortuga_vm_backend_note(self._h).decode()
 
     def _check(self, err):
         if err < 0:
@@ -227,6 +272,35 @@ class VM:
             if n:
                 out[exit_reason_name(r)] = n
         return out
+
+    def level_stats(self, level):
+        """Per-level statistics (1: L1, 2: L2): instructions, exits,
+        reflected, caused_by_l2, exits_by_reason."""
+        st = _lib.LevelStats()
+        self._check(lib.tortuga_vm_level_stats(self._h, level, ctypes.byref(st)))
+        out = {name: getattr(st, name) for name, _ in _lib.LevelStats._fields_}
+        out["exits_by_reason"] = {exit_reason_name(r): n for r in range(80)
+                                  if (n := lib.tortuga_vm_level_exit_count(self._h, level, r))}
+        return out
+
+    def set_exit_cost(self, reason, cycles):
+        """Cost-model cycles charged per exit of this reason (name or number)."""
+        if isinstance(reason, str):
+            reason = _reason_number(reason)
+        self._check(lib.tortuga_vm_set_exit_cost(self._h, reason, cycles))
+
+    def set_vmcs_shadow(self, field, mode):
+        """L0's VMCS-shadowing policy for one field (name or encoding):
+        mode "none", "ro" or "rw"."""
+        if isinstance(field, str):
+            enc = lib.tortuga_vmcs_field_encoding(field.encode())
+            if enc < 0:
+                raise KeyError("unknown VMCS field %r" % field)
+            field = enc
+        self._check(lib.tortuga_vm_set_vmcs_shadow(self._h, field, ("none", "ro", "rw").index(mode)))
+
+    def l0_exits_per_l2_exit(self):
+        return lib.tortuga_vm_l0_exits_per_l2_exit(self._h)
 
     def write_stats(self, path):
         self._check(lib.tortuga_vm_write_stats(self._h, os.fsencode(path)))

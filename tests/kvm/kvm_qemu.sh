@@ -4,11 +4,12 @@
 # emulates AMD SVM with nested paging, load kvm_amd there, and run the inner
 # script against the /dev/kvm that appears. Results come back as TAP.
 #
-#   kvm_qemu.sh --build BUILD_DIR --inner SCRIPT [--bench] [--keep]
+#   kvm_qemu.sh --build BUILD_DIR --inner SCRIPT [--data FILE]... [--bench] [--keep]
 #
 #   --build   meson build directory (tortuga, libtortuga, guests, test_kvm_vm)
 #   --inner   the POSIX sh script to run inside (tests/kvm/kvm_tests.sh, or
 #             bench/kvm_bench.sh with --bench)
+#   --data    a file the inner script reads, put next to it
 #   --bench   the inner script is a benchmark: its output is shown as TAP
 #             comments and its status decides pass/fail
 #
@@ -30,12 +31,14 @@ set -uo pipefail
 
 BUILD=
 INNER=
+DATA_FILES=()
 BENCH=0
 KEEP=0
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--build) BUILD=$2; shift 2 ;;
 	--inner) INNER=$2; shift 2 ;;
+	--data) DATA_FILES+=("$2"); shift 2 ;;
 	--bench) BENCH=1; shift ;;
 	--keep) KEEP=1; shift ;;
 	*) echo "Bail out! kvm_qemu.sh: unknown argument $1"; exit 2 ;;
@@ -153,8 +156,12 @@ copy_with_libs() {
 copy_with_libs "$BUSYBOX" "$ROOT/bin/busybox"
 copy_with_libs "$BUILD/cli/tortuga" "$ROOT/tortuga/tortuga"
 copy_with_libs "$BUILD/tests/kvm/test_kvm_vm" "$ROOT/tortuga/test_kvm_vm"
+[[ -x $BUILD/tests/kvm/cpu_probe ]] && copy_with_libs "$BUILD/tests/kvm/cpu_probe" "$ROOT/tortuga/cpu_probe"
 cp "$BUILD"/guests/*.elf "$ROOT/tortuga/guests/"
 cp "$INNER" "$ROOT/tortuga/inner.sh"
+for f in "${DATA_FILES[@]}"; do
+	cp "$f" "$ROOT/tortuga/" || bail "cannot copy $f"
+done
 for m in "${MODULES[@]}"; do
 	cp "$KDIR/x/lib/modules/$KVER/kernel/$m" "$ROOT/modules/"
 done
@@ -178,7 +185,8 @@ stty -F \$out raw -echo 2>/dev/null
 {
 	echo "# kvm-qemu: guest kernel \$(uname -r), \$(grep -c ^processor /proc/cpuinfo) vCPU(s), /dev/kvm \$(test -c /dev/kvm && echo present || echo missing), kvm_amd nested=\$(cat /sys/module/kvm_amd/parameters/nested 2>/dev/null || echo -)"
 	TORTUGA_CLI=/tortuga/tortuga TORTUGA_GUESTS=/tortuga/guests TORTUGA_TEST_KVM_VM=/tortuga/test_kvm_vm \\
-		KVM_STRICT=1 KVM_EXPECT_NESTED=svm sh /tortuga/inner.sh
+		TORTUGA_CPU_PROBE=/tortuga/cpu_probe \\
+		KVM_STRICT=1 KVM_EXPECT_NESTED=svm KVM_ENV=qemu-tcg-svm sh /tortuga/inner.sh
 	echo "# kvm-qemu: inner status \$?"
 	echo "KVM-QEMU-DONE"
 } >\$out 2>&1

@@ -395,9 +395,29 @@ static void test_exit_other(void)
 	r->exit_reason = KVM_EXIT_INTR;
 	CHECK_EQ(decode(r, &as, NULL, &e, &val, msg), KVM_ACT_RESUME);
 
+	/* The guest lowered CR8 with no in-kernel APIC: "TPR below threshold"
+	 * (SDM Vol. 3C 29.1.2), trap-like, so no instruction length and no
+	 * qualification. */
+	r->exit_reason = KVM_EXIT_SET_TPR;
+	e.insn_len = 7;
+	CHECK_EQ(decode(r, &as, NULL, &e, &val, msg), KVM_ACT_HANDLE);
+	CHECK_EQ(e.reason, 43);
+	CHECK_EQ(e.qual, 0);
+	CHECK_EQ(e.insn_len, 0);
+
+	r->exit_reason = KVM_EXIT_UNKNOWN;
+	r->hw.hardware_exit_reason = 0x7b;
+	CHECK_EQ(decode(r, &as, NULL, &e, &val, msg), KVM_ACT_FAIL);
+	CHECK(strstr(msg, "KVM_EXIT_UNKNOWN") && strstr(msg, "0x7b"));
+	r->exit_reason = KVM_EXIT_EXCEPTION;
+	r->ex.exception = 17;
+	r->ex.error_code = 0;
+	CHECK_EQ(decode(r, &as, NULL, &e, &val, msg), KVM_ACT_FAIL);
+	CHECK(strstr(msg, "KVM_EXIT_EXCEPTION") && strstr(msg, "exception 17"));
+
 	r->exit_reason = KVM_EXIT_DEBUG;
 	CHECK_EQ(decode(r, &as, NULL, &e, &val, msg), KVM_ACT_FAIL);
-	CHECK(strstr(msg, "KVM_EXIT_DEBUG") != NULL);
+	CHECK(strstr(msg, "KVM_EXIT_DEBUG") && strstr(msg, "enables no KVM feature"));
 	r->exit_reason = 9999;
 	CHECK_EQ(decode(r, &as, NULL, &e, &val, msg), KVM_ACT_FAIL);
 	CHECK(strstr(msg, "9999") != NULL);

@@ -11,6 +11,8 @@
  *   smm         SMRAM in memslot address space 1, KVM_SMI, an SMI handler
  *               that does port I/O in SMM and returns with RSM
  *   kick        a stop requested from another thread ends KVM_RUN
+ *   tpr         a MOV to CR8 that lowers the TPR: KVM_EXIT_SET_TPR, recorded
+ *               as "TPR below threshold" after the MOV; CR8 reads back
  *   permission  a KVM device the user may not open: a clear message (needs
  *               no KVM; as root, checked in a child that drops to nobody)
  */
@@ -279,6 +281,59 @@ static int case_smm(void)
 	return check_failures ? 1 : 0;
 }
 
+/*
+ * MOV to CR8 that lowers the TPR. Without an in-kernel local APIC, KVM
+ * completes the MOV and exits with KVM_EXIT_SET_TPR; tortuga records it as
+ * "TPR below threshold" (SDM Vol. 3C 29.1.2), trap-like: RIP after the MOV.
+ * The guest then reads CR8 back and reports it through the debug-exit port.
+ */
+static int case_tpr(void)
+{
+	tortuga_vm *vm = new_vm("hello", "");
+	if (!vm)
+		return check_failures ? 1 : SKIP;
+	static const uint8_t code[] = {
+		0xb8, 0x09, 0x00, 0x00, 0x00, /* mov $9, %eax */
+		0x44, 0x0f, 0x22, 0xc0, /* mov %rax, %cr8 */
+		0x31, 0xc0, /* xor %eax, %eax */
+		0x44, 0x0f, 0x22, 0xc0, /* mov %rax, %cr8: TPR 9 -> 0 */
+		0x44, 0x0f, 0x20, 0xc0, /* mov %cr8, %rax */
+		0x0c, 0x40, /* or $0x40, %al */
+		0xe6, 0xf4, /* out %al, $0xf4: debug exit */
+		0xf4, /* hlt */
+	};
+	const uint64_t after_lowering = 15;
+	uint64_t entry = vcpu0(vm)->s.rip; /* identity-mapped (bootinfo.h) */
+	CHECK_EQ(tortuga_vm_write_phys(vm, entry, code, sizeof(code)), 0);
+	alarm(30);
+	struct tortuga_result r;
+	CHECK_EQ(tortuga_vm_run(vm, &r), 0);
+	alarm(0);
+	/* The architectural result: CR8 reads back 0 (SDM Vol. 3A 2.5). */
+	CHECK_EQ(r.stop_reason, TORTUGA_STOP_DEBUG_EXIT);
+	CHECK_EQ(r.exit_status, (0x40 << 1) | 1);
+	struct tortuga_event ev[64];
+	int n = tortuga_vm_trace_read(vm, ev, 64), tpr = 0;
+	for (int i = 0; i < n; i++) {
+		if (ev[i].kind != TORTUGA_EV_EXIT || ev[i].reason != TORTUGA_EXIT_TPR_BELOW_THRESHOLD)
+			continue;
+		tpr++;
+		CHECK_EQ(ev[i].rip, entry + after_lowering);
+		CHECK_EQ(ev[i].qual, 0);
+	}
+	if (!check_failures && tpr == 0) {
+		snprintf(skip_reason, sizeof(skip_reason),
+			 "this host's KVM completed MOV to CR8 without KVM_EXIT_SET_TPR (guest saw CR8 = 0)");
+		tortuga_vm_destroy(vm);
+		return SKIP;
+	}
+	CHECK_EQ(tpr, 1);
+	printf("KVM_EXIT_SET_TPR recorded as TPR below threshold at RIP 0x%llx\n",
+	       (unsigned long long)(entry + after_lowering));
+	tortuga_vm_destroy(vm);
+	return check_failures ? 1 : 0;
+}
+
 static void *run_thread(void *arg)
 {
 	static struct tortuga_result r;
@@ -353,7 +408,7 @@ static int case_permission(void)
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: test_kvm_vm state|entry-fail|smm|kick|permission GUESTS_DIR\n");
+		fprintf(stderr, "usage: test_kvm_vm state|entry-fail|smm|kick|tpr|permission GUESTS_DIR\n");
 		return 2;
 	}
 	guests = argv[2];
@@ -376,6 +431,7 @@ int main(int argc, char **argv)
 		{ "entry-fail", case_entry_fail },
 		{ "smm", case_smm },
 		{ "kick", case_kick },
+		{ "tpr", case_tpr },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (strcmp(argv[1], cases[i].name))

@@ -1,0 +1,164 @@
+/*
+ * Reflection decisions (see reflect.h). Each case cites the SDM rule that
+ * makes the event an exit under L1's controls: 26.1.2 (instructions that
+ * exit unconditionally), 26.1.3 (conditionally), 26.2 (other causes).
+ */
+#include "core/vm.h"
+#include "core/x86.h"
+#include "reflect.h"
+
+bool nested_l0_wants_exit(const struct vm_exit *e)
+{
+	switch (e->reason) {
+	case TORTUGA_EXIT_EXCEPTION_NMI:
+		/* Host NMIs and machine checks belong to L0. */
+		return (e->intr_info & (7u << 8)) == INTR_TYPE_NMI || (e->intr_info & 0xff) == X86_MC;
+	case TORTUGA_EXIT_EXTERNAL_INTERRUPT:
+		return true; /* L0's interrupts; L1's are injected as exits separately */
+	case TORTUGA_EXIT_EPT_VIOLATION:
+	case TORTUGA_EXIT_EPT_MISCONFIG:
+		/* An access to an L1-physical address that is MMIO or has no RAM is
+		 * L0's (its "EPT" maps L1's memory); faults in L1's own EPT tables
+		 * for L2 are L1's. */
+		return !(e->flags & VMEXIT_F_L1_EPT);
+	case TORTUGA_EXIT_ENTRY_FAIL_MACHINE_CHECK:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool l1_cr_access(const struct vmx_exec_controls *c, const struct vm_exit *e)
+{
+	switch (e->cr.type) {
+	case CR_ACCESS_MOV_TO:
+		switch (e->cr.cr) {
+		case 0:
+			return vmx_exit_on_cr0_write(c, e->cr.value);
+		case 3:
+			return vmx_exit_on_cr3_write(c, e->cr.value);
+		case 4:
+			return vmx_exit_on_cr4_write(c, e->cr.value);
+		case 8:
+			return (c->proc & VMX_PROC_CR8_LOAD_EXITING) != 0;
+		default:
+			return true;
+		}
+	case CR_ACCESS_MOV_FROM:
+		if (e->cr.cr == 3)
+			return (c->proc & VMX_PROC_CR3_STORE_EXITING) != 0;
+		if (e->cr.cr == 8)
+			return (c->proc & VMX_PROC_CR8_STORE_EXITING) != 0;
+		return true;
+	case CR_ACCESS_CLTS:
+		return vmx_exit_on_clts(c);
+	case CR_ACCESS_LMSW:
+		return vmx_exit_on_lmsw(c, 0, (uint16_t)e->cr.value);
+	default:
+		return true;
+	}
+}
+
+bool nested_l1_wants_exit(const struct vmx_exec_controls *c, const struct vm_exit *e)
+{
+	switch (e->reason) {
+	case TORTUGA_EXIT_EXCEPTION_NMI: {
+		unsigned type = e->intr_info & (7u << 8);
+		if (type == INTR_TYPE_NMI)
+			return (c->pin & VMX_PIN_NMI_EXITING) != 0;
+		/* 26.2: hardware and software exceptions by the exception bitmap,
+		 * #PF through the error-code mask and match. */
+		return vmx_exit_on_exception(c, e->intr_info & 0xff, e->intr_error);
+	}
+	case TORTUGA_EXIT_EXTERNAL_INTERRUPT:
+		return (c->pin & VMX_PIN_EXT_INTR_EXITING) != 0;
+	case TORTUGA_EXIT_TRIPLE_FAULT:
+	case TORTUGA_EXIT_INIT_SIGNAL:
+	case TORTUGA_EXIT_SIPI:
+	case TORTUGA_EXIT_TASK_SWITCH:
+		return true; /* 26.2, 26.1.2: always exits in VMX non-root operation */
+	case TORTUGA_EXIT_INTERRUPT_WINDOW:
+		return (c->proc & VMX_PROC_INTR_WINDOW_EXITING) != 0;
+	case TORTUGA_EXIT_NMI_WINDOW:
+		return (c->proc & VMX_PROC_NMI_WINDOW_EXITING) != 0;
+	case TORTUGA_EXIT_CPUID:
+	case TORTUGA_EXIT_GETSEC:
+	case TORTUGA_EXIT_INVD:
+	case TORTUGA_EXIT_XSETBV:
+		return true; /* 26.1.2: unconditional */
+	case TORTUGA_EXIT_HLT:
+		return (c->proc & VMX_PROC_HLT_EXITING) != 0;
+	case TORTUGA_EXIT_INVLPG:
+		return (c->proc & VMX_PROC_INVLPG_EXITING) != 0;
+	case TORTUGA_EXIT_RDPMC:
+		return (c->proc & VMX_PROC_RDPMC_EXITING) != 0;
+	case TORTUGA_EXIT_RDTSC:
+	case TORTUGA_EXIT_RDTSCP:
+		return (c->proc & VMX_PROC_RDTSC_EXITING) != 0;
+	case TORTUGA_EXIT_RSM:
+	case TORTUGA_EXIT_VMCALL:
+	case TORTUGA_EXIT_VMCLEAR:
+	case TORTUGA_EXIT_VMLAUNCH:
+	case TORTUGA_EXIT_VMPTRLD:
+	case TORTUGA_EXIT_VMPTRST:
+	case TORTUGA_EXIT_VMREAD:
+	case TORTUGA_EXIT_VMRESUME:
+	case TORTUGA_EXIT_VMWRITE:
+	case TORTUGA_EXIT_VMXOFF:
+	case TORTUGA_EXIT_VMXON:
+	case TORTUGA_EXIT_INVEPT:
+	case TORTUGA_EXIT_INVVPID:
+	case TORTUGA_EXIT_VMFUNC:
+		/* 26.1.2: VMX instructions exit unconditionally (VMREAD/VMWRITE
+		 * that reach L0 from L2 were not satisfied by L1's shadow VMCS;
+		 * VMFUNC reaches L1 when L0 did not perform the function). */
+		return true;
+	case TORTUGA_EXIT_CR_ACCESS:
+		return l1_cr_access(c, e);
+	case TORTUGA_EXIT_DR_ACCESS:
+		return (c->proc & VMX_PROC_MOV_DR_EXITING) != 0;
+	case TORTUGA_EXIT_IO_INSTRUCTION:
+		return vmx_exit_on_io(c, e->io.port, e->io.size);
+	case TORTUGA_EXIT_RDMSR:
+	case TORTUGA_EXIT_WRMSR:
+		return vmx_exit_on_msr(c, e->msr.index, e->reason == TORTUGA_EXIT_WRMSR);
+	case TORTUGA_EXIT_MWAIT:
+		return (c->proc & VMX_PROC_MWAIT_EXITING) != 0;
+	case TORTUGA_EXIT_MONITOR_TRAP_FLAG:
+		return (c->proc & VMX_PROC_MONITOR_TRAP_FLAG) != 0;
+	case TORTUGA_EXIT_MONITOR:
+		return (c->proc & VMX_PROC_MONITOR_EXITING) != 0;
+	case TORTUGA_EXIT_PAUSE:
+		return (c->proc & VMX_PROC_PAUSE_EXITING) || vmx_proc2(c, VMX_PROC2_PAUSE_LOOP_EXITING);
+	case TORTUGA_EXIT_TPR_BELOW_THRESHOLD:
+		return (c->proc & VMX_PROC_USE_TPR_SHADOW) != 0;
+	case TORTUGA_EXIT_APIC_ACCESS:
+	case TORTUGA_EXIT_APIC_WRITE:
+	case TORTUGA_EXIT_VIRTUALIZED_EOI:
+		return vmx_proc2(c, VMX_PROC2_VIRT_APIC_ACCESSES | VMX_PROC2_APIC_REGISTER_VIRT |
+					    VMX_PROC2_VIRT_INTR_DELIVERY);
+	case TORTUGA_EXIT_GDTR_IDTR_ACCESS:
+	case TORTUGA_EXIT_LDTR_TR_ACCESS:
+		return vmx_proc2(c, VMX_PROC2_DESC_TABLE_EXITING);
+	case TORTUGA_EXIT_EPT_VIOLATION:
+	case TORTUGA_EXIT_EPT_MISCONFIG:
+		return vmx_proc2(c, VMX_PROC2_ENABLE_EPT);
+	case TORTUGA_EXIT_PREEMPTION_TIMER:
+		return (c->pin & VMX_PIN_PREEMPTION_TIMER) != 0;
+	case TORTUGA_EXIT_WBINVD:
+		return vmx_proc2(c, VMX_PROC2_WBINVD_EXITING);
+	case TORTUGA_EXIT_RDRAND:
+		return vmx_proc2(c, VMX_PROC2_RDRAND_EXITING);
+	case TORTUGA_EXIT_RDSEED:
+		return vmx_proc2(c, VMX_PROC2_RDSEED_EXITING);
+	case TORTUGA_EXIT_INVPCID:
+		return (c->proc & VMX_PROC_INVLPG_EXITING) && vmx_proc2(c, VMX_PROC2_ENABLE_INVPCID);
+	case TORTUGA_EXIT_XSAVES:
+	case TORTUGA_EXIT_XRSTORS:
+		return vmx_proc2(c, VMX_PROC2_ENABLE_XSAVES);
+	default:
+		/* Exits L0 cannot attribute to a control of L1's: L1 gets them,
+		 * as KVM's default. */
+		return true;
+	}
+}
