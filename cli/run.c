@@ -38,7 +38,16 @@ static void run_usage(FILE *f)
 	      "  --backend B        emu, kvm, or auto: kvm when /dev/kvm opens, else emu\n"
 	      "                     (default auto, or $TORTUGA_BACKEND)\n"
 	      "  --mem SIZE         guest RAM, e.g. 64M, 1G (default 128M)\n"
-	      "  --boot PROTOCOL    direct (default): 64-bit entry, see bootinfo.h\n"
+	      "  --boot PROTOCOL    direct (default): 64-bit entry, see bootinfo.h;\n"
+	      "                     multiboot: Multiboot v1 kernel (ELF32/ELF64) in 32-bit mode\n"
+	      "  --module 'FILE [ARGS]'  a Multiboot module; the whole string is its command\n"
+	      "                     line (repeatable, in order)\n"
+	      "  --smp N            N vCPUs (default 1): vCPU 0 runs, the others wait for\n"
+	      "                     INIT/SIPI through their local APICs\n"
+	      "  --cpu MODEL[,+F,-F]  CPU model (tortuga, nehalem) and CPUID features to\n"
+	      "                     remove or add back (names from core/hw/cpuid_features.def)\n"
+	      "  --clock modelled|host  what drives the TSC and timers: modelled cycles\n"
+	      "                     (default, deterministic) or the host's clock\n"
 	      "  --serial stdio|FILE  where the guest's serial console goes (default stdio)\n"
 	      "  --max-insns N      stop after N guest instructions (k/M/G suffixes; emu only)\n"
 	      "  --trace FILE       write every trace event to FILE (.csv: CSV, .json:\n"
@@ -76,7 +85,13 @@ enum {
 	OPT_NO_SHADOW_VMCS,
 	OPT_EXIT_COST,
 	OPT_SHADOW_FIELD,
+	OPT_MODULE,
+	OPT_SMP,
+	OPT_CPU,
+	OPT_CLOCK,
 };
+
+#define MAX_MODULES 32
 
 static int parse_backend(const char *s, uint32_t *out)
 {
@@ -242,11 +257,17 @@ static void print_levels(tortuga_vm *vm)
 	fprintf(stderr, "  L0 exits per L2 exit: %.2f\n", tortuga_vm_l0_exits_per_l2_exit(vm));
 }
 
-static void dump_state(tortuga_vm *vm)
+/* One vCPU's state; with several, each after a "CPU#n" line as QEMU's
+ * `info registers -a` does. */
+static void dump_state(tortuga_vm *vm, uint32_t vcpus)
 {
 	char buf[4096];
-	if (tortuga_vm_dump_state(vm, 0, buf, sizeof(buf)) > 0)
-		fputs(buf, stderr);
+	for (uint32_t k = 0; k < vcpus; k++) {
+		if (vcpus > 1)
+			fprintf(stderr, "CPU#%u\n", k);
+		if (tortuga_vm_dump_state(vm, k, buf, sizeof(buf)) > 0)
+			fputs(buf, stderr);
+	}
 }
 
 int cli_run(int argc, char **argv)
@@ -256,6 +277,10 @@ int cli_run(int argc, char **argv)
 		{ "nested", no_argument, NULL, OPT_NESTED },
 		{ "mem", required_argument, NULL, OPT_MEM },
 		{ "boot", required_argument, NULL, OPT_BOOT },
+		{ "module", required_argument, NULL, OPT_MODULE },
+		{ "smp", required_argument, NULL, OPT_SMP },
+		{ "cpu", required_argument, NULL, OPT_CPU },
+		{ "clock", required_argument, NULL, OPT_CLOCK },
 		{ "serial", required_argument, NULL, OPT_SERIAL },
 		{ "max-insns", required_argument, NULL, OPT_MAX_INSNS },
 		{ "trace", required_argument, NULL, OPT_TRACE },
@@ -281,6 +306,8 @@ int cli_run(int argc, char **argv)
 	}
 	const char *serial = "stdio", *trace = NULL, *stats = NULL, *trace_bpf = NULL;
 	struct tortuga_bpf *bpf = NULL;
+	const char *modules[MAX_MODULES];
+	int nmodules = 0;
 	bool quiet = false, report = false, nested = false, no_shadow = false;
 	struct {
 		uint32_t reason, cycles;
@@ -309,11 +336,47 @@ int cli_run(int argc, char **argv)
 			}
 			break;
 		case OPT_BOOT:
-			if (strcmp(optarg, "direct")) {
-				cli_error("--boot: unknown protocol '%s' (supported: direct)", optarg);
+			if (!strcmp(optarg, "direct")) {
+				cfg.boot = TORTUGA_BOOT_DIRECT;
+			} else if (!strcmp(optarg, "multiboot")) {
+				cfg.boot = TORTUGA_BOOT_MULTIBOOT;
+			} else {
+				cli_error("--boot: unknown protocol '%s' (supported: direct, multiboot)", optarg);
 				return TORTUGA_STATUS_USAGE;
 			}
-			cfg.boot = TORTUGA_BOOT_DIRECT;
+			break;
+		case OPT_SMP: {
+			uint64_t n;
+			if (cli_parse_count(optarg, &n) || n < 1 || n > 64) {
+				cli_error("--smp: '%s' is not a vCPU count from 1 to 64", optarg);
+				return TORTUGA_STATUS_USAGE;
+			}
+			cfg.vcpus = (uint32_t)n;
+			break;
+		}
+		case OPT_CPU:
+			if (strlen(optarg) >= sizeof(cfg.cpu_model)) {
+				cli_error("--cpu: '%s' is too long", optarg);
+				return TORTUGA_STATUS_USAGE;
+			}
+			snprintf(cfg.cpu_model, sizeof(cfg.cpu_model), "%s", optarg);
+			break;
+		case OPT_CLOCK:
+			if (!strcmp(optarg, "modelled")) {
+				cfg.clock = TORTUGA_CLOCK_MODELLED;
+			} else if (!strcmp(optarg, "host")) {
+				cfg.clock = TORTUGA_CLOCK_HOST;
+			} else {
+				cli_error("--clock: '%s' is not modelled or host", optarg);
+				return TORTUGA_STATUS_USAGE;
+			}
+			break;
+		case OPT_MODULE:
+			if (nmodules == MAX_MODULES) {
+				cli_error("--module: at most %d modules", MAX_MODULES);
+				return TORTUGA_STATUS_USAGE;
+			}
+			modules[nmodules++] = optarg;
 			break;
 		case OPT_SERIAL:
 			serial = optarg;
@@ -377,6 +440,10 @@ int cli_run(int argc, char **argv)
 		return TORTUGA_STATUS_USAGE;
 	}
 	const char *guest = argv[optind++];
+	if (nmodules && cfg.boot != TORTUGA_BOOT_MULTIBOOT) {
+		cli_error("--module needs --boot multiboot");
+		return TORTUGA_STATUS_USAGE;
+	}
 	if (optind < argc && !strcmp(argv[optind], "--"))
 		optind++;
 	else if (optind < argc) {
@@ -417,6 +484,21 @@ int cli_run(int argc, char **argv)
 	const char *note = tortuga_vm_backend_note(vm);
 	if (note[0] && !quiet)
 		cli_error("%s", note);
+	for (int m = 0; m < nmodules; m++) {
+		/* The module's file is the first word of its string. */
+		char path[4096];
+		size_t pl = strcspn(modules[m], " ");
+		if (pl >= sizeof(path)) {
+			cli_error("--module: path too long");
+			goto out;
+		}
+		memcpy(path, modules[m], pl);
+		path[pl] = 0;
+		if (tortuga_vm_add_module(vm, path, modules[m])) {
+			cli_error("--module: %s", tortuga_vm_error(vm));
+			goto out;
+		}
+	}
 	if (tortuga_vm_load_elf(vm, guest, cmdline)) {
 		cli_error("%s", tortuga_vm_error(vm));
 		goto out;
@@ -447,14 +529,14 @@ int cli_run(int argc, char **argv)
 		status = TORTUGA_STATUS_ERROR;
 	if (err || res.stop_reason == TORTUGA_STOP_ERROR) {
 		cli_error("%s", tortuga_vm_error(vm));
-		dump_state(vm);
+		dump_state(vm, cfg.vcpus);
 		status = TORTUGA_STATUS_ERROR;
 	} else if (res.stop_reason == TORTUGA_STOP_TRIPLE_FAULT) {
 		cli_error("guest triple-faulted (shutdown); CPU state:");
-		dump_state(vm);
+		dump_state(vm, cfg.vcpus);
 	} else if (res.stop_reason == TORTUGA_STOP_INSN_LIMIT && !quiet) {
 		cli_error("instruction limit reached; CPU state:");
-		dump_state(vm);
+		dump_state(vm, cfg.vcpus);
 	} else if (res.stop_reason == TORTUGA_STOP_HALTED) {
 		cli_error("guest halted with nothing that could wake it");
 	}

@@ -14,6 +14,7 @@
 #include <tortuga/tortuga.h>
 
 #include "cost_model.h"
+#include "cpuid.h"
 #include "devices/uart16550.h"
 #include "kvm/kvm.h"
 #include "loader.h"
@@ -77,6 +78,11 @@ TORTUGA_API const char *tortuga_stop_reason_name(uint32_t reason)
 	if (reason < sizeof(names) / sizeof(names[0]) && names[reason])
 		return names[reason];
 	return "unknown";
+}
+
+TORTUGA_API const char *const *tortuga_cpu_models(void)
+{
+	return cpu_model_names();
 }
 
 TORTUGA_API uint32_t tortuga_event_fields(const struct tortuga_field **fields)
@@ -157,9 +163,9 @@ TORTUGA_API int tortuga_vm_load_elf_mem(tortuga_vm *tvm, const void *image, size
 	return loader_load_elf(vm, image, len, "image", cmdline);
 }
 
-TORTUGA_API int tortuga_vm_load_elf(tortuga_vm *tvm, const char *path, const char *cmdline)
+/* Read a whole regular file (at most MAX_IMAGE bytes) into *out. */
+static int read_whole_file(struct vm *vm, const char *path, char **out, size_t *out_len)
 {
-	struct vm *vm = (struct vm *)tvm;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return vm_error(vm, -errno, "%s: %s", path, strerror(errno));
@@ -175,7 +181,7 @@ TORTUGA_API int tortuga_vm_load_elf(tortuga_vm *tvm, const char *path, const cha
 	}
 	if ((uint64_t)st.st_size > MAX_IMAGE) {
 		close(fd);
-		return vm_error(vm, -EFBIG, "%s: %lld bytes is larger than any guest tortuga loads (1 GiB)", path,
+		return vm_error(vm, -EFBIG, "%s: %lld bytes is larger than any file tortuga loads (1 GiB)", path,
 				(long long)st.st_size);
 	}
 	size_t len = (size_t)st.st_size;
@@ -198,8 +204,34 @@ TORTUGA_API int tortuga_vm_load_elf(tortuga_vm *tvm, const char *path, const cha
 		got += (size_t)n;
 	}
 	close(fd);
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+TORTUGA_API int tortuga_vm_load_elf(tortuga_vm *tvm, const char *path, const char *cmdline)
+{
+	struct vm *vm = (struct vm *)tvm;
+	char *buf;
+	size_t len;
+	int err = read_whole_file(vm, path, &buf, &len);
+	if (err)
+		return err;
 	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	int err = loader_load_elf(vm, buf, len, name, cmdline);
+	err = loader_load_elf(vm, buf, len, name, cmdline);
+	free(buf);
+	return err;
+}
+
+TORTUGA_API int tortuga_vm_add_module(tortuga_vm *tvm, const char *path, const char *string)
+{
+	struct vm *vm = (struct vm *)tvm;
+	char *buf;
+	size_t len;
+	int err = read_whole_file(vm, path, &buf, &len);
+	if (err)
+		return err;
+	err = vm_add_module(vm, buf, len, string ? string : path);
 	free(buf);
 	return err;
 }

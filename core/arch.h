@@ -22,6 +22,7 @@ int arch_write_cr0(struct vcpu *v, uint64_t val);
 int arch_write_cr3(struct vcpu *v, uint64_t val);
 int arch_write_cr4(struct vcpu *v, uint64_t val);
 int arch_write_cr8(struct vcpu *v, uint64_t val);
+uint64_t arch_read_cr8(struct vcpu *v);
 /* The CR4 bits the CPU model supports (others #GP when set). */
 uint64_t arch_cr4_supported(const struct vcpu *v);
 /* Guest-visible value of CR0/CR4 (read shadows of the running level's VMCS). */

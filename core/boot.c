@@ -42,7 +42,7 @@ void boot_reset_vcpu(struct vcpu *v)
 	s->apic_base = 0xfee00000ull | (1ull << 11) | (v->id == 0 ? (1ull << 8) : 0);
 	s->activity = v->id == 0 ? ACT_ACTIVE : ACT_WAIT_SIPI;
 	uint32_t sig[4];
-	struct cpuid_ctx ctx = { .apic_id = v->id, .vcpus = 1 };
+	struct cpuid_ctx ctx = { .apic_id = v->id, .vcpus = 1, .apic_enabled = true };
 	cpuid_query(m, &ctx, 1, 0, sig);
 	s->gpr[GPR_RDX] = sig[0];
 	/* x87 FCW 0x40 after reset, MXCSR 0x1f80 (SDM Vol. 1 10.2.3.1). */
@@ -51,6 +51,52 @@ void boot_reset_vcpu(struct vcpu *v)
 	s->fxsave[25] = 0x1f;
 	v->ctls->cr0_shadow = s->cr0;
 	v->ctls->cr4_shadow = s->cr4;
+}
+
+/*
+ * INIT (SDM Vol. 3A Table 10-1, "INIT" column): like RESET, except that
+ * the x87/SSE state, the TSC and the MSRs other than IA32_EFER keep their
+ * values. The bootstrap processor then runs from the reset vector; an
+ * application processor waits for a SIPI (9.4.2).
+ */
+void boot_init_vcpu(struct vcpu *v)
+{
+	struct x86_state keep = v->s;
+	boot_reset_vcpu(v);
+	struct x86_state *s = &v->s;
+	memcpy(s->fxsave, keep.fxsave, sizeof(s->fxsave));
+	s->xcr0 = keep.xcr0;
+	s->tsc_offset = keep.tsc_offset;
+	s->star = keep.star;
+	s->lstar = keep.lstar;
+	s->cstar = keep.cstar;
+	s->fmask = keep.fmask;
+	s->kernel_gs_base = keep.kernel_gs_base;
+	s->sysenter_cs = keep.sysenter_cs;
+	s->sysenter_esp = keep.sysenter_esp;
+	s->sysenter_eip = keep.sysenter_eip;
+	s->pat = keep.pat;
+	s->tsc_aux = keep.tsc_aux;
+	s->apic_base = keep.apic_base;
+	s->misc_enable = keep.misc_enable;
+	s->feature_control = keep.feature_control;
+	s->spec_ctrl = keep.spec_ctrl;
+	s->mtrr_def_type = keep.mtrr_def_type;
+	s->activity = (s->apic_base & (1ull << 8)) ? ACT_ACTIVE : ACT_WAIT_SIPI;
+	if (v->vm->be->state_changed)
+		v->vm->be->state_changed(v, STATE_ALL);
+}
+
+/* A SIPI with vector VV starts the processor in real mode at VV00:0000,
+ * i.e. physical address VV000H (SDM Vol. 3A 9.4.4.1). */
+void boot_sipi_vcpu(struct vcpu *v, uint8_t vector)
+{
+	struct x86_state *s = &v->s;
+	set_seg(&s->seg[SEG_CS], (uint16_t)(vector << 8), (uint64_t)vector << 12, 0xffff, 0x9b);
+	s->rip = 0;
+	s->activity = ACT_ACTIVE;
+	if (v->vm->be->state_changed)
+		v->vm->be->state_changed(v, STATE_ALL);
 }
 
 /* GDT descriptors (SDM Vol. 3A 3.4.5): flat 64-bit code, data, 32-bit code. */

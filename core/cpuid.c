@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -38,36 +39,87 @@ int cpu_feature_by_name(const char *name)
  * tortuga would answer with #UD.
  */
 static const enum cpu_feature tortuga_features[] = {
-	CPUF_TSC, CPUF_MSR, CPUF_PAE, CPUF_CX8, CPUF_PGE, CPUF_CMOV, CPUF_PAT, CPUF_CLFSH,
-	CPUF_CX16, CPUF_POPCNT, CPUF_MOVBE, CPUF_HYPERVISOR,
-	CPUF_BMI1, CPUF_ERMS,
-	CPUF_LAHF_LM, CPUF_ABM, CPUF_NX, CPUF_PDPE1GB, CPUF_RDTSCP, CPUF_LM, CPUF_INVTSC,
+	CPUF_PSE, CPUF_TSC, CPUF_MSR, CPUF_PAE, CPUF_CX8, CPUF_APIC, CPUF_SEP, CPUF_PGE, CPUF_CMOV,
+	CPUF_PAT, CPUF_PSE36, CPUF_CLFSH,
+	CPUF_CX16, CPUF_PCID, CPUF_X2APIC, CPUF_POPCNT, CPUF_TSC_DEADLINE, CPUF_MOVBE, CPUF_HYPERVISOR,
+	CPUF_BMI1, CPUF_SMEP, CPUF_ERMS, CPUF_SMAP, CPUF_UMIP,
+	CPUF_LAHF_LM, CPUF_ABM, CPUF_SYSCALL, CPUF_NX, CPUF_PDPE1GB, CPUF_RDTSCP, CPUF_LM, CPUF_INVTSC,
 };
 
-static const char *const model_names[] = { "tortuga", NULL };
+/*
+ * A second, older model: the feature set of a Nehalem-generation Xeon
+ * (family 6, model 0x1a) restricted to what tortuga implements; no PCID,
+ * SMEP, SMAP, UMIP, x2APIC, TSC-deadline timer, MOVBE, BMI1, ERMS, 1-GByte
+ * pages or invariant TSC. Guests that probe CPUID take their fallbacks.
+ */
+static const enum cpu_feature nehalem_features[] = {
+	CPUF_PSE, CPUF_TSC, CPUF_MSR, CPUF_PAE, CPUF_CX8, CPUF_APIC, CPUF_SEP, CPUF_PGE, CPUF_CMOV,
+	CPUF_PAT, CPUF_PSE36, CPUF_CLFSH, CPUF_CX16, CPUF_POPCNT, CPUF_HYPERVISOR,
+	CPUF_LAHF_LM, CPUF_SYSCALL, CPUF_NX, CPUF_RDTSCP, CPUF_LM,
+};
+
+static const struct model_def {
+	const char *name, *brand;
+	uint32_t family, model, stepping;
+	const enum cpu_feature *features;
+	size_t nfeatures;
+} models[] = {
+	/* The default: family 6, model 0x55 (a Skylake server signature). */
+	{ "tortuga", "tortuga virtual x86-64 CPU", 6, 0x55, 4, tortuga_features,
+	  sizeof(tortuga_features) / sizeof(tortuga_features[0]) },
+	{ "nehalem", "tortuga virtual x86-64 CPU (Nehalem features)", 6, 0x1a, 5, nehalem_features,
+	  sizeof(nehalem_features) / sizeof(nehalem_features[0]) },
+};
+
+static const char *const model_names[] = { "tortuga", "nehalem", NULL };
 
 const char *const *cpu_model_names(void)
 {
 	return model_names;
 }
 
-int cpu_model_init(struct cpu_model *m, const char *name)
+static bool implemented(enum cpu_feature f)
 {
-	if (name && strcmp(name, "tortuga"))
+	for (size_t i = 0; i < sizeof(tortuga_features) / sizeof(tortuga_features[0]); i++)
+		if (tortuga_features[i] == f)
+			return true;
+	return false;
+}
+
+/* "MODEL[,+FEATURE|-FEATURE]...": a named model, then features removed
+ * or added back (only features the software CPU implements). */
+int cpu_model_init(struct cpu_model *m, const char *spec)
+{
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s", spec && *spec ? spec : "tortuga");
+	char *save = NULL;
+	char *name = strtok_r(buf, ",", &save);
+	const struct model_def *d = NULL;
+	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++)
+		if (name && !strcasecmp(name, models[i].name))
+			d = &models[i];
+	if (!d)
 		return -ENOENT;
 	memset(m, 0, sizeof(*m));
-	strcpy(m->name, "tortuga");
+	snprintf(m->name, sizeof(m->name), "%s", d->name);
 	memcpy(m->vendor, "GenuineIntel", 13);
-	strcpy(m->brand, "tortuga virtual x86-64 CPU");
-	/* Family 6, model 0x55 (a Skylake server signature), stepping 4. */
-	m->family = 6;
-	m->model = 0x55;
-	m->stepping = 4;
+	snprintf(m->brand, sizeof(m->brand), "%s", d->brand);
+	m->family = d->family;
+	m->model = d->model;
+	m->stepping = d->stepping;
 	m->phys_bits = 40;
 	m->virt_bits = 48;
 	m->tsc_hz = 1000000000ull; /* 1 GHz: one modelled cycle per ns */
-	for (size_t i = 0; i < sizeof(tortuga_features) / sizeof(tortuga_features[0]); i++)
-		cpu_model_set(m, tortuga_features[i], true);
+	for (size_t i = 0; i < d->nfeatures; i++)
+		cpu_model_set(m, d->features[i], true);
+	for (char *t = strtok_r(NULL, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (*t != '+' && *t != '-')
+			return -EINVAL;
+		int f = cpu_feature_by_name(t + 1);
+		if (f < 0 || (*t == '+' && !implemented((enum cpu_feature)f)))
+			return -EINVAL;
+		cpu_model_set(m, (enum cpu_feature)f, *t == '+');
+	}
 	return 0;
 }
 
@@ -130,6 +182,10 @@ void cpuid_query(const struct cpu_model *m, const struct cpuid_ctx *ctx, uint32_
 			out[3] |= 1u << 28;
 		else
 			out[3] &= ~(1u << 28);
+		/* SDM Vol. 3A 11.4.3: with the APIC disabled in IA32_APIC_BASE
+		 * the CPUID APIC flag reads 0. */
+		if (!ctx->apic_enabled)
+			out[3] &= ~(1u << 9);
 		break;
 	}
 	case 7:

@@ -32,6 +32,7 @@ struct cpuid_ctx {
 	uint32_t apic_id;
 	uint32_t vcpus;
 	bool osxsave; /* CR4.OSXSAVE */
+	bool apic_enabled; /* IA32_APIC_BASE.EN: CPUID.1:EDX.APIC follows it */
 };
 
 static inline bool cpu_has(const struct cpu_model *m, enum cpu_feature f)
@@ -48,7 +49,9 @@ struct cpu_feature_bit {
 const struct cpu_feature_bit *cpu_feature_bit(enum cpu_feature f);
 
 void cpu_model_set(struct cpu_model *m, enum cpu_feature f, bool on);
-/* Fill m with a named model; -ENOENT for an unknown name. NULL: default. */
+/* Fill m from "MODEL[,+FEATURE|-FEATURE]..."; -ENOENT for an unknown
+ * model, -EINVAL for an unknown feature or one the software CPU does not
+ * implement. NULL or "": the default model. */
 int cpu_model_init(struct cpu_model *m, const char *name);
 /* Names of the models cpu_model_init() accepts, NULL-terminated. */
 const char *const *cpu_model_names(void);

@@ -3,8 +3,11 @@
  * Registers" (the #GP conditions) and Vol. 3A 2.5 (the bits), 4.1.1 (mode
  * changes) and 4.10.4.1 (which writes invalidate TLBs).
  */
+#include <string.h>
+
 #include "arch.h"
 #include "cpuid.h"
+#include "devices/lapic.h"
 #include "nested_hooks.h"
 #include "vm.h"
 
@@ -36,6 +39,30 @@ uint64_t arch_phys_reserved(const struct vcpu *v)
 	return ~0ull << v->vm->model.phys_bits;
 }
 
+/*
+ * SDM Vol. 3A 4.4.1: with PAE paging (CR0.PG = CR4.PAE = 1, IA32_EFER.LMA =
+ * 0) MOV to CR3, and MOV to CR0/CR4 changing PG, CD, NW, PAE, PGE, PSE or
+ * SMEP, load the four PDPTEs from the 32-byte table at CR3[31:5]. A present
+ * PDPTE with a reserved bit set (bits 2:1, 8:5, 63:MAXPHYADDR) is #GP(0) and
+ * the MOV has no effect.
+ */
+static int load_pdptes(struct vcpu *v, uint64_t cr0, uint64_t cr3, uint64_t cr4, bool lma)
+{
+	if (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE) || lma)
+		return ARCH_OK;
+	uint64_t e[4];
+	aspace_read(&v->vm->as, cr3 & 0xffffffe0ull, e, sizeof(e));
+	uint64_t rsvd = arch_phys_reserved(v) | 0x1e6ull;
+	for (int i = 0; i < 4; i++)
+		if ((e[i] & PTE_P) && (e[i] & rsvd))
+			return ARCH_FAULT(X86_GP);
+	memcpy(v->s.pdpte, e, sizeof(e));
+	return ARCH_OK;
+}
+
+#define CR0_PDPTE_BITS (CR0_PG | CR0_CD | CR0_NW)
+#define CR4_PDPTE_BITS (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP)
+
 int arch_write_cr0(struct vcpu *v, uint64_t val)
 {
 	struct x86_state *s = &v->s;
@@ -57,9 +84,18 @@ int arch_write_cr0(struct vcpu *v, uint64_t val)
 	/* Clearing PG in 64-bit mode is #GP (leave through compatibility mode). */
 	if (!(val & CR0_PG) && (s->cr0 & CR0_PG) && x86_64bit_mode(s))
 		return ARCH_FAULT(X86_GP);
+	/* Clearing PG while CR4.PCIDE = 1 is #GP (SDM Vol. 2B MOV to CR0). */
+	if (!(val & CR0_PG) && (s->cr4 & CR4_PCIDE))
+		return ARCH_FAULT(X86_GP);
 	/* In VMX operation CR0 must respect IA32_VMX_CR0_FIXED0/1 (SDM 24.8). */
 	if (v->nested && !nested_cr_valid(v, 0, val))
 		return ARCH_FAULT(X86_GP);
+	bool lma = (val & CR0_PG) && (s->efer & EFER_LME);
+	if ((val ^ s->cr0) & CR0_PDPTE_BITS) {
+		int ret = load_pdptes(v, val, s->cr3, s->cr4, lma);
+		if (ret != ARCH_OK)
+			return ret;
+	}
 
 	uint64_t old = s->cr0;
 	s->cr0 = val;
@@ -82,6 +118,9 @@ int arch_write_cr3(struct vcpu *v, uint64_t val)
 		addr &= ~(1ull << 63); /* bit 63: do not invalidate (SDM 4.10.4.1) */
 	if (x86_long_mode(s) && (addr & arch_phys_reserved(v)))
 		return ARCH_FAULT(X86_GP);
+	int ret = load_pdptes(v, s->cr0, addr, s->cr4, x86_long_mode(s));
+	if (ret != ARCH_OK)
+		return ret;
 	s->cr3 = addr;
 	changed(v, STATE_CRS | STATE_TLB);
 	return ARCH_OK;
@@ -121,6 +160,11 @@ int arch_write_cr4(struct vcpu *v, uint64_t val)
 		return ARCH_FAULT(X86_GP);
 	if ((val & CR4_PCIDE) && !(s->cr4 & CR4_PCIDE) && (!x86_long_mode(s) || (s->cr3 & 0xfff)))
 		return ARCH_FAULT(X86_GP);
+	if ((val ^ s->cr4) & CR4_PDPTE_BITS) {
+		int ret = load_pdptes(v, s->cr0, s->cr3, val, x86_long_mode(s));
+		if (ret != ARCH_OK)
+			return ret;
+	}
 	uint64_t old = s->cr4;
 	s->cr4 = val;
 	unsigned what = STATE_CRS;
@@ -130,12 +174,20 @@ int arch_write_cr4(struct vcpu *v, uint64_t val)
 	return ARCH_OK;
 }
 
+/* CR8 is the local APIC's TPR[7:4] (SDM Vol. 3A 10.8.6.1). */
 int arch_write_cr8(struct vcpu *v, uint64_t val)
 {
 	if (val & ~0xfull)
 		return ARCH_FAULT(X86_GP);
+	lapic_set_cr8(v->lapic, val);
 	v->s.cr8 = val;
 	return ARCH_OK;
+}
+
+uint64_t arch_read_cr8(struct vcpu *v)
+{
+	v->s.cr8 = lapic_get_cr8(v->lapic);
+	return v->s.cr8;
 }
 
 /* SDM Vol. 3A 18.2: DR6 bits 31:16 and 11:4 read as 1, bit 12 as 0; DR7

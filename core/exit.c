@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "arch.h"
+#include "devices/lapic.h"
 #include "exit.h"
+#include "intr.h"
 #include "nested_hooks.h"
 #include "vm.h"
 
@@ -62,12 +64,43 @@ static int handle_exception(struct vcpu *v, struct vm_exit *e)
 	return 0;
 }
 
+/* 1: external interrupt: a host timer interrupt; fire the guest timers
+ * that are due. The interrupts they raise are injected at VM entry. */
+static int handle_external_interrupt(struct vcpu *v, struct vm_exit *e)
+{
+	(void)e;
+	vm_timers_run(v->vm, v, vcpu_now(v));
+	return 0;
+}
+
+/* 7, 8, 43: interrupt window, NMI window, TPR below threshold (trap-like:
+ * the MOV to CR8 has completed, SDM Vol. 3C 29.1.2; the kvm backend reports
+ * KVM_EXIT_SET_TPR as this): the guest can now take what is pending;
+ * injection at VM entry does the rest (KVM's handle_interrupt_window() and
+ * friends). */
+static int handle_window(struct vcpu *v, struct vm_exit *e)
+{
+	(void)v;
+	(void)e;
+	return 0;
+}
+
 /* 2: triple fault: the VM shuts down (SDM 6.15, "Interrupt 8—Double Fault"). */
 static int handle_triple_fault(struct vcpu *v, struct vm_exit *e)
 {
 	(void)e;
 	v->s.activity = ACT_SHUTDOWN;
 	vm_stop(v->vm, TORTUGA_STOP_TRIPLE_FAULT, TORTUGA_STATUS_TRIPLE_FAULT);
+	return 0;
+}
+
+/* 9: task switch: L0 emulates it (SDM Vol. 3C 26.2: every task switch
+ * exits; KVM's handle_task_switch()). */
+static int handle_task_switch(struct vcpu *v, struct vm_exit *e)
+{
+	if (!v->vm->be->task_switch)
+		return vm_error(v->vm, -ENOTSUP, "the %s backend cannot emulate task switches", v->vm->be->name);
+	v->vm->be->task_switch(v, e);
 	return 0;
 }
 
@@ -164,7 +197,7 @@ static int handle_cr_access(struct vcpu *v, struct vm_exit *e)
 		if (e->cr.cr == 3)
 			*gpr(v, e->cr.gpr) = v->s.cr3;
 		else if (e->cr.cr == 8)
-			*gpr(v, e->cr.gpr) = v->s.cr8;
+			*gpr(v, e->cr.gpr) = arch_read_cr8(v);
 		else
 			ret = ARCH_FAULT(X86_UD);
 		break;
@@ -264,21 +297,20 @@ static int handle_pause(struct vcpu *v, struct vm_exit *e)
 	return 0;
 }
 
-/* 43: TPR below threshold: trap-like, the MOV to CR8 has completed (SDM Vol.
- * 3C 29.1.2). L0 would now deliver an interrupt the lower TPR lets through;
- * tortuga's platform has no interrupt controller, so none is pending. */
-static int handle_tpr_below_threshold(struct vcpu *v, struct vm_exit *e)
-{
-	(void)v;
-	(void)e;
-	return 0;
-}
-
 /* 49: EPT misconfiguration: KVM marks MMIO GPAs so that accesses exit here;
  * tortuga dispatches the access to the device that owns the GPA. */
 static int handle_mmio(struct vcpu *v, struct vm_exit *e)
 {
 	const struct aspace *as = &v->vm->as;
+	/* The local APIC page belongs to the vCPU, not to the address space
+	 * (each vCPU sees its own APIC at IA32_APIC_BASE, SDM 11.4.1). */
+	if (lapic_mmio_claims(v->lapic, e->mmio.gpa)) {
+		if (e->mmio.write)
+			lapic_mmio_write(v->lapic, e->mmio.gpa, e->mmio.size, *e->mmio.data);
+		else
+			*e->mmio.data = lapic_mmio_read(v->lapic, e->mmio.gpa, e->mmio.size);
+		return 0;
+	}
 	if (e->mmio.write)
 		aspace_write(as, e->mmio.gpa, e->mmio.data, e->mmio.size);
 	else
@@ -291,6 +323,10 @@ static int handle_mmio(struct vcpu *v, struct vm_exit *e)
  * all ones, writes are dropped. */
 static int handle_ept_violation(struct vcpu *v, struct vm_exit *e)
 {
+	/* The local APIC page is no region of the address space; a backend
+	 * that reports it as unmapped (kvm) reaches the vCPU's APIC here. */
+	if (lapic_mmio_claims(v->lapic, e->mmio.gpa))
+		return handle_mmio(v, e);
 	vm_guest_warn(v->vm, "guest %s unmapped physical address 0x%" PRIx64 " at rip 0x%" PRIx64,
 		      e->mmio.write ? "wrote" : "read", e->mmio.gpa, v->s.rip);
 	if (!e->mmio.write)
@@ -320,7 +356,12 @@ static int handle_unexpected(struct vcpu *v, struct vm_exit *e)
 
 static const exit_handler_fn exit_handlers[TORTUGA_EXIT_REASON_MAX] = {
 	[TORTUGA_EXIT_EXCEPTION_NMI] = handle_exception,
+	[TORTUGA_EXIT_EXTERNAL_INTERRUPT] = handle_external_interrupt,
 	[TORTUGA_EXIT_TRIPLE_FAULT] = handle_triple_fault,
+	[TORTUGA_EXIT_INTERRUPT_WINDOW] = handle_window,
+	[TORTUGA_EXIT_NMI_WINDOW] = handle_window,
+	[TORTUGA_EXIT_TASK_SWITCH] = handle_task_switch,
+	[TORTUGA_EXIT_TPR_BELOW_THRESHOLD] = handle_window,
 	[TORTUGA_EXIT_CPUID] = handle_cpuid,
 	[TORTUGA_EXIT_HLT] = handle_hlt,
 	[TORTUGA_EXIT_INVD] = handle_nop_insn,
@@ -344,7 +385,6 @@ static const exit_handler_fn exit_handlers[TORTUGA_EXIT_REASON_MAX] = {
 	[TORTUGA_EXIT_MWAIT] = handle_monitor_mwait,
 	[TORTUGA_EXIT_MONITOR] = handle_monitor_mwait,
 	[TORTUGA_EXIT_PAUSE] = handle_pause,
-	[TORTUGA_EXIT_TPR_BELOW_THRESHOLD] = handle_tpr_below_threshold,
 	[TORTUGA_EXIT_EPT_VIOLATION] = handle_ept_violation,
 	[TORTUGA_EXIT_EPT_MISCONFIG] = handle_mmio,
 	[TORTUGA_EXIT_INVEPT] = handle_vmx_insn,
@@ -391,6 +431,9 @@ int vcpu_handle_exit(struct vcpu *v, struct vm_exit *e)
 	uint32_t cost = reason < TORTUGA_EXIT_REASON_MAX ? vm->exit_cost[reason] : 0;
 	v->cycles += cost;
 	ls->exit_cycles += cost;
+	/* VM entry: inject what is pending, re-arm the backend's poll. */
+	vcpu_inject_pending(v);
+	vcpu_update_poll(v);
 	vcpu_trace(v, TORTUGA_EV_ENTRY, (uint16_t)reason, 0, cost, seq);
 	v->cur_exit_seq = saved_parent;
 	if (ret < 0)

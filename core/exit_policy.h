@@ -31,6 +31,7 @@ struct vmx_exec_controls {
 	const uint8_t *io_bitmap_b; /* bitmap B (ports 8000-ffff) when not contiguous, or NULL */
 	const uint8_t *msr_bitmap; /* 4 KiB, SDM 25.6.9 layout */
 	uint32_t ple_gap, ple_window;
+	uint32_t tpr_threshold; /* TPR threshold (SDM 25.6.8), bits 3:0 */
 	uint64_t tsc_offset;
 	/* VMCS shadowing (SDM 25.6.15, 25.10): with VMX_PROC2_VMCS_SHADOWING,
 	 * VMREAD/VMWRITE of a field whose bit is clear in these 4-KiB bitmaps

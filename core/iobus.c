@@ -41,6 +41,18 @@ int iobus_register(struct iobus *bus, uint16_t base, uint32_t len, const struct 
 	return 0;
 }
 
+int iobus_unregister(struct iobus *bus, uint16_t base)
+{
+	for (unsigned i = 0; i < bus->n; i++) {
+		if (bus->r[i].base == base) {
+			memmove(&bus->r[i], &bus->r[i + 1], (bus->n - i - 1) * sizeof(*bus->r));
+			bus->n--;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 const struct io_range *iobus_find(const struct iobus *bus, uint16_t port)
 {
 	unsigned lo = 0, hi = bus->n;

@@ -33,6 +33,8 @@ void iobus_fini(struct iobus *bus);
 /* -EEXIST if the range overlaps a registered one. */
 int iobus_register(struct iobus *bus, uint16_t base, uint32_t len, const struct io_ops *ops,
 		   void *opaque, const char *name);
+/* Remove the range that starts at base; -ENOENT if none does. */
+int iobus_unregister(struct iobus *bus, uint16_t base);
 const struct io_range *iobus_find(const struct iobus *bus, uint16_t port);
 uint32_t iobus_read(struct iobus *bus, uint16_t port, unsigned size);
 void iobus_write(struct iobus *bus, uint16_t port, unsigned size, uint32_t val);

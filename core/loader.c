@@ -2,13 +2,18 @@
 #include <gelf.h>
 #include <inttypes.h>
 #include <libelf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <tortuga/bootinfo.h>
+#include <tortuga/multiboot.h>
 
 #include "boot.h"
+#include "devices/fw_cfg.h"
 #include "loader.h"
+#include "multiboot.h"
+#include "platform.h"
 #include "vm.h"
 
 struct seg {
@@ -35,10 +40,12 @@ static int check_segments(struct vm *vm, const char *name, const struct seg *seg
 		if (s->paddr + s->memsz < s->paddr)
 			return vm_error(vm, -ENOEXEC, "%s: segment %zu wraps around the address space",
 					name, i);
+		/* Direct boot keeps its structures in the first MiB; Multiboot
+		 * loaders (GRUB) load kernels at 1 MiB or above too. */
 		if (s->paddr < TORTUGA_BOOT_RESERVED_END)
 			return vm_error(vm, -ENOEXEC,
 					"%s: segment %zu at 0x%" PRIx64
-					" overlaps tortuga's boot area below 0x%llx; link the guest at 1 MiB or above",
+					" is below 0x%llx; link the guest at 1 MiB or above",
 					name, i, s->paddr, TORTUGA_BOOT_RESERVED_END);
 		if (!aspace_ram_ptr(&vm->as, s->paddr, s->memsz ? s->memsz : 1))
 			return vm_error(vm, -ENOMEM,
@@ -56,8 +63,8 @@ static int check_segments(struct vm *vm, const char *name, const struct seg *seg
 }
 
 /* Read the program headers; 0 or -errno with vm->err set. */
-static int read_elf(struct vm *vm, Elf *e, const char *name, struct seg *segs, size_t *nsegs,
-		    uint64_t *entry)
+static int read_elf(struct vm *vm, Elf *e, const char *name, bool multiboot, struct seg *segs,
+		    size_t *nsegs, uint64_t *entry)
 {
 	if (elf_kind(e) != ELF_K_ELF)
 		return vm_error(vm, -ENOEXEC, "%s: not an ELF file", name);
@@ -65,15 +72,18 @@ static int read_elf(struct vm *vm, Elf *e, const char *name, struct seg *segs, s
 	if (!gelf_getehdr(e, &eh))
 		return vm_error(vm, -ENOEXEC, "%s: malformed ELF header: %s", name, elf_errmsg(-1));
 	int cls = gelf_getclass(e);
-	if (cls != ELFCLASS64)
+	/* Multiboot kernels are entered in 32-bit mode whatever their class:
+	 * ELF32 (i386, or x86-64 code in an ELF32 container) and ELF64 both load. */
+	if (cls != ELFCLASS64 && !(multiboot && cls == ELFCLASS32))
 		return vm_error(vm, -ENOEXEC,
-				"%s: is a %s ELF file; the direct boot protocol needs a 64-bit x86-64 ELF",
+				"%s: is a %s ELF file; the direct boot protocol needs a 64-bit x86-64 ELF"
+				" (32-bit kernels boot with --boot multiboot)",
 				name, cls == ELFCLASS32 ? "32-bit" : "invalid-class");
 	if (eh.e_ident[EI_DATA] != ELFDATA2LSB)
 		return vm_error(vm, -ENOEXEC, "%s: not a little-endian ELF file", name);
-	if (eh.e_machine != EM_X86_64)
-		return vm_error(vm, -ENOEXEC, "%s: ELF machine %u is not x86-64 (%u)", name,
-				eh.e_machine, EM_X86_64);
+	if (eh.e_machine != EM_X86_64 && !(multiboot && eh.e_machine == EM_386))
+		return vm_error(vm, -ENOEXEC, "%s: ELF machine %u is not x86-64 (%u)%s", name,
+				eh.e_machine, EM_X86_64, multiboot ? " or i386 (3)" : "");
 	if (eh.e_type != ET_EXEC)
 		return vm_error(vm, -ENOEXEC,
 				"%s: ELF type %u is not an executable (ET_EXEC); link with -static -no-pie",
@@ -107,6 +117,58 @@ static int read_elf(struct vm *vm, Elf *e, const char *name, struct seg *segs, s
 	return 0;
 }
 
+/*
+ * Multiboot 3.1.3 "address fields" (flags bit 16): the image is loaded from
+ * the file offset that puts the header at header_addr, up to load_end_addr
+ * (0: the end of the file), with zeroes up to bss_end_addr (0: none).
+ */
+static int mb_address_segments(struct vm *vm, const char *name, const struct mb_header *h, size_t hoff,
+			       size_t len, struct seg *seg, uint64_t *entry)
+{
+	uint64_t skip = (uint64_t)h->header_addr - h->load_addr;
+	if (h->header_addr < h->load_addr || skip > hoff)
+		return vm_error(vm, -ENOEXEC,
+				"%s: Multiboot header_addr 0x%x and load_addr 0x%x put the image before the file start",
+				name, h->header_addr, h->load_addr);
+	uint64_t foff = hoff - skip;
+	uint64_t end = h->load_end_addr ? h->load_end_addr : h->load_addr + (len - foff);
+	if (end < h->load_addr || end - h->load_addr > len - foff)
+		return vm_error(vm, -ENOEXEC, "%s: Multiboot load_end_addr 0x%" PRIx64 " is beyond the file", name,
+				end);
+	uint64_t memsz = end - h->load_addr;
+	if (h->bss_end_addr) {
+		if (h->bss_end_addr < end)
+			return vm_error(vm, -ENOEXEC, "%s: Multiboot bss_end_addr 0x%x is below load_end_addr",
+					name, h->bss_end_addr);
+		memsz = h->bss_end_addr - h->load_addr;
+	}
+	*seg = (struct seg){ .paddr = h->load_addr,
+			     .vaddr = h->load_addr,
+			     .filesz = end - h->load_addr,
+			     .memsz = memsz,
+			     .offset = foff };
+	*entry = h->entry_addr;
+	return 0;
+}
+
+/* Multiboot: the header, and which of its requirements tortuga meets. */
+static int mb_header(struct vm *vm, const void *image, size_t len, const char *name, struct mb_header *h,
+		     size_t *off)
+{
+	if (multiboot_find_header(image, len, h, off))
+		return vm_error(vm, -ENOEXEC,
+				"%s: no Multiboot header (magic 0x1BADB002 with a valid checksum) in the first %u bytes",
+				name, MB_HEADER_SEARCH);
+	/* 3.1.2: a loader must refuse an image that requires something it
+	 * does not know or provide; tortuga has no video modes. */
+	uint32_t unknown = h->flags & MB_HF_REQUIRED_MASK & ~(MB_HF_PAGE_ALIGN | MB_HF_MEMORY_INFO);
+	if (unknown)
+		return vm_error(vm, -ENOEXEC,
+				"%s: the Multiboot header requires features tortuga does not provide (flags 0x%x)",
+				name, unknown);
+	return 0;
+}
+
 int loader_load_elf(struct vm *vm, const void *image, size_t len, const char *name,
 		    const char *cmdline)
 {
@@ -114,32 +176,47 @@ int loader_load_elf(struct vm *vm, const void *image, size_t len, const char *na
 		return vm_error(vm, -ENOSYS, "libelf is unusable: %s", elf_errmsg(-1));
 	if (vm->image.loaded)
 		return vm_error(vm, -EBUSY, "a guest is already loaded in this VM");
-	if (len < EI_NIDENT || memcmp(image, ELFMAG, SELFMAG))
+	bool mb = vm->cfg.boot == TORTUGA_BOOT_MULTIBOOT;
+	struct mb_header mh;
+	size_t mh_off = 0;
+	if (mb) {
+		int err = mb_header(vm, image, len, name, &mh, &mh_off);
+		if (err)
+			return err;
+	}
+	bool mb_addr = mb && (mh.flags & MB_HF_ADDRESS);
+	if (!mb_addr && (len < EI_NIDENT || memcmp(image, ELFMAG, SELFMAG)))
 		return vm_error(vm, -ENOEXEC, "%s: not an ELF file", name);
 	/* libelf calls an unknown class "not ELF"; say what is wrong. */
-	uint8_t cls = ((const uint8_t *)image)[EI_CLASS];
-	if (cls != ELFCLASS32 && cls != ELFCLASS64)
+	uint8_t cls = len > EI_CLASS ? ((const uint8_t *)image)[EI_CLASS] : 0;
+	if (!mb_addr && cls != ELFCLASS32 && cls != ELFCLASS64)
 		return vm_error(vm, -ENOEXEC, "%s: invalid ELF class %u (want 2, 64-bit)", name, cls);
 
 	/* libelf wants a writable buffer; it does not modify it for reading. */
-	char *copy = malloc(len);
+	char *copy = malloc(len ? len : 1);
 	if (!copy)
 		return vm_error(vm, -ENOMEM, "out of memory reading %s", name);
 	memcpy(copy, image, len);
-	Elf *e = elf_memory(copy, len);
+	Elf *e = NULL;
 	struct seg *segs = calloc(MAX_SEGS, sizeof(*segs));
 	size_t n = 0;
 	uint64_t entry = 0;
-	int err;
-	if (!e) {
-		err = vm_error(vm, -ENOEXEC, "%s: malformed ELF file: %s", name, elf_errmsg(-1));
-		goto out;
-	}
+	int err = 0;
 	if (!segs) {
 		err = vm_error(vm, -ENOMEM, "out of memory reading %s", name);
 		goto out;
 	}
-	err = read_elf(vm, e, name, segs, &n, &entry);
+	if (mb_addr) {
+		err = mb_address_segments(vm, name, &mh, mh_off, len, &segs[0], &entry);
+		n = 1;
+	} else {
+		e = elf_memory(copy, len);
+		if (!e) {
+			err = vm_error(vm, -ENOEXEC, "%s: malformed ELF file: %s", name, elf_errmsg(-1));
+			goto out;
+		}
+		err = read_elf(vm, e, name, mb, segs, &n, &entry);
+	}
 	if (!err)
 		err = check_segments(vm, name, segs, n, len);
 	if (err)
@@ -174,7 +251,26 @@ int loader_load_elf(struct vm *vm, const void *image, size_t len, const char *na
 	vm->image.entry = entry_phys;
 	vm->image.start = lo;
 	vm->image.end = hi;
-	err = boot_direct(vm, entry_phys, cmdline);
+	vm->image.boot_end = hi;
+	err = fw_cfg_set_cmdline(platform_fw_cfg(vm), cmdline);
+	if (err) {
+		err = vm_error(vm, err, "out of memory");
+		goto out;
+	}
+	if (mb) {
+		/* Like QEMU's -kernel, the command line starts with the kernel's name. */
+		size_t cl = strlen(name) + (cmdline ? strlen(cmdline) : 0) + 2;
+		char *full = malloc(cl);
+		if (!full) {
+			err = vm_error(vm, -ENOMEM, "out of memory");
+			goto out;
+		}
+		snprintf(full, cl, "%s%s%s", name, cmdline && *cmdline ? " " : "", cmdline ? cmdline : "");
+		err = boot_multiboot(vm, entry_phys, hi, full);
+		free(full);
+	} else {
+		err = boot_direct(vm, entry_phys, cmdline);
+	}
 	if (!err)
 		vm->image.loaded = true;
 out:

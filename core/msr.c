@@ -4,6 +4,7 @@
  */
 #include "arch.h"
 #include "cpuid.h"
+#include "devices/lapic.h"
 #include "nested_hooks.h"
 #include "vm.h"
 
@@ -33,7 +34,7 @@ int arch_read_msr(struct vcpu *v, uint32_t msr, uint64_t *val)
 		*val = 0;
 		break;
 	case MSR_IA32_APIC_BASE:
-		*val = s->apic_base;
+		*val = lapic_get_base(v->lapic);
 		break;
 	case MSR_IA32_FEATURE_CONTROL:
 		*val = s->feature_control;
@@ -102,6 +103,8 @@ int arch_read_msr(struct vcpu *v, uint32_t msr, uint64_t *val)
 			return ARCH_FAULT(X86_GP);
 		return nested_read_vmx_msr(v, msr, val);
 	default:
+		if (lapic_msr_owned(msr))
+			return lapic_msr_read(v->lapic, msr, val);
 		return ARCH_FAULT(X86_GP);
 	}
 	return ARCH_OK;
@@ -143,17 +146,16 @@ int arch_write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 	const struct cpu_model *m = &v->vm->model;
 	switch (msr) {
 	case MSR_IA32_TSC:
-		s->tsc_offset = val - v->cycles;
+		s->tsc_offset = val - vcpu_now(v);
 		break;
 	case MSR_IA32_TSC_ADJUST:
 	case MSR_IA32_BIOS_SIGN_ID:
 		break;
-	case MSR_IA32_APIC_BASE:
-		/* Reserved: bits 7:0, 9, and above MAXPHYADDR. */
-		if (val & (0xffull | (1ull << 9) | arch_phys_reserved(v)))
-			return ARCH_FAULT(X86_GP);
-		s->apic_base = val;
-		break;
+	case MSR_IA32_APIC_BASE: {
+		int ret = lapic_set_base(v->lapic, val);
+		s->apic_base = lapic_get_base(v->lapic);
+		return ret;
+	}
 	case MSR_IA32_FEATURE_CONTROL: {
 		/* Locked (bit 0) means further writes #GP (SDM Vol. 3C 24.7); the
 		 * VMX enables exist only with CPUID.1:ECX.VMX, other bits are
@@ -229,6 +231,8 @@ int arch_write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 		s->tsc_aux = val;
 		break;
 	default:
+		if (lapic_msr_owned(msr))
+			return lapic_msr_write(v->lapic, msr, val);
 		return ARCH_FAULT(X86_GP);
 	}
 	return ARCH_OK;
@@ -240,6 +244,7 @@ void arch_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]
 		.apic_id = v->id,
 		.vcpus = v->vm->nvcpus,
 		.osxsave = (v->s.cr4 & CR4_OSXSAVE) != 0,
+		.apic_enabled = lapic_hw_enabled(v->lapic),
 	};
 	cpuid_query(&v->vm->model, &ctx, leaf, subleaf, out);
 }

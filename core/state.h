@@ -48,6 +48,9 @@ struct x86_state {
 
 	uint64_t cr0, cr2, cr3, cr4, cr8;
 	uint64_t efer;
+	/* PAE paging: the PDPTE registers, loaded from memory by MOV to CR0,
+	 * CR3 and CR4 (SDM Vol. 3A 4.4.1), not re-read by the page walk. */
+	uint64_t pdpte[4];
 	uint64_t xcr0;
 	uint64_t dr[4];
 	uint64_t dr6, dr7;

@@ -3,6 +3,7 @@
  * port bus, devices, trace) and its vCPUs; the backend executes them.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,8 @@
 #include "arch.h"
 #include "boot.h"
 #include "cost_model.h"
+#include "devices/lapic.h"
+#include "intr.h"
 #include "nested_hooks.h"
 #include "platform.h"
 #include "vm.h"
@@ -69,6 +72,7 @@ static void vcpu_destroy(struct vcpu *v)
 		nested_vcpu_fini(v);
 	if (v->be && v->vm->be->vcpu_fini)
 		v->vm->be->vcpu_fini(v);
+	lapic_destroy(v);
 	free(v->ctls);
 	free(v);
 }
@@ -87,8 +91,14 @@ static int vcpu_create(struct vm *vm, uint32_t id, struct vcpu **out)
 		return -ENOMEM;
 	}
 	*v->ctls = vm->l0_ctls;
+	v->slice_end = TIMER_NEVER;
+	int err = lapic_create(v);
+	if (err) {
+		vcpu_destroy(v);
+		return err;
+	}
 	boot_reset_vcpu(v);
-	int err = vm->be->vcpu_init(v);
+	err = vm->be->vcpu_init(v);
 	if (!err && (vm->cfg.flags & TORTUGA_CFG_NESTED))
 		err = nested_vcpu_init(v);
 	if (err) {
@@ -110,12 +120,18 @@ static int check_config(const struct tortuga_config *cfg, char *msg, size_t len)
 			 (unsigned long long)cfg->mem_size);
 		return -EINVAL;
 	}
-	if (cfg->vcpus != 1) {
-		snprintf(msg, len, "%u vCPUs requested: this build runs exactly 1 vCPU", cfg->vcpus);
+	if (cfg->vcpus < 1 || cfg->vcpus > VM_MAX_VCPUS) {
+		snprintf(msg, len, "%u vCPUs requested: between 1 and %d are supported", cfg->vcpus,
+			 VM_MAX_VCPUS);
 		return -EINVAL;
 	}
-	if (cfg->boot != TORTUGA_BOOT_DIRECT) {
-		snprintf(msg, len, "boot protocol %u is not supported (use direct)", cfg->boot);
+	if (cfg->size >= offsetof(struct tortuga_config, clock) + sizeof(cfg->clock) &&
+	    cfg->clock > TORTUGA_CLOCK_HOST) {
+		snprintf(msg, len, "unknown clock %u (use modelled or host)", cfg->clock);
+		return -EINVAL;
+	}
+	if (cfg->boot != TORTUGA_BOOT_DIRECT && cfg->boot != TORTUGA_BOOT_MULTIBOOT) {
+		snprintf(msg, len, "unknown boot protocol %u (use direct or multiboot)", cfg->boot);
 		return -EINVAL;
 	}
 	if ((cfg->flags & TORTUGA_CFG_NO_SHADOW_VMCS) && !(cfg->flags & TORTUGA_CFG_NESTED)) {
@@ -218,7 +234,17 @@ int vm_create(const struct tortuga_config *ucfg, struct vm **out)
 	vm->msr_bitmap = calloc(1, 4096);
 	if (!vm->trace || !vm->io_bitmap || !vm->msr_bitmap)
 		return vm_error(vm, -ENOMEM, "out of memory");
-	cpu_model_init(&vm->model, NULL);
+	char model[sizeof(vm->cfg.cpu_model) + 1];
+	memcpy(model, vm->cfg.cpu_model, sizeof(vm->cfg.cpu_model));
+	model[sizeof(vm->cfg.cpu_model)] = 0;
+	err = cpu_model_init(&vm->model, model);
+	if (err == -ENOENT)
+		return vm_error(vm, err, "unknown CPU model '%s' (known: tortuga, nehalem)", model);
+	if (err)
+		return vm_error(vm, err,
+				"CPU model '%s': features are +NAME or -NAME from hw/cpuid_features.def, and only "
+				"implemented ones can be added",
+				model);
 	/* Nested VMX: the guest sees VT-x (CPUID.1:ECX.VMX, SDM 24.6). */
 	if (vm->cfg.flags & TORTUGA_CFG_NESTED)
 		cpu_model_set(&vm->model, CPUF_VMX, true);
@@ -239,6 +265,32 @@ int vm_create(const struct tortuga_config *ucfg, struct vm **out)
 			return vm->err[0] ? err : vm_error(vm, err, "cannot create vCPU %u", i);
 		vm->vcpus[i]->insn_limit = vm->cfg.max_insns;
 	}
+	platform_firmware_state(vm);
+	vm->host_t0 = now_ns();
+	return 0;
+}
+
+int vm_add_module(struct vm *vm, const void *data, size_t len, const char *string)
+{
+	if (vm->image.loaded)
+		return vm_error(vm, -EBUSY, "modules must be added before the guest is loaded");
+	if (vm->cfg.boot != TORTUGA_BOOT_MULTIBOOT)
+		return vm_error(vm, -EINVAL, "modules need the multiboot boot protocol");
+	if (vm->nmodules == VM_MAX_MODULES)
+		return vm_error(vm, -E2BIG, "more than %d modules", VM_MAX_MODULES);
+	if (len > 0xffffffffull)
+		return vm_error(vm, -EFBIG, "module '%s' is larger than 4 GiB", string);
+	struct vm_module *m = &vm->modules[vm->nmodules];
+	m->data = malloc(len ? len : 1);
+	m->string = strdup(string ? string : "");
+	if (!m->data || !m->string) {
+		free(m->data);
+		free(m->string);
+		return vm_error(vm, -ENOMEM, "out of memory for module '%s'", string);
+	}
+	memcpy(m->data, data, len);
+	m->len = len;
+	vm->nmodules++;
 	return 0;
 }
 
@@ -246,6 +298,10 @@ void vm_destroy(struct vm *vm)
 {
 	if (!vm)
 		return;
+	for (uint32_t i = 0; i < vm->nmodules; i++) {
+		free(vm->modules[i].data);
+		free(vm->modules[i].string);
+	}
 	for (uint32_t i = 0; i < VM_MAX_VCPUS; i++)
 		vcpu_destroy(vm->vcpus[i]);
 	if (vm->be && vm->be->vm_fini)
@@ -267,14 +323,70 @@ static bool stop_is_final(uint32_t reason)
 }
 
 /*
- * A halted vCPU wakes on an interrupt, NMI, SMI or INIT (SDM Vol. 3A 9.x and
- * the HLT reference). Nothing in this platform can raise one yet, so a VM
- * whose every vCPU is halted is stopped instead of waiting forever.
+ * Let an idle (halted or waiting) vCPU's time pass up to `until`, firing the
+ * timers due on the way (its local APIC timer, the platform's). Returns
+ * true if that woke it; its time is then when it woke.
  */
-static bool vm_any_wakeup_source(struct vm *vm)
+static bool idle_until(struct vm *vm, struct vcpu *v, uint64_t until)
 {
-	(void)vm;
-	return false;
+	for (;;) {
+		uint64_t d = vm_next_deadline(vm, v);
+		if (d > until)
+			d = until;
+		if (vm->cfg.clock == TORTUGA_CLOCK_HOST) {
+			uint64_t now = vcpu_now(v);
+			if (d > now) {
+				uint64_t ns = (uint64_t)((unsigned __int128)(d - now) * 1000000000u / vm->model.tsc_hz);
+				struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
+				nanosleep(&ts, NULL);
+			}
+		} else if (d > v->cycles) {
+			v->cycles = d; /* halted time passes */
+		}
+		vm->cur = v;
+		vm_timers_run(vm, v, vcpu_now(v));
+		vm->cur = NULL;
+		if (vcpu_wake(v))
+			return true;
+		if (d >= until || vm_should_stop(vm))
+			return false;
+	}
+}
+
+/* Run v until `end` (its time) or until it cannot run. */
+static int run_vcpu(struct vm *vm, struct vcpu *v, uint64_t end, bool *ran)
+{
+	while (!vm_should_stop(vm)) {
+		if (!vcpu_wake(v) && (end == TIMER_NEVER || !idle_until(vm, v, end)))
+			return 0;
+		*ran = true;
+		v->slice_end = end;
+		vm->cur = v;
+		vcpu_inject_pending(v);
+		vcpu_update_poll(v);
+		int err = vm->be->vcpu_run(v);
+		vm->cur = NULL;
+		if (err)
+			return err;
+		if (v->cycles >= end)
+			return 0;
+	}
+	return 0;
+}
+
+/*
+ * The earliest deadline of any timer: where time jumps to when every vCPU
+ * is idle. TIMER_NEVER: nothing can ever wake them.
+ */
+static uint64_t next_wakeup(const struct vm *vm)
+{
+	uint64_t d = TIMER_NEVER;
+	for (uint32_t i = 0; i < vm->nvcpus; i++) {
+		uint64_t t = vm_next_deadline(vm, vm->vcpus[i]);
+		if (t < d)
+			d = t;
+	}
+	return d;
 }
 
 int vm_run(struct vm *vm)
@@ -289,24 +401,41 @@ int vm_run(struct vm *vm)
 
 	uint64_t t0 = now_ns();
 	int err = 0;
-	while (!vm_should_stop(vm)) {
+	/*
+	 * Deterministic scheduling: the vCPUs run one after another in rounds;
+	 * with several vCPUs each round is VM_TIME_SLICE modelled cycles of
+	 * every vCPU's time. When every vCPU is idle, time jumps to the next
+	 * timer deadline; with no deadline the VM can never wake and stops.
+	 */
+	uint64_t slice = vm->nvcpus > 1 ? VM_TIME_SLICE : 0;
+	while (!vm_should_stop(vm) && !err) {
+		uint64_t end = TIMER_NEVER;
+		if (slice) {
+			uint64_t lo = TIMER_NEVER;
+			for (uint32_t i = 0; i < vm->nvcpus; i++)
+				if (vm->vcpus[i]->cycles < lo)
+					lo = vm->vcpus[i]->cycles;
+			end = lo + slice;
+		}
 		bool ran = false;
-		for (uint32_t i = 0; i < vm->nvcpus && !vm_should_stop(vm); i++) {
-			struct vcpu *v = vm->vcpus[i];
-			if (v->s.activity != ACT_ACTIVE)
-				continue;
-			ran = true;
-			err = vm->be->vcpu_run(v);
-			if (err) {
-				if (!vm->err[0])
-					vm_error(vm, err, "vCPU %u: %s backend failed", i, vm->be->name);
-				vm_stop(vm, TORTUGA_STOP_ERROR, TORTUGA_STATUS_ERROR);
-			}
+		for (uint32_t i = 0; i < vm->nvcpus && !vm_should_stop(vm) && !err; i++) {
+			err = run_vcpu(vm, vm->vcpus[i], end, &ran);
+			if (err && !vm->err[0])
+				vm_error(vm, err, "vCPU %u: %s backend failed", i, vm->be->name);
 		}
-		if (!ran && !vm_should_stop(vm)) {
-			if (!vm_any_wakeup_source(vm))
-				vm_stop(vm, TORTUGA_STOP_HALTED, TORTUGA_STATUS_HALTED);
+		if (err) {
+			vm_stop(vm, TORTUGA_STOP_ERROR, TORTUGA_STATUS_ERROR);
+			break;
 		}
+		if (ran || vm_should_stop(vm))
+			continue;
+		uint64_t d = next_wakeup(vm);
+		if (d == TIMER_NEVER) {
+			vm_stop(vm, TORTUGA_STOP_HALTED, TORTUGA_STATUS_HALTED);
+			break;
+		}
+		for (uint32_t i = 0; i < vm->nvcpus && !vm_should_stop(vm); i++)
+			idle_until(vm, vm->vcpus[i], d);
 	}
 	vm->wall_ns += now_ns() - t0;
 	for (uint32_t i = 0; i < vm->nvcpus; i++)

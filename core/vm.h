@@ -19,14 +19,22 @@
 #include "iobus.h"
 #include "memory.h"
 #include "state.h"
+#include "timer.h"
 
 struct vm;
 struct vcpu;
 struct trace;
 struct uart16550;
+struct lapic;
+struct platform_devices;
 struct nested_vcpu;
 
 #define VM_MAX_VCPUS 64
+#define VM_MAX_TIMERS (VM_MAX_VCPUS + 16)
+/* With several vCPUs each runs in turn for this many modelled cycles. */
+#define VM_TIME_SLICE 20000u
+/* EXTERNAL_INTERRUPT exits for host timer interrupts carry this vector. */
+#define HOST_TIMER_VECTOR 0xecu
 
 /* What changed in struct x86_state behind the backend's back. */
 #define STATE_GPRS (1u << 0)
@@ -52,6 +60,9 @@ struct backend_ops {
 	void (*state_changed)(struct vcpu *v, unsigned what);
 	/* After an I/O exit was handled: store IN data, advance RIP. */
 	void (*complete_io)(struct vcpu *v, const struct vm_exit *e);
+	/* L0 emulates the task switch a TASK_SWITCH exit describes (KVM's
+	 * kvm_task_switch()); NULL where the backend's hypervisor does it. */
+	void (*task_switch)(struct vcpu *v, const struct vm_exit *e);
 	/* Invalidate cached translations of one linear address (INVLPG). */
 	void (*flush_page)(struct vcpu *v, uint64_t la);
 	/* Bring v->s up to date from the backend (kvm: KVM_GET_*), if needed. */
@@ -123,7 +134,17 @@ struct vcpu {
 	bool timer_armed;
 	uint64_t timer_deadline;
 	uint64_t insn_limit; /* stop when stats.insns reaches it; 0: none */
+	uint64_t slice_end; /* leave the guest when cycles reach it */
+	uint64_t poll_at; /* backends call vcpu_poll() when cycles reach it */
 	struct vcpu_event inject;
+
+	/* Interrupt sources (core/intr.c): the local APIC, and signals that
+	 * are not vectors. */
+	struct lapic *lapic;
+	bool nmi_pending;
+	bool init_pending;
+	bool sipi_pending;
+	uint8_t sipi_vector;
 	uint64_t cur_exit_seq; /* seq of the exit being handled (parent of events) */
 
 	struct vcpu_stats stats;
@@ -134,8 +155,18 @@ struct vcpu {
 struct vm_image {
 	uint64_t entry;
 	uint64_t start, end; /* guest-physical extent */
+	uint64_t boot_end; /* end of what the boot protocol placed after it */
 	bool loaded;
 };
+
+/* A Multiboot module (Multiboot 3.3 "mods"): its bytes and its string. */
+struct vm_module {
+	uint8_t *data;
+	size_t len;
+	char *string;
+};
+
+#define VM_MAX_MODULES 32
 
 struct vm {
 	struct tortuga_config cfg;
@@ -149,6 +180,13 @@ struct vm {
 
 	uint32_t nvcpus;
 	struct vcpu *vcpus[VM_MAX_VCPUS];
+	struct vcpu *cur; /* the vCPU running now, or NULL */
+
+	/* Time (core/timer.h). */
+	struct vm_timer *timers[VM_MAX_TIMERS];
+	unsigned ntimers;
+	uint64_t platform_clock;
+	uint64_t host_t0; /* host ns at creation (clock = host) */
 
 	struct cpu_model model;
 	struct vmx_exec_controls l0_ctls; /* vmcs01 policy template */
@@ -157,7 +195,10 @@ struct vm {
 	uint32_t exit_cost[TORTUGA_EXIT_REASON_MAX]; /* cost model, cycles */
 
 	struct uart16550 *uart;
+	struct platform_devices *dev; /* interrupt controllers, PIT, fw_cfg, PCI */
 	struct vm_image image;
+	struct vm_module modules[VM_MAX_MODULES];
+	uint32_t nmodules;
 
 	atomic_int stop_requested;
 	uint32_t stop_reason;
@@ -172,6 +213,8 @@ struct vm {
 
 /* ---- VM ---- */
 int vm_create(const struct tortuga_config *cfg, struct vm **out);
+/* Queue a Multiboot module (copied) for the next load. */
+int vm_add_module(struct vm *vm, const void *data, size_t len, const char *string);
 void vm_destroy(struct vm *vm);
 int vm_run(struct vm *vm);
 
@@ -198,7 +241,7 @@ uint64_t vcpu_trace(struct vcpu *v, uint8_t kind, uint16_t reason, uint64_t qual
 /* The guest-visible TSC. */
 static inline uint64_t vcpu_tsc(const struct vcpu *v)
 {
-	return v->cycles + v->s.tsc_offset;
+	return vcpu_now(v) + v->s.tsc_offset;
 }
 /* Format a QEMU-style register dump into buf. */
 int vcpu_dump_state(const struct vcpu *v, char *buf, size_t len);

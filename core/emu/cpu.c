@@ -7,6 +7,7 @@
 
 #include "core/cost_model.h"
 #include "emu.h"
+#include "task.h"
 
 #define ARENA_SIZE (64u << 20)
 #define HASH_BITS 16
@@ -222,6 +223,29 @@ static int emu_vcpu_run(struct vcpu *v)
 			deliver_injected(c);
 			continue;
 		}
+		/* Guest timers and the time slice (core/timer.h). */
+		if (unlikely(v->cycles >= v->poll_at)) {
+			if (vcpu_poll(v))
+				break;
+			continue;
+		}
+		/* Interrupt-window and NMI-window exiting (SDM Vol. 3C 26.2,
+		 * 26.7.5, 26.7.6): exit as soon as the guest can take the event
+		 * L0 holds. */
+		uint32_t win = v->ctls->proc & (VMX_PROC_INTR_WINDOW_EXITING | VMX_PROC_NMI_WINDOW_EXITING);
+		if (unlikely(win)) {
+			uint32_t reason = 0;
+			if ((win & VMX_PROC_INTR_WINDOW_EXITING) && (s->rflags & RFLAGS_IF) && !shadow)
+				reason = TORTUGA_EXIT_INTERRUPT_WINDOW;
+			else if ((win & VMX_PROC_NMI_WINDOW_EXITING) &&
+				 !(s->interruptibility & (INTR_BLOCK_NMI | INTR_BLOCK_MOV_SS)))
+				reason = TORTUGA_EXIT_NMI_WINDOW;
+			if (reason) {
+				struct vm_exit e = { .reason = reason };
+				vcpu_handle_exit(v, &e);
+				continue;
+			}
+		}
 		if (unlikely(v->timer_armed)) {
 			/* VMX-preemption timer (SDM 26.5.1): exits at an instruction
 			 * boundary once it counted down to zero. */
@@ -381,6 +405,7 @@ const struct backend_ops emu_backend_ops = {
 	.vcpu_run = emu_vcpu_run,
 	.state_changed = emu_state_changed,
 	.complete_io = emu_complete_io,
+	.task_switch = emu_task_switch_allow,
 	.flush_page = emu_flush_page,
 	.sync_state = emu_sync_state,
 	.cycles_now = emu_cycles_now,

@@ -238,6 +238,9 @@ struct emu_cpu {
 	/* PAUSE-loop exiting: cycles of the first and last PAUSE of a spin */
 	uint64_t ple_first, ple_last;
 
+	/* Task switch exits: set when L0 lets the switch happen (task.c). */
+	bool task_switch_ok;
+
 	/* I/O exits: data buffer, and set by complete_io() once L0 handled it */
 	uint8_t io_buf[4096];
 	bool io_done;

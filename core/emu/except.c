@@ -10,6 +10,8 @@
 
 #include "emu.h"
 #include "seg.h"
+#include "task.h"
+#include "tss.h"
 
 static bool vector_has_error(unsigned v)
 {
@@ -184,7 +186,7 @@ static void deliver_real(struct emu_cpu *c, unsigned vector, uint64_t return_rip
 }
 
 /* Load the target code segment of a gate; returns the new CPL. */
-static unsigned gate_target_cs(struct emu_cpu *c, uint16_t sel, uint32_t ext, bool want64,
+unsigned emu_gate_target_cs(struct emu_cpu *c, uint16_t sel, uint32_t ext, bool want64,
 			       struct x86_segment *cs)
 {
 	if (!(sel & ~3u))
@@ -227,18 +229,14 @@ static void deliver_64(struct emu_cpu *c, unsigned vector, unsigned type, bool h
 	unsigned ist = (lo >> 32) & 7;
 
 	struct x86_segment cs;
-	unsigned new_cpl = gate_target_cs(c, sel, ext, true, &cs);
+	unsigned new_cpl = emu_gate_target_cs(c, sel, ext, true, &cs);
 	if (!arch_canonical_la(c, target))
 		emu_raise(c, X86_GP, ext);
 
 	uint64_t old_ss = s->seg[SEG_SS].sel, old_rsp = s->gpr[GPR_RSP];
 	uint64_t rsp = old_rsp;
 	if (new_cpl < c->cpl || ist) {
-		/* 64-bit TSS: RSPn at 4 + 8n, ISTn at 0x24 + 8(n-1) (SDM 8.7). */
-		uint32_t off = ist ? 0x24 + 8 * (ist - 1) : 4 + 8 * new_cpl;
-		if (off + 7 > s->tr.limit)
-			emu_raise(c, X86_TS, (s->tr.sel & ~3u) | ext);
-		rsp = emu_read_slow(c, s->tr.base + off, 8, ACC_READ | ACC_IMPLICIT);
+		rsp = emu_tss_rsp64(c, new_cpl, ist, ext);
 		if (!arch_canonical_la(c, rsp))
 			emu_raise(c, X86_SS, ext);
 	}
@@ -287,8 +285,13 @@ static void deliver_32(struct emu_cpu *c, unsigned vector, unsigned type, bool h
 	bool gate32 = gtype == 0x0e || gtype == 0x0f;
 	bool gate16 = gtype == 0x06 || gtype == 0x07;
 	if (gtype == 0x05) {
-		struct vm_exit e = { .reason = TORTUGA_EXIT_TASK_SWITCH, .aux = vector };
-		vcpu_handle_exit(c->v, &e);
+		/* A task gate (SDM 6.12.2): the handler is a task. */
+		if (is_software(type) && gdpl < c->cpl)
+			emu_raise(c, X86_GP, idt_err);
+		if (!(lo & (1ull << 47)))
+			emu_raise(c, X86_NP, idt_err);
+		emu_task_switch_exit(c, (uint16_t)(lo >> 16), TASK_SWITCH_GATE, return_rip, (int)vector, has_error,
+				     error);
 		return;
 	}
 	if (!gate32 && !gate16)
@@ -299,8 +302,10 @@ static void deliver_32(struct emu_cpu *c, unsigned vector, unsigned type, bool h
 		emu_raise(c, X86_NP, idt_err);
 	uint16_t sel = (uint16_t)(lo >> 16);
 	uint32_t target = (uint32_t)((lo & 0xffff) | ((lo >> 32) & 0xffff0000ull));
+	if (gate16)
+		target &= 0xffff; /* 16-bit gates hold a 16-bit offset */
 	struct x86_segment cs;
-	unsigned new_cpl = gate_target_cs(c, sel, ext, false, &cs);
+	unsigned new_cpl = emu_gate_target_cs(c, sel, ext, false, &cs);
 	if (target > cs.limit)
 		emu_raise(c, X86_GP, ext);
 
@@ -309,36 +314,23 @@ static void deliver_32(struct emu_cpu *c, unsigned vector, unsigned type, bool h
 	struct x86_segment ss = s->seg[SEG_SS];
 	uint64_t esp = s->gpr[GPR_RSP];
 	bool priv = new_cpl < c->cpl;
-	if (priv) {
-		/* 32-bit TSS: ESPn at 4 + 8n, SSn at 8 + 8n (SDM 8.2.1). */
-		uint32_t off = 4 + 8 * new_cpl;
-		if (off + 5 > s->tr.limit)
-			emu_raise(c, X86_TS, (s->tr.sel & ~3u) | ext);
-		uint64_t new_esp = emu_read_slow(c, s->tr.base + off, 4, ACC_READ | ACC_IMPLICIT);
-		uint16_t new_ss = (uint16_t)emu_read_slow(c, s->tr.base + off + 4, 2, ACC_READ | ACC_IMPLICIT);
-		uint64_t dlo, dhi;
-		if (!(new_ss & ~3u) || !emu_read_descriptor(c, new_ss, &dlo, &dhi, false))
-			emu_raise(c, X86_TS, (new_ss & ~3u) | ext);
-		emu_seg_from_desc(&ss, new_ss, dlo | (1ull << 40), 0);
-		if ((new_ss & 3) != new_cpl || ((ss.ar >> 5) & 3) != new_cpl ||
-		    (ss.ar & SEG_AR_TYPE_CODE) || !(ss.ar & SEG_AR_TYPE_RW))
-			emu_raise(c, X86_TS, (new_ss & ~3u) | ext);
-		if (!(ss.ar & SEG_AR_P))
-			emu_raise(c, X86_SS, (new_ss & ~3u) | ext);
-		esp = new_esp;
-	}
+	if (priv)
+		emu_tss_stack32(c, new_cpl, ext, &ss, &esp);
 	uint64_t mask = (ss.ar & SEG_AR_DB) ? 0xffffffffull : 0xffffull;
 	unsigned acc = ACC_WRITE | (new_cpl < 3 ? ACC_SUPER : 0);
+	/* A stack fault while pushing the frame: #SS(EXT), or #SS(new SS)
+	 * after a stack switch (SDM 6.15 "Interrupt 12"). */
+	uint32_t ss_err = (priv ? (ss.sel & ~3u) : 0) | ext;
 	uint64_t sp = esp & mask;
 	if (priv) {
-		push_la(c, &sp, sz, s->seg[SEG_SS].sel, ss.base, mask, acc);
-		push_la(c, &sp, sz, s->gpr[GPR_RSP], ss.base, mask, acc);
+		emu_stack_push(c, &ss, &sp, sz, s->seg[SEG_SS].sel, acc, ss_err);
+		emu_stack_push(c, &ss, &sp, sz, s->gpr[GPR_RSP], acc, ss_err);
 	}
-	push_la(c, &sp, sz, flags, ss.base, mask, acc);
-	push_la(c, &sp, sz, s->seg[SEG_CS].sel, ss.base, mask, acc);
-	push_la(c, &sp, sz, return_rip, ss.base, mask, acc);
+	emu_stack_push(c, &ss, &sp, sz, flags, acc, ss_err);
+	emu_stack_push(c, &ss, &sp, sz, s->seg[SEG_CS].sel, acc, ss_err);
+	emu_stack_push(c, &ss, &sp, sz, return_rip, acc, ss_err);
 	if (has_error)
-		push_la(c, &sp, sz, error, ss.base, mask, acc);
+		emu_stack_push(c, &ss, &sp, sz, error, acc, ss_err);
 	if (priv)
 		s->seg[SEG_SS] = ss;
 	s->gpr[GPR_RSP] = (esp & ~mask) | sp;

@@ -8,6 +8,7 @@
 #include <errno.h>
 
 #include "core/arch.h"
+#include "core/devices/lapic.h"
 #include "core/nested_hooks.h"
 #include "emu.h"
 
@@ -265,13 +266,20 @@ static uint32_t walk(struct emu_cpu *c, uint64_t la, struct walk *w)
 		table = s->cr3 & 0x000ffffffffff000ull;
 		level = 4;
 	} else {
-		/* PAE paging (SDM 4.4): the PDPTE selected by bits 31:30. */
-		uint8_t *h;
-		uint64_t pdpte = read_pte(c, w, (s->cr3 & 0xffffffe0ull) + ((la >> 30) & 3) * 8, 8, &h);
+		/* PAE paging (SDM 4.4): the PDPTE register selected by bits
+		 * 31:30, loaded (and checked) when CR3 was (4.4.1). While L2
+		 * runs under EPT the PDPTEs are guest-physical through EPT
+		 * (SDM Vol. 3C 29.3.1): read them now, with the reserved-bit
+		 * check of 4.4.1. */
+		uint64_t pdpte = s->pdpte[(la >> 30) & 3];
+		if (ept_on(c)) {
+			uint8_t *h;
+			pdpte = read_pte(c, w, (s->cr3 & 0xffffffe0ull) + ((la >> 30) & 3) * 8, 8, &h);
+			if ((pdpte & PTE_P) && (pdpte & (rsvd_phys | 0x1e6ull | PTE_NX)))
+				return WALK_FAULT | PFEC_RSVD | PFEC_P;
+		}
 		if (!(pdpte & PTE_P))
 			return WALK_FAULT;
-		if (pdpte & (rsvd_phys | 0x1e6ull | PTE_NX))
-			return WALK_FAULT | PFEC_RSVD | PFEC_P;
 		table = pdpte & 0x000ffffffffff000ull;
 		level = 2;
 	}
@@ -362,7 +370,7 @@ static uint32_t pfec_for(const struct emu_cpu *c, unsigned acc, bool user)
 static void tlb_fill(struct emu_cpu *c, uint64_t la, const struct walk *w, bool user, unsigned acc)
 {
 	uint8_t *host = aspace_ram_ptr(&c->vm->as, w->gpa & PAGE_MASK, PAGE_SIZE);
-	if (!host)
+	if (!host || lapic_mmio_claims(c->v->lapic, w->gpa))
 		return;
 	struct emu_tlb *t = c->tlb;
 	uint64_t tag = emu_tlb_tag(t, la);
@@ -371,6 +379,10 @@ static void tlb_fill(struct emu_cpu *c, uint64_t la, const struct walk *w, bool 
 	bool ept = ept_on(c);
 	if (w->shift > c->tlb_max_shift)
 		c->tlb_max_shift = w->shift;
+	/* Supervisor access to a user page under SMAP depends on RFLAGS.AC,
+	 * which changes without a TLB flush: never cache it. */
+	if (!user && w->user && (c->s->cr4 & CR4_SMAP))
+		return;
 	if (access_ok(c, w, ACC_EXEC, user) && (w->ept_perms & NESTED_EPT_X))
 		t->x[idx] = (struct tlb_entry){ tag, addend };
 	/* Data accesses to a page with watched bytes must reach the slow path
@@ -518,12 +530,16 @@ static uint64_t mmio_exit(struct emu_cpu *c, uint64_t la, uint64_t gpa, unsigned
 		.mmio = { .gpa = gpa, .size = (uint8_t)size, .write = write, .data = &data },
 	};
 	vcpu_handle_exit(c->v, &e);
+	/* L0 may have queued an event: deliver it after this instruction. */
+	emu_break(c);
 	return data & size_mask(size);
 }
 
 static uint64_t read_page(struct emu_cpu *c, uint64_t la, unsigned size, unsigned acc)
 {
 	uint64_t gpa = emu_translate(c, la, acc);
+	if (lapic_mmio_claims(c->v->lapic, gpa))
+		return mmio_exit(c, la, gpa, size, false, 0, true);
 	uint8_t *h = aspace_ram_ptr(&c->vm->as, gpa, size);
 	if (h) {
 		uint64_t v = 0;
@@ -559,6 +575,10 @@ uint64_t emu_read_slow(struct emu_cpu *c, uint64_t la, unsigned size, unsigned a
 
 static void write_page(struct emu_cpu *c, uint64_t la, uint64_t gpa, unsigned size, uint64_t val)
 {
+	if (lapic_mmio_claims(c->v->lapic, gpa)) {
+		mmio_exit(c, la, gpa, size, true, val, true);
+		return;
+	}
 	uint8_t *h = aspace_ram_ptr(&c->vm->as, gpa, size);
 	if (h) {
 		memcpy(h, &val, size);

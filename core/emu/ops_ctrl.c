@@ -1,12 +1,13 @@
 /*
  * Control transfer (Intel SDM Vol. 2): JMP, Jcc, J*CXZ, LOOPcc, CALL, RET,
  * far JMP/CALL/RET to code segments, ENTER/LEAVE, INT n/INT3/INTO/INT1 and
- * IRET. Far transfers through call gates and task gates are the whole-PC
- * work; they raise #GP here with a trace line.
+ * IRET. Far transfers through call gates are in gates.c.
  */
 #include "emu.h"
+#include "gates.h"
 #include "ops.h"
 #include "seg.h"
+#include "task.h"
 
 static uint64_t branch_target(struct emu_cpu *c, const struct emu_insn *i)
 {
@@ -221,13 +222,9 @@ static void far_code_seg(struct emu_cpu *c, uint16_t sel, unsigned new_cpl, stru
 		emu_raise(c, X86_GP, sel & ~3u);
 	uint32_t ar = (uint32_t)((lo >> 40) & 0xff) | (uint32_t)(((lo >> 52) & 0xf) << 12);
 	unsigned dpl = (ar >> 5) & 3, rpl = sel & 3;
-	if (!(ar & SEG_AR_S)) {
-		/* Call gates, task gates and TSS targets. */
-		vm_guest_warn(c->vm, "far transfer through a system descriptor (type %u) is not implemented",
-			      ar & 0xf);
-		emu_raise(c, X86_GP, sel & ~3u);
-	}
-	if (!(ar & SEG_AR_TYPE_CODE))
+	/* Gates reach here only from RET and IRET, which need a code segment
+	 * (far CALL/JMP through gates go to gates.c). */
+	if (!(ar & SEG_AR_S) || !(ar & SEG_AR_TYPE_CODE))
 		emu_raise(c, X86_GP, sel & ~3u);
 	if (ar & SEG_AR_TYPE_DC) {
 		if (dpl > new_cpl)
@@ -282,6 +279,10 @@ void op_jmp_far(struct emu_cpu *c, const struct emu_insn *i)
 	uint16_t sel;
 	uint64_t off;
 	far_pointer(c, i, &sel, &off);
+	if (c->mode != MODE_REAL16 && emu_far_is_system(c, sel)) {
+		emu_far_gate(c, i, sel, false);
+		return;
+	}
 	far_jump_to(c, i, sel, off);
 }
 
@@ -291,6 +292,10 @@ void op_call_far(struct emu_cpu *c, const struct emu_insn *i)
 	uint16_t sel;
 	uint64_t off;
 	far_pointer(c, i, &sel, &off);
+	if (c->mode != MODE_REAL16 && emu_far_is_system(c, sel)) {
+		emu_far_gate(c, i, sel, true);
+		return;
+	}
 	unsigned sz = i->opsize;
 	uint16_t old_cs = s->seg[SEG_CS].sel;
 	uint64_t ret = c->next_rip;
@@ -384,9 +389,12 @@ static void iret_protected(struct emu_cpu *c, const struct emu_insn *i)
 	struct x86_state *s = c->s;
 	unsigned sz = i->opsize;
 	if (s->rflags & RFLAGS_NT && !(s->efer & EFER_LMA)) {
-		/* Return from a nested task: a task switch (VM exit 9). */
-		struct vm_exit e = { .reason = TORTUGA_EXIT_TASK_SWITCH };
-		emu_exit_insn(c, i, &e);
+		/* Return from a nested task to the back link (SDM IRET
+		 * "TASK-RETURN"). */
+		if (s->tr.limit < 1)
+			emu_raise(c, X86_TS, s->tr.sel & ~3u);
+		uint16_t link = (uint16_t)emu_read_slow(c, s->tr.base & 0xffffffffull, 2, ACC_READ | ACC_IMPLICIT);
+		emu_task_switch_exit(c, link, TASK_SWITCH_IRET, c->next_rip, -1, false, 0);
 		return;
 	}
 	if ((s->rflags & RFLAGS_NT) && (s->efer & EFER_LMA))

@@ -527,7 +527,7 @@ void op_mov_cr(struct emu_cpu *c, const struct emu_insn *i)
 				cr_exit(c, i, 8, CR_ACCESS_MOV_FROM, gpr, 0);
 				return;
 			}
-			v = s->cr8;
+			v = arch_read_cr8(c->v);
 		}
 		gpr_write(c, gpr, false, sz, v);
 		return;
@@ -566,6 +566,17 @@ void op_mov_cr(struct emu_cpu *c, const struct emu_insn *i)
 			return;
 		}
 		ret = arch_write_cr8(c->v, v);
+		raise_arch(c, ret);
+		/* With the TPR shadow, lowering VTPR[7:4] below the TPR threshold
+		 * is a trap-like VM exit after the instruction (SDM 26.1.3,
+		 * 30.1.2). */
+		if ((ctl->proc & VMX_PROC_USE_TPR_SHADOW) && v < (ctl->tpr_threshold & 0xf)) {
+			c->s->rip = c->next_rip;
+			c->s->interruptibility &= ~(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
+			struct vm_exit e = { .reason = TORTUGA_EXIT_TPR_BELOW_THRESHOLD };
+			vcpu_handle_exit(c->v, &e);
+			c->next_rip = c->s->rip;
+		}
 	}
 	raise_arch(c, ret);
 	emu_break(c);

@@ -23,4 +23,10 @@ void emu_real_seg(struct x86_segment *sg, uint16_t sel);
 /* MOV/POP to DS, ES, FS, GS, SS with protected-mode checks. */
 void emu_load_seg(struct emu_cpu *c, unsigned seg, uint16_t sel);
 
+/* The code segment a gate (interrupt, trap or call) points to, with the
+ * checks of SDM Vol. 3A 6.12.1 / Vol. 2A CALL: NULL #GP(ext), not code or
+ * DPL > CPL #GP(sel | ext), not 64-bit when want64 #GP, not present #NP.
+ * Fills cs (RPL = the new CPL) and returns the new CPL. */
+unsigned emu_gate_target_cs(struct emu_cpu *c, uint16_t sel, uint32_t ext, bool want64, struct x86_segment *cs);
+
 #endif

@@ -245,8 +245,12 @@ enum kvm_exit_action kvm_exit_decode(struct kvm_run *run, size_t run_size, const
 		e->reason = TORTUGA_EXIT_TPR_BELOW_THRESHOLD;
 		return KVM_ACT_HANDLE;
 	case KVM_EXIT_INTR:
-	case KVM_EXIT_IRQ_WINDOW_OPEN:
 		return KVM_ACT_RESUME;
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		/* Requested through run->request_interrupt_window when core/intr.c
+		 * asked for interrupt-window exiting: VT-x's exit reason 7. */
+		e->reason = TORTUGA_EXIT_INTERRUPT_WINDOW;
+		return KVM_ACT_HANDLE;
 	case KVM_EXIT_UNKNOWN:
 		return fail(msg, len, "kvm: KVM_EXIT_UNKNOWN: the CPU reported an exit KVM does not handle (hardware "
 			    "exit reason 0x%llx)", (unsigned long long)run->hw.hardware_exit_reason);

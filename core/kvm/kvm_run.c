@@ -221,6 +221,8 @@ int kvm_vcpu_run(struct vcpu *v)
 	while (!vm_should_stop(vm) && v->s.activity == ACT_ACTIVE) {
 		if (v->inject.valid && (err = kvm_state_push(v, KVM_PART_EVENTS)))
 			break;
+		/* Interrupt-window exiting, as core/intr.c asked for it. */
+		run->request_interrupt_window = (v->ctls->proc & VMX_PROC_INTR_WINDOW_EXITING) != 0;
 		set_in_run(kc, 1);
 		int r = ioctl(kc->fd, KVM_RUN, 0);
 		set_in_run(kc, 0);

@@ -374,13 +374,25 @@ static int push_events(struct vcpu *v)
 	ev.interrupt.shadow = kvm_shadow_from_intr(v->s.interruptibility);
 	ev.nmi.masked = (v->s.interruptibility & INTR_BLOCK_NMI) != 0;
 	ev.flags = KVM_VCPUEVENT_VALID_SHADOW;
-	/* An exception an exit handler queued (vcpu_inject_exception()) is
-	 * delivered by KVM at the next entry (SDM Vol. 3C 27.6). */
+	/* The event an exit handler or core/intr.c queued is delivered by KVM
+	 * at the next entry (SDM Vol. 3C 27.6): an external interrupt, an NMI
+	 * or an exception, by its interruption type. */
 	if (v->inject.valid) {
-		ev.exception.injected = 1;
-		ev.exception.nr = v->inject.vector;
-		ev.exception.has_error_code = v->inject.has_error;
-		ev.exception.error_code = v->inject.error;
+		switch ((uint32_t)v->inject.type << 8) {
+		case INTR_TYPE_EXT_INTR:
+			ev.interrupt.injected = 1;
+			ev.interrupt.nr = v->inject.vector;
+			ev.interrupt.soft = 0;
+			break;
+		case INTR_TYPE_NMI:
+			ev.nmi.injected = 1;
+			break;
+		default:
+			ev.exception.injected = 1;
+			ev.exception.nr = v->inject.vector;
+			ev.exception.has_error_code = v->inject.has_error;
+			ev.exception.error_code = v->inject.error;
+		}
 		v->inject.valid = false;
 	}
 	err = vcpu_ioctl(v, KVM_SET_VCPU_EVENTS, &ev, "KVM_SET_VCPU_EVENTS");

@@ -21,28 +21,9 @@ void guest_exit(uint32_t code)
 
 const char *cmdline_get(const struct tortuga_bootinfo *bi, const char *key)
 {
-	static char val[256];
 	if (!bi || !bi->cmdline_len)
 		return NULL;
-	const char *s = (const char *)(uintptr_t)bi->cmdline;
-	size_t kl = strlen(key);
-	while (*s) {
-		while (*s == ' ')
-			s++;
-		if (!strncmp(s, key, kl) && s[kl] == '=') {
-			s += kl + 1;
-			size_t n = 0;
-			while (s[n] && s[n] != ' ' && n < sizeof(val) - 1) {
-				val[n] = s[n];
-				n++;
-			}
-			val[n] = 0;
-			return val;
-		}
-		while (*s && *s != ' ')
-			s++;
-	}
-	return NULL;
+	return cmdline_value((const char *)(uintptr_t)bi->cmdline, key);
 }
 
 uint64_t parse_u64(const char *s, uint64_t def)

@@ -82,12 +82,16 @@ static int format(struct sink *k, const char *fmt, va_list ap)
 		}
 		while (*fmt >= '0' && *fmt <= '9')
 			width = width * 10 + (*fmt++ - '0');
+		/* lng: the argument is 64 bits wide ("ll", or "l"/"z" where long
+		 * and size_t are; this file also builds with -m32). */
+		int ls = 0;
 		while (*fmt == 'l') {
-			lng++;
+			ls++;
 			fmt++;
 		}
+		lng = ls >= 2 || (ls == 1 && sizeof(long) == 8);
 		if (*fmt == 'z') {
-			lng = 1;
+			lng = sizeof(size_t) == 8;
 			fmt++;
 		}
 		switch (*fmt) {

@@ -75,3 +75,26 @@ char *strstr(const char *h, const char *n)
 			return (char *)h;
 	return nl ? NULL : (char *)h;
 }
+
+const char *cmdline_value(const char *s, const char *key)
+{
+	static char val[256];
+	size_t kl = strlen(key);
+	while (*s) {
+		while (*s == ' ')
+			s++;
+		if (!strncmp(s, key, kl) && s[kl] == '=') {
+			s += kl + 1;
+			size_t n = 0;
+			while (s[n] && s[n] != ' ' && n < sizeof(val) - 1) {
+				val[n] = s[n];
+				n++;
+			}
+			val[n] = 0;
+			return val;
+		}
+		while (*s && *s != ' ')
+			s++;
+	}
+	return NULL;
+}

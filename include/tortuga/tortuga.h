@@ -35,6 +35,11 @@ enum tortuga_boot {
 	TORTUGA_BOOT_MULTIBOOT = 1, /* Multiboot v1, 32-bit protected mode */
 };
 
+enum tortuga_clock {
+	TORTUGA_CLOCK_MODELLED = 0, /* guest time = modelled cycles: deterministic */
+	TORTUGA_CLOCK_HOST = 1, /* guest time follows the host's monotonic clock */
+};
+
 enum tortuga_serial_mode {
 	TORTUGA_SERIAL_CAPTURE = 0, /* keep output in memory only */
 	TORTUGA_SERIAL_FD = 1, /* also write every byte to serial_fd */
@@ -56,6 +61,9 @@ struct tortuga_config {
 	uint32_t trace_ring_events; /* in-process ring capacity (rounded up to 2^n) */
 	uint32_t flags; /* TORTUGA_CFG_* */
 	uint64_t serial_capture_max; /* bytes of serial output kept in memory */
+	uint32_t clock; /* enum tortuga_clock: what drives the TSC and timers */
+	uint32_t reserved0; /* 0 */
+	char cpu_model[32]; /* CPU model name (tortuga_cpu_models()); "" = default */
 };
 
 #define TORTUGA_CFG_TRACE_OVERWRITE 0x1 /* ring keeps newest events when full */
@@ -110,6 +118,8 @@ TORTUGA_API const char *tortuga_last_error(void);
 TORTUGA_API const char *tortuga_exit_reason_name(uint32_t reason);
 /* Short name of an event kind, or NULL. */
 TORTUGA_API const char *tortuga_event_kind_name(uint32_t kind);
+/* The CPU models a config may name, NULL-terminated. */
+TORTUGA_API const char *const *tortuga_cpu_models(void);
 /* Name of a VMCS field encoding ("GUEST_RIP", "TSC_OFFSET_HIGH"; Intel SDM
  * Vol. 3D App. B), or NULL. */
 TORTUGA_API const char *tortuga_vmcs_field_name(uint64_t encoding);
@@ -149,6 +159,10 @@ TORTUGA_API const char *tortuga_vm_backend_note(tortuga_vm *vm);
 TORTUGA_API int tortuga_vm_load_elf(tortuga_vm *vm, const char *path, const char *cmdline);
 TORTUGA_API int tortuga_vm_load_elf_mem(tortuga_vm *vm, const void *image, size_t len,
 					const char *cmdline);
+/* Multiboot only, before loading: add a boot module (Multiboot 3.3 "mods")
+ * read from path; string is what the kernel sees as the module's command
+ * line (NULL: the path). Modules are placed in the order they are added. */
+TORTUGA_API int tortuga_vm_add_module(tortuga_vm *vm, const char *path, const char *string);
 
 /* Run until the guest stops. May be called again after TORTUGA_STOP_INSN_LIMIT
  * with a larger limit set by tortuga_vm_set_max_insns(). */

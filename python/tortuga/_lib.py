@@ -48,6 +48,9 @@ class Config(ctypes.Structure):
         ("trace_ring_events", ctypes.c_uint32),
         ("flags", ctypes.c_uint32),
         ("serial_capture_max", ctypes.c_uint64),
+        ("clock", ctypes.c_uint32),
+        ("reserved0", ctypes.c_uint32),
+        ("cpu_model", ctypes.c_char * 32),
     ]
 
 
@@ -122,6 +125,7 @@ _protos = {
     "tortuga_exit_reason_name": (ctypes.c_char_p, [ctypes.c_uint32]),
     "tortuga_event_kind_name": (ctypes.c_char_p, [ctypes.c_uint32]),
     "tortuga_stop_reason_name": (ctypes.c_char_p, [ctypes.c_uint32]),
+    "tortuga_cpu_models": (ctypes.POINTER(ctypes.c_char_p), []),
     "tortuga_event_fields": (ctypes.c_uint32, [ctypes.POINTER(ctypes.POINTER(Field))]),
     "tortuga_backend_probe": (ctypes.c_int, [ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t]),
     "tortuga_vm_create": (ctypes.c_int, [ctypes.POINTER(Config), ctypes.POINTER(_VM)]),
@@ -130,6 +134,7 @@ _protos = {
     "tortuga_vm_destroy": (None, [_VM]),
     "tortuga_vm_error": (ctypes.c_char_p, [_VM]),
     "tortuga_vm_load_elf": (ctypes.c_int, [_VM, ctypes.c_char_p, ctypes.c_char_p]),
+    "tortuga_vm_add_module": (ctypes.c_int, [_VM, ctypes.c_char_p, ctypes.c_char_p]),
     "tortuga_vm_load_elf_mem": (ctypes.c_int, [_VM, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]),
     "tortuga_vm_run": (ctypes.c_int, [_VM, ctypes.POINTER(CResult)]),
     "tortuga_vm_set_max_insns": (None, [_VM, ctypes.c_uint64]),

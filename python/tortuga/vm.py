@@ -132,18 +132,25 @@ def probe_backend(name):
 class VM:
     """A tortuga VM. Keyword arguments set struct tortuga_config fields:
     backend ("emu", the default; "kvm"; "auto": kvm when the KVM device opens,
-    else emu), mem (size), vcpus, max_insns (emu only), trace_ring_events,
-    trace_overwrite; nested=True gives the guest VT-x, shadow_vmcs=False turns
-    off VMCS shadowing for its VMREAD/VMWRITE (L0 policy)."""
+    else emu), mem (size), vcpus, boot ("direct" or "multiboot"), max_insns
+    (emu only), trace_ring_events, trace_overwrite, cpu (model string), clock
+    ("modelled" or "host"); nested=True gives the guest VT-x, shadow_vmcs=False
+    turns off VMCS shadowing for its VMREAD/VMWRITE (L0 policy)."""
+
+    BOOT = {"direct": 0, "multiboot": 1}
+    CLOCK = {"modelled": 0, "host": 1}
 
     def __init__(self, mem="128M", vcpus=1, max_insns=0, trace_ring_events=1 << 16,
-                 trace_overwrite=False, serial_fd=None, nested=False, shadow_vmcs=True,
-                 backend="emu"):
+                 trace_overwrite=False, serial_fd=None, boot="direct", cpu="", clock="modelled",
+                 nested=False, shadow_vmcs=True, backend="emu"):
         cfg = _lib.Config()
         lib.tortuga_config_init(ctypes.byref(cfg))
         cfg.backend = _backend_number(backend)
         cfg.mem_size = parse_size(mem)
         cfg.vcpus = vcpus
+        cfg.boot = self.BOOT[boot]
+        cfg.clock = self.CLOCK[clock]
+        cfg.cpu_model = cpu.encode()
         cfg.max_insns = max_insns
         cfg.trace_ring_events = trace_ring_events
         if trace_overwrite:
@@ -195,6 +202,12 @@ class VM:
         """Load an ELF guest; args (a list or a string) become its command line."""
         cmd = " ".join(args) if isinstance(args, (list, tuple)) else (args or "")
         self._check(lib.tortuga_vm_load_elf(self._h, os.fsencode(path), cmd.encode()))
+        return self
+
+    def add_module(self, path, string=None):
+        """Multiboot: add a boot module before load(); string defaults to the path."""
+        self._check(lib.tortuga_vm_add_module(self._h, os.fsencode(path),
+                                              string.encode() if string is not None else None))
         return self
 
     def load_bytes(self, image, args=""):

@@ -16,6 +16,8 @@ def guest_path(name):
     """Path of a guest built by meson (guests/<name>.elf)."""
     env = os.environ.get("TORTUGA_GUEST_" + name.upper().replace("-", "_"))
     p = pathlib.Path(env) if env else BUILD / "guests" / (name + ".elf")
+    if not env and not p.exists():
+        p = BUILD / "guests" / "pc" / (name + ".elf")
     if not p.exists():
         pytest.fail("guest %s not built (%s)" % (name, p))
     return p

@@ -44,6 +44,9 @@ char *strstr(const char *h, const char *n);
 /* The value of "key=value" in the command line (NULL if absent); the
  * returned pointer is to a static copy terminated at the next space. */
 const char *cmdline_get(const struct tortuga_bootinfo *bi, const char *key);
+/* The value of "key=value" in a command line string (NULL if absent),
+ * as cmdline_get(). */
+const char *cmdline_value(const char *cmdline, const char *key);
 /* Parse an unsigned decimal or 0x hex number; returns def on failure. */
 uint64_t parse_u64(const char *s, uint64_t def);
 

@@ -1,0 +1,112 @@
+#include <errno.h>
+#include <time.h>
+
+#include "timer.h"
+#include "vm.h"
+
+/* With the host clock the backend cannot know in advance when a deadline
+ * passes; it polls every HOST_POLL_CYCLES modelled cycles. */
+#define HOST_POLL_CYCLES 4096u
+
+int vm_timer_register(struct vm *vm, struct vm_timer *t)
+{
+	if (vm->ntimers == VM_MAX_TIMERS)
+		return -ENOSPC;
+	t->deadline = TIMER_NEVER;
+	vm->timers[vm->ntimers++] = t;
+	return 0;
+}
+
+static uint64_t host_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t vcpu_now(const struct vcpu *v)
+{
+	const struct vm *vm = v->vm;
+	if (vm->cfg.clock != TORTUGA_CLOCK_HOST)
+		return v->cycles;
+	/* Host nanoseconds scaled to the TSC rate. */
+	unsigned __int128 t = (unsigned __int128)(host_ns() - vm->host_t0) * vm->model.tsc_hz;
+	return (uint64_t)(t / 1000000000u);
+}
+
+uint64_t vm_now(struct vm *vm)
+{
+	if (vm->cur) {
+		uint64_t t = vcpu_now(vm->cur);
+		if (t > vm->platform_clock)
+			vm->platform_clock = t;
+	}
+	return vm->platform_clock;
+}
+
+uint64_t vm_next_deadline(const struct vm *vm, const struct vcpu *v)
+{
+	uint64_t d = TIMER_NEVER;
+	for (unsigned i = 0; i < vm->ntimers; i++) {
+		const struct vm_timer *t = vm->timers[i];
+		if ((!t->owner || t->owner == v) && t->deadline < d)
+			d = t->deadline;
+	}
+	return d;
+}
+
+bool vm_timers_run(struct vm *vm, struct vcpu *v, uint64_t now)
+{
+	bool fired = false;
+	if (now > vm->platform_clock)
+		vm->platform_clock = now;
+	/* A timer's callback may re-arm it (periodic) or arm another; loop
+	 * until nothing is due. Deadlines only move forward, so this ends. */
+	for (bool again = true; again;) {
+		again = false;
+		for (unsigned i = 0; i < vm->ntimers; i++) {
+			struct vm_timer *t = vm->timers[i];
+			if ((t->owner && t->owner != v) || t->deadline > now)
+				continue;
+			uint64_t was = t->deadline;
+			t->deadline = TIMER_NEVER;
+			t->fire(t->opaque, was);
+			fired = again = true;
+		}
+	}
+	return fired;
+}
+
+void vcpu_update_poll(struct vcpu *v)
+{
+	uint64_t at = v->slice_end;
+	if (v->vm->cfg.clock == TORTUGA_CLOCK_HOST) {
+		uint64_t p = v->cycles + HOST_POLL_CYCLES;
+		if (p < at)
+			at = p;
+	} else {
+		uint64_t d = vm_next_deadline(v->vm, v);
+		if (d < at)
+			at = d;
+	}
+	v->poll_at = at;
+}
+
+bool vcpu_poll(struct vcpu *v)
+{
+	uint64_t now = vcpu_now(v);
+	if (vm_next_deadline(v->vm, v) <= now) {
+		/* A host timer interrupt: VT-x exits with "external interrupt"
+		 * (pin-based external-interrupt exiting, SDM Vol. 3C 26.2); with
+		 * "acknowledge interrupt on exit" the vector is the host's local
+		 * timer vector (Linux LOCAL_TIMER_VECTOR, 0xec). */
+		struct vm_exit e = {
+			.reason = TORTUGA_EXIT_EXTERNAL_INTERRUPT,
+			.intr_info = INTR_INFO_VALID | INTR_TYPE_EXT_INTR | HOST_TIMER_VECTOR,
+			.aux = HOST_TIMER_VECTOR,
+		};
+		vcpu_handle_exit(v, &e);
+	}
+	vcpu_update_poll(v);
+	return v->cycles >= v->slice_end;
+}
