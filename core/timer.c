@@ -27,8 +27,13 @@ static uint64_t host_ns(void)
 uint64_t vcpu_now(const struct vcpu *v)
 {
 	const struct vm *vm = v->vm;
-	if (vm->cfg.clock != TORTUGA_CLOCK_HOST)
+	if (vm->cfg.clock != TORTUGA_CLOCK_HOST) {
+		/* Modelled cycles up to the running instruction: the backend
+		 * may not have retired the current block into v->cycles yet. */
+		if (vm->be && vm->be->cycles_now)
+			return vm->be->cycles_now((struct vcpu *)v);
 		return v->cycles;
+	}
 	/* Host nanoseconds scaled to the TSC rate. */
 	unsigned __int128 t = (unsigned __int128)(host_ns() - vm->host_t0) * vm->model.tsc_hz;
 	return (uint64_t)(t / 1000000000u);
