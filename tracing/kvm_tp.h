@@ -46,6 +46,7 @@
 	X(kvm_nested_vmenter, rip, 1)                                                              \
 	X(kvm_nested_vmenter, vmcb, 1)                                                             \
 	X(kvm_nested_vmenter, nested_rip, 1)                                                       \
+	X(kvm_nested_vmenter, isa, 0)                                                              \
 	X(kvm_smm_transition, vcpu_id, 1)                                                          \
 	X(kvm_smm_transition, smbase, 1)                                                           \
 	X(kvm_smm_transition, entering, 1)

@@ -241,6 +241,17 @@ int kvm_nested_vmenter(void *ctx)
 	if (!e)
 		return 0;
 	e->level = 1;
+	/* The schema's reason is the L1 exit that asked for the entry: VMRUN
+	 * (SVM exit code 80h) or VMLAUNCH/VMRESUME (VMX 20/24), kvm_exit's
+	 * record just before. Entries KVM makes for other causes (RSM, or
+	 * KVM_SET_NESTED_STATE, with no exit open) keep reason 0 and parent 0;
+	 * the ISA comes from the tracepoint where the kernel has the field. */
+	if (st->last_exit) {
+		e->reason = st->last_reason;
+		e->flags |= st->last_flags & TORTUGA_EVF_SVM;
+	}
+	if (kvm_layout.kvm_nested_vmenter__isa.size)
+		e->flags = (e->flags & ~TORTUGA_EVF_SVM) | isa_flags(FIELD(ctx, kvm_nested_vmenter, isa));
 	e->qual = FIELD(ctx, kvm_nested_vmenter, vmcb);
 	e->aux = FIELD(ctx, kvm_nested_vmenter, nested_rip);
 	e->rip = FIELD(ctx, kvm_nested_vmenter, rip);

@@ -35,6 +35,10 @@ fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/tortuga-kvm.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 
+# ---- KVM's nested and SMM tracepoints through eBPF (kvm_trace_nested.sh) ----
+. "$DATA/kvm_trace_nested.sh"
+# ---- end kvm_trace_nested.sh ----
+
 n=0
 pass() {
 	n=$((n + 1))
@@ -125,6 +129,7 @@ if [ "$(rc probe)" != 1 ]; then
 		"entry failure" "state through KVM" "SMM" "stop from another thread" "MOV to CR8" "stop by a signal" "--nested"; do
 		skip "kvm: $c" "kvm backend unavailable: ${why:-status $(rc probe)}"
 	done
+	trace_nested_skip "kvm backend unavailable: ${why:-status $(rc probe)}" # kvm_trace_nested.sh
 	echo "1..$n"
 	exit 0
 fi
@@ -150,6 +155,7 @@ i=0
 for g in "$GUESTS"/*.elf; do
 	case $(basename "$g") in
 	*vmx* | *nested* | l1hv*) continue ;; # need tortuga's nested VMX
+	svmhv*) continue ;; # needs the host KVM's nested SVM (kvm_trace_nested.sh)
 	# The self-tests are compared result by result below.
 	selftest-*) continue ;;
 	esac
@@ -243,6 +249,10 @@ else
 		check "kvm: eBPF records KVM's in-kernel exits ($kio kernel, $uio user-space I/O exits)" $st "$T/bpf.why" "$T/bpf.err"
 	fi
 fi
+
+# ---- KVM's nested and SMM tracepoints through eBPF (kvm_trace_nested.sh) ----
+trace_nested_cases
+# ---- end kvm_trace_nested.sh ----
 
 trun st.emu -q --backend emu --stats "$T/emu.json" "$GUESTS/ioloop.elf" -- n=2000
 trun st.kvm -q --backend kvm --stats "$T/kvm.json" "$GUESTS/ioloop.elf" -- n=2000

@@ -2,8 +2,14 @@
  * The kvm backend on a real /dev/kvm, one case per invocation (run by
  * kvm_tests.sh, which turns the exit status into TAP):
  *
- *   test_kvm_vm CASE GUESTS_DIR     exit 0 pass, 77 skip (reason on stdout),
+ *   test_kvm_vm CASE GUESTS_DIR [--trace-bpf FILE]
+ *                                   exit 0 pass, 77 skip (reason on stdout),
  *                                   1 fail (reasons on stderr)
+ *
+ * --trace-bpf FILE records KVM's tracepoints for this process through
+ * tortuga's eBPF program while the case runs, as `tortuga run --trace-bpf`
+ * does (the public API, tortuga_bpf_start()); kvm_tests.sh checks the file.
+ * When eBPF cannot record here the case is skipped with the reason.
  * Cases:
  *   state       struct x86_state through KVM and back (SET then GET)
  *   entry-fail  a guest state the CPU refuses: KVM_EXIT_FAIL_ENTRY, an exit
@@ -27,6 +33,7 @@
 #include <unistd.h>
 
 #include <tortuga/tortuga.h>
+#include <tortuga/trace.h>
 
 #include "core/kvm/kvm.h"
 #include "core/kvm/kvm_smm.h"
@@ -36,7 +43,7 @@
 #define SKIP 77
 
 static const char *guests;
-static char skip_reason[300];
+static char skip_reason[400];
 
 static tortuga_vm *new_vm(const char *guest, const char *cmdline)
 {
@@ -405,13 +412,54 @@ static int case_permission(void)
 	return rc;
 }
 
+/* Only KVM's tracepoints: the cases drive the VM through internal calls, and
+ * this program links libtortuga's objects in, not the library that holds
+ * the tortuga:event probe. */
+static tortuga_bpf *bpf_begin(const char *path)
+{
+	struct tortuga_bpf_opts o;
+	tortuga_bpf_opts_init(&o);
+	o.flags = TORTUGA_BPF_NO_USDT;
+	tortuga_bpf *b = NULL;
+	if (tortuga_bpf_start(path, &o, &b)) {
+		snprintf(skip_reason, sizeof(skip_reason), "--trace-bpf: eBPF unavailable: %s", tortuga_trace_error());
+		return NULL;
+	}
+	struct tortuga_bpf_stats st;
+	tortuga_bpf_stats(b, &st);
+	if (!st.kvm_attached) {
+		snprintf(skip_reason, sizeof(skip_reason), "--trace-bpf: KVM tracepoints not attached: %s", st.kvm_note);
+		tortuga_bpf_stop(b, NULL);
+		return NULL;
+	}
+	return b;
+}
+
+/* Stop recording; a skipped case stays skipped (its reason is the first
+ * line of stdout). */
+static int bpf_end(tortuga_bpf *b, int rc)
+{
+	struct tortuga_bpf_stats st;
+	if (tortuga_bpf_stop(b, &st)) {
+		fprintf(stderr, "--trace-bpf: %s\n", tortuga_trace_error());
+		return 1;
+	}
+	if (rc == SKIP)
+		return rc;
+	printf("--trace-bpf: %llu events from %u KVM tracepoints, %llu lost\n", (unsigned long long)st.kvm_events,
+	       st.kvm_attached, (unsigned long long)st.lost);
+	return st.lost ? 1 : rc;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: test_kvm_vm state|entry-fail|smm|kick|tpr|permission GUESTS_DIR\n");
+	if (argc != 3 && !(argc == 5 && !strcmp(argv[3], "--trace-bpf"))) {
+		fprintf(stderr, "usage: test_kvm_vm state|entry-fail|smm|kick|tpr|permission GUESTS_DIR "
+				"[--trace-bpf FILE]\n");
 		return 2;
 	}
 	guests = argv[2];
+	const char *trace_bpf = argc == 5 ? argv[4] : NULL;
 	if (!strcmp(argv[1], "permission")) {
 		int rc = case_permission();
 		if (rc == SKIP)
@@ -437,7 +485,14 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], cases[i].name))
 			continue;
 		check_test = cases[i].name;
+		tortuga_bpf *b = NULL;
+		if (trace_bpf && !(b = bpf_begin(trace_bpf))) {
+			printf("%s\n", skip_reason);
+			return SKIP;
+		}
 		int rc = cases[i].fn();
+		if (b)
+			rc = bpf_end(b, rc);
 		if (rc == SKIP)
 			printf("%s\n", skip_reason);
 		return rc;
