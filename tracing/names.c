@@ -52,7 +52,7 @@ bool trace_kind_has_exit_reason(uint32_t kind)
 
 const char *trace_reason_name(const struct tortuga_event *e, char buf[TRACE_NAME_MAX])
 {
-	if (!trace_kind_has_exit_reason(e->kind))
+	if (!trace_kind_has_exit_reason(e->kind) || (e->flags & TORTUGA_EVF_NO_REASON))
 		return NULL;
 	const char *n = (e->flags & TORTUGA_EVF_SVM) ? trace_svm_exit_name(e->reason, buf) :
 						       trace_exit_reason_name(e->reason);

@@ -244,11 +244,14 @@ int kvm_nested_vmenter(void *ctx)
 	/* The schema's reason is the L1 exit that asked for the entry: VMRUN
 	 * (SVM exit code 80h) or VMLAUNCH/VMRESUME (VMX 20/24), kvm_exit's
 	 * record just before. Entries KVM makes for other causes (RSM, or
-	 * KVM_SET_NESTED_STATE, with no exit open) keep reason 0 and parent 0;
-	 * the ISA comes from the tracepoint where the kernel has the field. */
+	 * KVM_SET_NESTED_STATE, with no exit open) have reason 0, parent 0
+	 * and TORTUGA_EVF_NO_REASON; the ISA comes from the tracepoint where
+	 * the kernel has the field. */
 	if (st->last_exit) {
 		e->reason = st->last_reason;
 		e->flags |= st->last_flags & TORTUGA_EVF_SVM;
+	} else {
+		e->flags |= TORTUGA_EVF_NO_REASON;
 	}
 	if (kvm_layout.kvm_nested_vmenter__isa.size)
 		e->flags = (e->flags & ~TORTUGA_EVF_SVM) | isa_flags(FIELD(ctx, kvm_nested_vmenter, isa));
@@ -274,8 +277,13 @@ int kvm_entry(void *ctx)
 	struct tortuga_event *e = kvm_event(st, TORTUGA_EV_ENTRY);
 	if (!e)
 		return 0;
-	e->reason = st->last_reason;
-	e->flags |= st->last_flags & TORTUGA_EVF_SVM;
+	/* The entry names the exit it ends; a vCPU's first entry ends none. */
+	if (st->last_exit) {
+		e->reason = st->last_reason;
+		e->flags |= st->last_flags & TORTUGA_EVF_SVM;
+	} else {
+		e->flags |= TORTUGA_EVF_NO_REASON;
+	}
 	e->parent = st->last_exit;
 	e->rip = FIELD(ctx, kvm_entry, rip);
 	e->aux = FIELD(ctx, kvm_entry, intr_info) | FIELD(ctx, kvm_entry, error_code) << 32;

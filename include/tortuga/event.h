@@ -83,6 +83,10 @@ enum tortuga_svm_exit {
 /* flags */
 #define TORTUGA_EVF_KVM 0x01 /* produced from a KVM tracepoint */
 #define TORTUGA_EVF_SVM 0x02 /* reason is an AMD SVM exit code, not a VMX one */
+/* An entry (or nested entry) that no exit asked for -- a vCPU's first
+ * KVM_RUN, an entry KVM makes itself (RSM into guest mode,
+ * KVM_SET_NESTED_STATE): `reason` is 0 and names nothing, and `parent` is 0. */
+#define TORTUGA_EVF_NO_REASON 0x04
 
 /*
  * Sequence numbers of events made from KVM tracepoints start here, so that

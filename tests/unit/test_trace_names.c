@@ -45,6 +45,13 @@ static void test_reason_name_by_event(void)
 	CHECK_STR(trace_reason_name(&e, buf), "HLT");
 	e.kind = TORTUGA_EV_EXCEPTION; /* reason is a vector there */
 	CHECK(trace_reason_name(&e, buf) == NULL);
+	/* A vCPU's first KVM entry ends no exit: reason 0 is not EXCEPTION_NMI. */
+	e = (struct tortuga_event){ .kind = TORTUGA_EV_ENTRY, .flags = TORTUGA_EVF_KVM };
+	CHECK_STR(trace_reason_name(&e, buf), "EXCEPTION_NMI");
+	e.flags |= TORTUGA_EVF_NO_REASON;
+	CHECK(trace_reason_name(&e, buf) == NULL);
+	e.kind = TORTUGA_EV_NESTED_ENTRY;
+	CHECK(trace_reason_name(&e, buf) == NULL);
 }
 
 static void test_kinds(void)
