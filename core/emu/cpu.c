@@ -250,7 +250,7 @@ static int emu_vcpu_run(struct vcpu *v)
 			/* VMX-preemption timer (SDM 26.5.1): exits at an instruction
 			 * boundary once it counted down to zero. */
 			if (v->stats.insns >= v->timer_deadline) {
-				struct vm_exit e = { .reason = TORTUGA_EXIT_PREEMPTION_TIMER };
+				struct vm_exit e = { .reason = v->timer_reason };
 				v->timer_armed = false;
 				vcpu_handle_exit(v, &e);
 				continue;
