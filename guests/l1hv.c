@@ -44,9 +44,13 @@
  * completion with VMCALL. l1hv then prints the exits it handled by reason and
  * exits with status 0 (tortuga exits with 1); any failure exits with 2+.
  */
+#include <guest/desc.h>
+#include <guest/exc.h>
 #include <guest/guest.h>
 #include <guest/io.h>
 #include <guest/vmx.h>
+
+#include "l1hv.h"
 
 #define PAGE 4096
 #define L2_STACK_SIZE 16384
@@ -100,27 +104,6 @@ static uint64_t eptp_list[512] __attribute__((aligned(PAGE)));
 #define EPT_LEAF_PS (1ull << 7)
 static uint8_t host_stack[HOST_STACK_SIZE] __attribute__((aligned(16)));
 
-/* A GDT with a 64-bit TSS: VM exits need a non-null host TR (SDM 27.2.3). */
-struct tss64 {
-	uint32_t reserved0;
-	uint64_t rsp[3];
-	uint64_t reserved1;
-	uint64_t ist[7];
-	uint64_t reserved2;
-	uint16_t reserved3;
-	uint16_t iomap_base;
-} __attribute__((packed));
-
-static struct tss64 tss __attribute__((aligned(16)));
-static uint64_t gdt[6] __attribute__((aligned(16)));
-#define SEL_CODE64 0x08
-#define SEL_DATA 0x10
-#define SEL_TSS 0x20
-
-struct regs {
-	uint64_t rax, rcx, rdx, rbx, rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15;
-};
-
 static struct {
 	uint64_t exits[80];
 	uint64_t cpuid_cache[8][4];
@@ -135,7 +118,7 @@ static struct {
 	uint64_t soft_field; /* l2=vmcs, shadow=0: L1's copy of L2's field */
 } hv;
 
-__attribute__((noreturn)) static void fail(const char *what, uint64_t val)
+void fail(const char *what, uint64_t val)
 {
 	printf("l1hv: FAIL: %s (0x%lx)\n", what, val);
 	guest_exit(2);
@@ -149,7 +132,7 @@ static void check(int vmx_result, const char *what)
 	fail(what, err);
 }
 
-static void write_field(uint64_t field, uint64_t val)
+void write_field(uint64_t field, uint64_t val)
 {
 	if (vmwrite(field, val) != VMX_OK)
 		fail("VMWRITE", field);
@@ -248,25 +231,6 @@ static uint64_t cap_msr(uint32_t plain, uint32_t true_msr, uint64_t basic)
 	return rdmsr((basic & (1ull << 55)) ? true_msr : plain);
 }
 
-static void setup_gdt(void)
-{
-	uint64_t base = (uint64_t)(uintptr_t)&tss, limit = sizeof(tss) - 1;
-	gdt[0] = 0;
-	gdt[1] = 0x00af9b000000ffffull; /* 64-bit code */
-	gdt[2] = 0x00cf93000000ffffull; /* data */
-	gdt[3] = 0x00cf9b000000ffffull; /* 32-bit code */
-	/* 64-bit available TSS (type 9), present (SDM 8.2.3, Figure 8-4). */
-	gdt[4] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) | (((base >> 24) & 0xff) << 56);
-	gdt[5] = base >> 32;
-	tss.iomap_base = sizeof(tss);
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) gdtr = { sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt };
-	__asm__ volatile("lgdt %0" : : "m"(gdtr));
-	__asm__ volatile("ltr %w0" : : "r"((uint16_t)SEL_TSS));
-}
-
 static void enable_vmx(void)
 {
 	uint32_t r[4];
@@ -315,6 +279,16 @@ static void enable_vmx(void)
 }
 
 extern void l1_vmexit_entry(void);
+
+static uint64_t sidt_base(void)
+{
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) idtr;
+	__asm__ volatile("sidt %0" : "=m"(idtr));
+	return idtr.base;
+}
 
 static uint64_t read_sel(int which)
 {
@@ -468,14 +442,14 @@ static void setup_vmcs(void (*payload)(void))
 	write_field(VMCS_HOST_CR4, cr4);
 	write_field(VMCS_HOST_CS_SELECTOR, read_sel(0));
 	write_field(VMCS_HOST_SS_SELECTOR, read_sel(1));
-	write_field(VMCS_HOST_DS_SELECTOR, SEL_DATA);
-	write_field(VMCS_HOST_ES_SELECTOR, SEL_DATA);
-	write_field(VMCS_HOST_FS_SELECTOR, SEL_DATA);
-	write_field(VMCS_HOST_GS_SELECTOR, SEL_DATA);
+	write_field(VMCS_HOST_DS_SELECTOR, SEL_KDATA);
+	write_field(VMCS_HOST_ES_SELECTOR, SEL_KDATA);
+	write_field(VMCS_HOST_FS_SELECTOR, SEL_KDATA);
+	write_field(VMCS_HOST_GS_SELECTOR, SEL_KDATA);
 	write_field(VMCS_HOST_TR_SELECTOR, SEL_TSS);
-	write_field(VMCS_HOST_TR_BASE, (uint64_t)(uintptr_t)&tss);
-	write_field(VMCS_HOST_GDTR_BASE, (uint64_t)(uintptr_t)gdt);
-	write_field(VMCS_HOST_IDTR_BASE, 0);
+	write_field(VMCS_HOST_TR_BASE, (uint64_t)(uintptr_t)&guest_tss);
+	write_field(VMCS_HOST_GDTR_BASE, (uint64_t)(uintptr_t)guest_gdt);
+	write_field(VMCS_HOST_IDTR_BASE, sidt_base()); /* exc_init()'s IDT */
 	write_field(VMCS_HOST_FS_BASE, 0);
 	write_field(VMCS_HOST_GS_BASE, 0);
 	write_field(VMCS_HOST_RSP, (uint64_t)(uintptr_t)(host_stack + HOST_STACK_SIZE));
@@ -488,8 +462,8 @@ static void setup_vmcs(void (*payload)(void))
 	write_field(VMCS_GUEST_DR7, 0x400);
 	static const struct {
 		uint64_t sel, ar;
-	} segs[6] = { { SEL_DATA, 0xc093 }, { SEL_CODE64, 0xa09b }, { SEL_DATA, 0xc093 },
-		      { SEL_DATA, 0xc093 }, { SEL_DATA, 0xc093 }, { SEL_DATA, 0xc093 } };
+	} segs[6] = { { SEL_KDATA, 0xc093 }, { SEL_KCODE, 0xa09b }, { SEL_KDATA, 0xc093 },
+		      { SEL_KDATA, 0xc093 }, { SEL_KDATA, 0xc093 }, { SEL_KDATA, 0xc093 } };
 	for (int i = 0; i < 6; i++) {
 		write_field(VMCS_GUEST_ES_SELECTOR + 2 * i, segs[i].sel);
 		write_field(VMCS_GUEST_ES_BASE + 2 * i, 0);
@@ -499,11 +473,11 @@ static void setup_vmcs(void (*payload)(void))
 	write_field(VMCS_GUEST_LDTR_SELECTOR, 0);
 	write_field(VMCS_GUEST_LDTR_AR_BYTES, 1u << 16); /* unusable */
 	write_field(VMCS_GUEST_TR_SELECTOR, SEL_TSS);
-	write_field(VMCS_GUEST_TR_BASE, (uint64_t)(uintptr_t)&tss);
-	write_field(VMCS_GUEST_TR_LIMIT, sizeof(tss) - 1);
+	write_field(VMCS_GUEST_TR_BASE, (uint64_t)(uintptr_t)&guest_tss);
+	write_field(VMCS_GUEST_TR_LIMIT, sizeof(guest_tss) - 1);
 	write_field(VMCS_GUEST_TR_AR_BYTES, 0x8b); /* busy 64-bit TSS, present */
-	write_field(VMCS_GUEST_GDTR_BASE, (uint64_t)(uintptr_t)gdt);
-	write_field(VMCS_GUEST_GDTR_LIMIT, sizeof(gdt) - 1);
+	write_field(VMCS_GUEST_GDTR_BASE, (uint64_t)(uintptr_t)guest_gdt);
+	write_field(VMCS_GUEST_GDTR_LIMIT, SEL_BEYOND_GDT - 1);
 	write_field(VMCS_GUEST_IDTR_BASE, 0);
 	write_field(VMCS_GUEST_IDTR_LIMIT, 0);
 	write_field(VMCS_GUEST_RSP, (uint64_t)(uintptr_t)(l2_stack + L2_STACK_SIZE - 8));
@@ -799,7 +773,9 @@ int main(const struct tortuga_bootinfo *bi)
 		return 0;
 	}
 	printf("l1hv: L1 hypervisor starting payload '%s' (n=%lu)\n", hv.payload, hv.n);
-	setup_gdt();
+	/* The library's GDT with a 64-bit TSS (VM exits need a non-null host
+	 * TR, SDM 27.2.3) and its IDT, which catches L1's exceptions. */
+	exc_init();
 	enable_vmx();
 	setup_vmcs(payload);
 	uint8_t cf, zf;
