@@ -87,6 +87,10 @@ void vcpu_update_poll(struct vcpu *v)
 	/* An instruction-count exit: cycles grow at least as fast as retired
 	 * instructions, so the poll comes no later than the deadline (and,
 	 * ahead of the backend's window checks, with the SDM's priority). */
+	if (v->timer_armed && v->timer_relative) {
+		v->poll_at = 0; /* anchor it at the next boundary */
+		return;
+	}
 	if (v->timer_armed) {
 		uint64_t left = v->timer_deadline > v->stats.insns ? v->timer_deadline - v->stats.insns : 0;
 		if (v->cycles + left < at)
@@ -107,6 +111,11 @@ void vcpu_update_poll(struct vcpu *v)
 bool vcpu_poll(struct vcpu *v)
 {
 	uint64_t now = vcpu_now(v);
+	if (v->timer_relative) {
+		v->timer_anchor = v->stats.insns;
+		v->timer_deadline += v->timer_anchor;
+		v->timer_relative = false;
+	}
 	bool timers_due = vm_next_deadline(v->vm, v) <= now;
 	/* A kick waits until the event being injected is delivered (the
 	 * backend delivers it before it polls again). */

@@ -136,10 +136,16 @@ struct vcpu {
 	 * timer (52, SDM 26.5.1) or the monitor trap flag (37, 26.5.2) of the
 	 * running level. It counts the guest's own execution (one cycle per
 	 * instruction), not L0's handling of its exits, as the preemption timer
-	 * counts only in VMX non-root operation. vcpu_poll() raises it. */
+	 * counts only in VMX non-root operation. vcpu_poll() raises it. With
+	 * timer_relative the deadline counts from the next instruction
+	 * boundary (a VM entry arms it before the entering instruction has
+	 * retired): the first poll adds stats.insns, which it also keeps in
+	 * timer_anchor, and clears the flag. */
 	bool timer_armed;
+	bool timer_relative;
 	uint16_t timer_reason;
 	uint64_t timer_deadline;
+	uint64_t timer_anchor;
 	/* L0 wants the CPU back: the backend leaves the guest at the next
 	 * instruction boundary where no injected event waits for delivery,
 	 * with an EXTERNAL_INTERRUPT exit (HOST_KICK_VECTOR), as KVM kicks a

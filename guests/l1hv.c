@@ -26,6 +26,9 @@
  *              unmapped address n times; L1 checks the exit qualification
  *              and that CR2 kept L2's value (SDM 26.2), then resumes L2 at a
  *              recovery address L2 passed in RBX
+ *   l2=timer|ipi|inject|tpr|mtf  interrupts: L1's APIC timer and IPIs while
+ *              L2 runs, interrupt and NMI injection with window exits, HLT in
+ *              L2, the TPR shadow, the monitor trap flag (guests/l1hv_irq.c)
  *   n=N        iterations (default 1000)
  *   timer=T    arm the VMX-preemption timer with T (SDM 26.5.1; one tick per
  *              32 TSC cycles); on each timer exit L1 re-arms it
@@ -508,6 +511,9 @@ static void setup_vmcs(void (*payload)(void))
 		write_field(VMCS_GUEST_RSP, 0x8000);
 	}
 
+	if (irq_active())
+		irq_setup_vmcs();
+
 	/* bad=: one broken field of each class (SDM 27.2, 27.3, 27.4). */
 	if (!strcmp(hv.bad, "ctl")) {
 		write_field(VMCS_CR3_TARGET_COUNT, 5);
@@ -525,7 +531,7 @@ static void setup_vmcs(void (*payload)(void))
 
 /* ---- exit handling ---- */
 
-static void skip_instruction(void)
+void skip_instruction(void)
 {
 	uint64_t rip = vmread(VMCS_GUEST_RIP);
 	write_field(VMCS_GUEST_RIP, rip + vmread(VMCS_VM_EXIT_INSTRUCTION_LEN));
@@ -613,7 +619,7 @@ static uint64_t l2_field_value(void)
 	return v;
 }
 
-static void report(void)
+void report(void)
 {
 	printf("l1hv: L2 payload '%s' done, n=%lu; exits handled by L1:\n", hv.payload, hv.n);
 	for (unsigned k = 0; k < 80; k++)
@@ -635,6 +641,10 @@ void l1_handle_exit(struct regs *r)
 	reason &= 0xffff;
 	if (reason < 80)
 		hv.exits[reason]++;
+	if (irq_active()) {
+		irq_handle_exit(reason, r);
+		return;
+	}
 	switch (reason) {
 	case EXIT_CPUID:
 		handle_cpuid(r);
@@ -741,7 +751,9 @@ int main(const struct tortuga_bootinfo *bi)
 		payload = NULL; /* 16-bit code, copied by setup_vmcs() */
 		hv.payload = "real";
 	} else if (name && strcmp(name, "cpuid")) {
-		fail("unknown payload (l2=cpuid|io|vmcs|pagetouch|vmfunc|real|pf)", 0);
+		hv.payload = irq_select(name, bi, &payload);
+		if (!hv.payload)
+			fail("unknown payload (l2=cpuid|io|vmcs|pagetouch|vmfunc|real|pf|timer|ipi|inject|tpr|mtf)", 0);
 	}
 	hv.n = parse_u64(cmdline_get(bi, "n"), 1000);
 	hv.shadow = !strcmp(hv.payload, "vmcs") && parse_u64(cmdline_get(bi, "shadow"), 1) != 0;

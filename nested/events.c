@@ -24,12 +24,46 @@
 
 /* ---- the VMX-preemption timer and the monitor trap flag ---- */
 
-uint64_t nested_preempt_left(const struct nested_vcpu *n)
+/*
+ * Both count L2's instructions (one TSC cycle each) from its first
+ * instruction boundary. A VM entry arms them before the VMLAUNCH/VMRESUME
+ * of L1 has retired, so their deadlines start relative (timers_relative)
+ * and become absolute at that boundary: where the backend anchors
+ * v->timer_deadline, or where an event is delivered.
+ */
+static void anchor(struct nested_vcpu *n, bool at_boundary)
 {
-	const struct vcpu *v = n->v;
+	struct vcpu *v = n->v;
+	uint64_t base;
+	if (!n->timers_relative)
+		return;
+	if (!v->timer_relative)
+		base = v->timer_anchor; /* the backend anchored it */
+	else if (at_boundary)
+		base = v->stats.insns;
+	else
+		return;
+	n->mtf_deadline += base;
+	n->preempt_deadline += base;
+	n->timers_relative = false;
+}
+
+/* Instructions left until a deadline (relative or absolute). */
+static uint64_t insns_left(const struct nested_vcpu *n, uint64_t deadline)
+{
+	uint64_t now = n->v->stats.insns;
+	if (n->timers_relative)
+		return deadline;
+	return deadline > now ? deadline - now : 0;
+}
+
+uint64_t nested_preempt_left(struct nested_vcpu *n)
+{
+	struct vcpu *v = n->v;
 	if (!n->preempt_armed)
 		return 0;
-	uint64_t left = n->preempt_deadline > v->stats.insns ? n->preempt_deadline - v->stats.insns : 0;
+	anchor(n, false);
+	uint64_t left = insns_left(n, n->preempt_deadline);
 	if (n->l2_halted) {
 		/* 26.5.1: the timer counts down in HLT (C1) too. */
 		uint64_t gone = vcpu_now(v) - n->halt_since;
@@ -45,6 +79,7 @@ static void timers_update(struct nested_vcpu *n)
 	struct vcpu *v = n->v;
 	bool p = n->preempt_armed && !n->l2_halted, m = n->mtf_armed;
 	v->timer_armed = p || m;
+	v->timer_relative = n->timers_relative;
 	if (m && (!p || n->mtf_deadline <= n->preempt_deadline)) {
 		v->timer_reason = TORTUGA_EXIT_MONITOR_TRAP_FLAG;
 		v->timer_deadline = n->mtf_deadline;
@@ -59,13 +94,14 @@ void nested_events_entry(struct nested_vcpu *n, bool pending_mtf)
 	struct vcpu *v = n->v;
 	/* 27.7.4: the timer starts from its field's value, one tick every
 	 * 2^IA32_VMX_MISC[4:0] TSC cycles (one cycle per L2 instruction). */
+	n->timers_relative = true;
 	n->preempt_armed = (n->ctls12.pin & VMX_PIN_PREEMPTION_TIMER) != 0;
-	n->preempt_deadline = v->stats.insns + (V12(n->vmcs, VMX_PREEMPTION_TIMER_VALUE) << VMX_MISC_PREEMPTION_RATE);
+	n->preempt_deadline = V12(n->vmcs, VMX_PREEMPTION_TIMER_VALUE) << VMX_MISC_PREEMPTION_RATE;
 	/* 26.5.2: with the monitor trap flag an MTF VM exit follows the first
 	 * instruction (or the delivery of an event: nested_event_delivered);
 	 * a pending MTF VM exit injected by VM entry comes before any. */
 	n->mtf_armed = pending_mtf || (n->ctls12.proc & VMX_PROC_MONITOR_TRAP_FLAG);
-	n->mtf_deadline = v->stats.insns + (pending_mtf ? 0 : 1);
+	n->mtf_deadline = pending_mtf ? 0 : 1;
 	n->l2_halted = false;
 	n->entered_halted = v->s.activity == ACT_HLT;
 	timers_update(n);
@@ -75,7 +111,8 @@ static void halt_end(struct nested_vcpu *n)
 {
 	if (!n->l2_halted)
 		return;
-	n->preempt_deadline = n->v->stats.insns + nested_preempt_left(n);
+	uint64_t left = nested_preempt_left(n);
+	n->preempt_deadline = n->timers_relative ? left : n->v->stats.insns + left;
 	n->l2_halted = false;
 	n->entered_halted = false;
 	vm_timer_disarm(&n->preempt_timer);
@@ -89,6 +126,7 @@ void nested_events_exit(struct nested_vcpu *n)
 	n->l2_halted = n->entered_halted = false;
 	vm_timer_disarm(&n->preempt_timer);
 	v->timer_armed = false;
+	v->timer_relative = false;
 	v->kick = false;
 }
 
@@ -114,6 +152,7 @@ void nested_event_delivered(struct vcpu *v)
 		return;
 	/* 26.5.2: an MTF VM exit is pending on the boundary after delivery of
 	 * an event (injected, an interrupt, an exception and any nested one). */
+	anchor(n, true);
 	n->mtf_deadline = v->stats.insns;
 	timers_update(n);
 	vcpu_update_poll(v);
@@ -194,10 +233,10 @@ static void event_inject(struct nested_vcpu *n, enum l2_event_kind kind)
 
 /* A due MTF or preemption-timer exit of a halted L2 (running, the backend
  * takes them itself through vcpu_poll()). */
-static uint16_t halted_timer_due(const struct nested_vcpu *n)
+static uint16_t halted_timer_due(struct nested_vcpu *n)
 {
-	const struct vcpu *v = n->v;
-	if (n->mtf_armed && v->stats.insns >= n->mtf_deadline)
+	anchor(n, false);
+	if (n->mtf_armed && insns_left(n, n->mtf_deadline) == 0)
 		return TORTUGA_EXIT_MONITOR_TRAP_FLAG;
 	if (n->preempt_armed && nested_preempt_left(n) == 0)
 		return TORTUGA_EXIT_PREEMPTION_TIMER;

@@ -145,6 +145,7 @@ struct nested_vcpu {
 	 * it is halted, preempt_timer fires; an MTF VM exit is due when
 	 * stats.insns reaches mtf_deadline. v->timer_* carries the earlier. */
 	bool preempt_armed, mtf_armed;
+	bool timers_relative; /* deadlines count from L2's first boundary (events.c) */
 	uint64_t preempt_deadline, mtf_deadline;
 	bool l2_halted; /* L2 is in HLT and L0 holds the vCPU (since halt_since) */
 	bool entered_halted; /* the last VM entry left L2 halted (27.7.5, 27.7.6) */
@@ -201,7 +202,7 @@ void nested_events_entry(struct nested_vcpu *n, bool pending_mtf);
 /* A VM exit to L1: stop them. */
 void nested_events_exit(struct nested_vcpu *n);
 /* What is left of the VMX-preemption timer, in TSC cycles. */
-uint64_t nested_preempt_left(const struct nested_vcpu *n);
+uint64_t nested_preempt_left(struct nested_vcpu *n);
 /* Register the vCPU's timer for a halted L2. */
 int nested_events_init(struct nested_vcpu *n);
 

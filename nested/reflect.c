@@ -209,7 +209,7 @@ struct l2_event_action nested_l2_event(const struct l2_event_state *s)
 	bool intr_window = boundary && (s->proc & VMX_PROC_INTR_WINDOW_EXITING) && intr_open;
 	bool competing = s->halted ? s->entered_halted : (nmi_exit || intr_exit || nmi_inject || intr_inject);
 
-	uint16_t reason = 0;
+	int reason = -1; /* EXCEPTION_NMI is basic exit reason 0 */
 	if (s->init_pending)
 		reason = TORTUGA_EXIT_INIT_SIGNAL; /* 26.2: INIT always exits */
 	else if (s->timer_due)
@@ -226,9 +226,9 @@ struct l2_event_action nested_l2_event(const struct l2_event_state *s)
 		reason = TORTUGA_EXIT_EXTERNAL_INTERRUPT;
 	else if (intr_inject)
 		a.kind = L2EV_INJECT_INTR;
-	if (reason) {
+	if (reason >= 0) {
 		a.kind = L2EV_EXIT;
-		a.reason = reason;
+		a.reason = (uint16_t)reason;
 		a.after_delivery = s->inject_pending;
 	}
 	/* What L0 still has to deliver into L2 waits for its window. */
