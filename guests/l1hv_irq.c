@@ -31,6 +31,10 @@
  *              maps the page and re-injects the interrupted event. nmi=1:
  *              every fourth tick also queues two virtual NMIs ("virtual
  *              NMIs"): the second waits for an NMI-window exit.
+ *              busy=C: L1 spends C TSC cycles on every fourth timer exit:
+ *              with C above the period its next tick is pending when it
+ *              resumes L2 with an injected event, which L0 delivers before
+ *              it leaves L2 at once (a kick) to give L1 its interrupt.
  *   l2=tpr     "use TPR shadow" (30.1): L2's MOV to CR8 writes VTPR in L1's
  *              virtual-APIC page; L1 arms the TPR threshold as for a masked
  *              virtual interrupt, and L2's writes below it exit (TPR below
@@ -91,7 +95,7 @@ static const char *const names[] = { [IRQ_TIMER] = "timer", [IRQ_IPI] = "ipi", [
 
 static struct {
 	enum irq_payload p;
-	uint64_t n, period;
+	uint64_t n, period, busy;
 	int ack, nmi, nmi_exit, hlt, pf;
 	uint32_t proc; /* vmcs12's primary controls, as L1 last wrote them */
 	uint32_t apic_id;
@@ -106,6 +110,7 @@ static struct {
 	uint64_t window_exits, nmi_window_exits, hlt_wakes, pf_in_delivery;
 	bool window_for_if; /* the interrupt window L1 waits for is L2's IF = 0 */
 	uint64_t tpr_exits;
+	uint64_t preempt_exits, preempt_in_hlt; /* timer=: VMX-preemption timer exits */
 	uint64_t mtf_rips[16];
 	unsigned mtf_count;
 } irq;
@@ -114,6 +119,7 @@ static struct {
 static volatile uint64_t l2_counter; /* l2=timer: L2's work */
 static volatile uint64_t l2_irqs, l2_nmis; /* delivered through L2's IDT */
 static volatile uint64_t l2_window_at; /* l2=inject: where L2 sets IF */
+static volatile uint64_t l2_in_cli; /* ... and whether it runs with IF = 0 before that */
 static volatile uint64_t l2_ipi_at; /* l2=ipi: the instruction after the WRMSR */
 static volatile uint64_t l2_nmi_rip; /* RIP the last NMI in L2 interrupted */
 static uint64_t l2_idt[256][2] __attribute__((aligned(4096)));
@@ -249,6 +255,7 @@ static void l2_inject(void)
 		 * ticks come in both halves, and in every second IF = 0 one. */
 		uint64_t t = rdtsc();
 		cli();
+		l2_in_cli = 1;
 		spin_until(t + (i % 2 ? irq.period * 3 / 2 : irq.period / 4));
 		/* IF = 1 after STI's shadow (SDM 3A 6.8.3): an interrupt window
 		 * L1 waits for opens at the label. */
@@ -256,8 +263,9 @@ static void l2_inject(void)
 				 "mov %%rax, %0\n\t"
 				 "sti\n\t"
 				 "nop\n"
-				 "1:"
-				 : "=m"(l2_window_at)
+				 "1:\n\t"
+				 "movq $0, %1"
+				 : "=m"(l2_window_at), "=m"(l2_in_cli)
 				 :
 				 : "rax", "memory");
 		if (irq.hlt)
@@ -326,6 +334,7 @@ const char *irq_select(const char *name, const struct tortuga_bootinfo *bi, void
 		irq.nmi_exit = parse_u64(cmdline_get(bi, "nmi_exit"), 1) != 0;
 		irq.hlt = parse_u64(cmdline_get(bi, "hlt"), 0) != 0;
 		irq.pf = parse_u64(cmdline_get(bi, "pf"), 0) != 0;
+		irq.busy = parse_u64(cmdline_get(bi, "busy"), 0);
 		if (irq.period < 1000)
 			fail("period must be at least 1000", irq.period);
 		return names[p];
@@ -451,7 +460,7 @@ static void inject_pending(void)
 		proc |= VMX_PROC_NMI_WINDOW_EXITING;
 	if (irq.virq_pending)
 		proc |= VMX_PROC_INTR_WINDOW_EXITING;
-	irq.window_for_if = irq.virq_pending && !injected && !(rflags & RFLAGS_IF);
+	irq.window_for_if = irq.virq_pending && !injected && !(rflags & RFLAGS_IF) && l2_in_cli;
 	set_proc(proc);
 }
 
@@ -490,6 +499,9 @@ static void finish(uint64_t l2_value)
 		       "at L2's STI, %lu NMI-window exits, %lu HLT wake-ups, %lu re-injected\n",
 		       irq.virq_injected, irq.vnmi_injected, l2_value, l2_nmis, irq.window_exits,
 		       irq.nmi_window_exits, irq.hlt_wakes, irq.reinjected);
+		if (irq.preempt_exits)
+			printf("l1hv: %lu VMX-preemption timer exits, %lu of them in HLT\n", irq.preempt_exits,
+			       irq.preempt_in_hlt);
 		break;
 	case IRQ_TPR: {
 		uint64_t want = 0;
@@ -615,6 +627,8 @@ void irq_handle_exit(uint32_t reason, struct regs *r)
 	case EXIT_EXTERNAL_INTERRUPT:
 		external_interrupt_exit();
 		timer_tick_checks();
+		if (irq.busy && irq.ticks % 4 == 0)
+			spin_until(rdtsc() + irq.busy);
 		break;
 	case EXIT_EXCEPTION_NMI: {
 		uint32_t info = (uint32_t)vmread(VMCS_VM_EXIT_INTR_INFO);
@@ -641,8 +655,8 @@ void irq_handle_exit(uint32_t reason, struct regs *r)
 	}
 	case EXIT_INTERRUPT_WINDOW:
 		/* 26.2: at the first boundary with IF = 1 and no STI/MOV SS
-		 * blocking. When L2 had IF = 0, that is where its STI's shadow
-		 * ends (else, where an event's handler returned to). */
+		 * blocking. When L2 ran with IF = 0 in its loop, that is where
+		 * its STI's shadow ends (else, after IRET from a handler). */
 		if (irq.window_for_if) {
 			if (vmread(VMCS_GUEST_RIP) != l2_window_at)
 				fail("interrupt-window exit not where L2 set IF", vmread(VMCS_GUEST_RIP));
@@ -662,6 +676,14 @@ void irq_handle_exit(uint32_t reason, struct regs *r)
 		 * masks it again. */
 		write_field(VMCS_TPR_THRESHOLD, 0);
 		irq.tpr_exits++;
+		break;
+	case EXIT_PREEMPTION_TIMER:
+		/* 26.5.1: trap-like; it counts in HLT too (the exit saves
+		 * activity state HLT, 28.3.4, and L1 resumes L2 halted). The
+		 * field keeps its value (no "save VMX-preemption timer value"):
+		 * each VM entry starts the timer again from it. */
+		irq.preempt_exits++;
+		irq.preempt_in_hlt += vmread(VMCS_GUEST_ACTIVITY_STATE) == ACTIVITY_HLT;
 		break;
 	case EXIT_MONITOR_TRAP_FLAG:
 		mtf_exit(vmread(VMCS_GUEST_RIP));
