@@ -32,8 +32,9 @@
  *   n=N        iterations (default 1000)
  *   timer=T    arm the VMX-preemption timer with T (SDM 26.5.1; one tick per
  *              32 TSC cycles); on each timer exit L1 re-arms it
- *   baseline=1 L1 executes the CPUID loop itself, without VMX: the
- *              single-level peer of l2=cpuid (bench/nested_cpuid.py)
+ *   baseline=1 L1 executes the CPUID loop (with l2=timer: takes its timer
+ *              ticks) itself, without VMX: the single-level peer of l2=cpuid
+ *              (bench/nested_cpuid.py) and of l2=timer (bench/nested_irq.py)
  *   ept=0|1    give L2 its own physical address space through EPT (default 1;
  *              an identity map with 1-GByte pages plus the pagetouch window)
  *   vpid=0|1   tag L2's TLB entries with a VPID (default 1); without it every
@@ -777,6 +778,8 @@ int main(const struct tortuga_bootinfo *bi)
 			hv.cpuid_cache[leaf][k] = v[k];
 	}
 	hv.cpuid_cache[1][2] &= ~(1u << 5); /* no VMX for L2 */
+	if (parse_u64(cmdline_get(bi, "baseline"), 0) && irq_active())
+		irq_baseline();
 	if (parse_u64(cmdline_get(bi, "baseline"), 0)) {
 		uint32_t r[4];
 		for (uint64_t i = 0; i < hv.n; i++)

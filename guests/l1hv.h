@@ -32,6 +32,9 @@ bool irq_active(void);
 /* After l1hv.c set up the VMCS: the payload's controls and fields, L1's
  * local APIC and L2's IDT. */
 void irq_setup_vmcs(void);
+/* baseline=1: L1 itself takes n ticks of its APIC timer, without VMX (the
+ * single-level peer of l2=timer); exits. */
+__attribute__((noreturn)) void irq_baseline(void);
 /* Handle an exit of the payload; returning resumes L2 (VMRESUME). */
 void irq_handle_exit(uint32_t reason, struct regs *r);
 

@@ -26,7 +26,9 @@
  *              sets IF (after STI's shadow). n: interrupts L2 must receive.
  *              hlt=1: L2 waits for each one in HLT without HLT exiting (L0
  *              holds it; the tick exits with activity state HLT and the
- *              injected interrupt wakes it). pf=1: L2's IDT is not mapped at
+ *              injected interrupt wakes it). stihlt=1: L2 halts with STI;
+ *              HLT, whose shadow covers the HLT: the interrupt-window exit
+ *              comes in the HLT state and wakes it (26.2). pf=1: L2's IDT is not mapped at
  *              first: the first delivery faults, L1 intercepts the #PF,
  *              maps the page and re-injects the interrupted event. nmi=1:
  *              every fourth tick also queues two virtual NMIs ("virtual
@@ -96,7 +98,7 @@ static const char *const names[] = { [IRQ_TIMER] = "timer", [IRQ_IPI] = "ipi", [
 static struct {
 	enum irq_payload p;
 	uint64_t n, period, busy;
-	int ack, nmi, nmi_exit, hlt, pf;
+	int ack, nmi, nmi_exit, hlt, stihlt, pf;
 	uint32_t proc; /* vmcs12's primary controls, as L1 last wrote them */
 	uint32_t apic_id;
 
@@ -107,7 +109,7 @@ static struct {
 	uint64_t l2_progress; /* l2=timer: L2's counter at the last tick */
 	uint64_t virq_pending, vnmi_pending; /* l2=inject: queued for L2 */
 	uint64_t virq_injected, vnmi_injected, reinjected;
-	uint64_t window_exits, nmi_window_exits, hlt_wakes, pf_in_delivery;
+	uint64_t window_exits, windows_in_hlt, nmi_window_exits, hlt_wakes, pf_in_delivery;
 	bool window_for_if; /* the interrupt window L1 waits for is L2's IF = 0 */
 	uint64_t tpr_exits;
 	uint64_t preempt_exits, preempt_in_hlt; /* timer=: VMX-preemption timer exits */
@@ -179,6 +181,13 @@ static void apic_init(void)
 	irq.apic_id = (uint32_t)rdmsr(APIC_ID);
 	exc_set_handler(TIMER_VEC, l1_isr);
 	exc_set_handler(IPI_VEC, l1_isr);
+}
+
+/* Mask the timer (LVT bit 16) before the final report: no more ticks. */
+static void apic_timer_stop(void)
+{
+	wrmsr(APIC_LVT_TIMER, (1u << 16) | TIMER_VEC);
+	wrmsr(APIC_TIMER_INIT, 0);
 }
 
 static void apic_timer_start(void)
@@ -257,6 +266,21 @@ static void l2_inject(void)
 		cli();
 		l2_in_cli = 1;
 		spin_until(t + (i % 2 ? irq.period * 3 / 2 : irq.period / 4));
+		if (irq.stihlt) {
+			/* STI's shadow covers the HLT: the interrupt window opens
+			 * only in the HLT state, where the interrupt-window exit
+			 * wakes L2 (SDM 3C 26.2), with RIP after the HLT. */
+			__asm__ volatile("lea 1f(%%rip), %%rax\n\t"
+					 "mov %%rax, %0\n\t"
+					 "movq $0, %1\n\t"
+					 "sti\n\t"
+					 "hlt\n"
+					 "1:"
+					 : "=m"(l2_window_at), "=m"(l2_in_cli)
+					 :
+					 : "rax", "memory");
+			continue;
+		}
 		/* IF = 1 after STI's shadow (SDM 3A 6.8.3): an interrupt window
 		 * L1 waits for opens at the label. */
 		__asm__ volatile("lea 1f(%%rip), %%rax\n\t"
@@ -332,7 +356,8 @@ const char *irq_select(const char *name, const struct tortuga_bootinfo *bi, void
 		irq.ack = parse_u64(cmdline_get(bi, "ack"), 1) != 0;
 		irq.nmi = parse_u64(cmdline_get(bi, "nmi"), 0) != 0;
 		irq.nmi_exit = parse_u64(cmdline_get(bi, "nmi_exit"), 1) != 0;
-		irq.hlt = parse_u64(cmdline_get(bi, "hlt"), 0) != 0;
+		irq.stihlt = parse_u64(cmdline_get(bi, "stihlt"), 0) != 0;
+		irq.hlt = irq.stihlt || parse_u64(cmdline_get(bi, "hlt"), 0) != 0;
 		irq.pf = parse_u64(cmdline_get(bi, "pf"), 0) != 0;
 		irq.busy = parse_u64(cmdline_get(bi, "busy"), 0);
 		if (irq.period < 1000)
@@ -414,6 +439,24 @@ void irq_setup_vmcs(void)
 		apic_timer_start();
 }
 
+void irq_baseline(void)
+{
+	if (irq.p != IRQ_TIMER)
+		fail("baseline=1 goes with l2=cpuid or l2=timer", irq.p);
+	exc_init();
+	apic_init();
+	apic_timer_start();
+	/* L1 spins as L2 would, and takes its ticks through its IDT. */
+	sti();
+	while (*(volatile uint64_t *)&irq.ticks < irq.n)
+		l2_counter++;
+	cli();
+	apic_timer_stop();
+	printf("l1hv: baseline: %lu timer interrupts in L1, tick spacing %lu..%lu TSC cycles (period %lu)\n",
+	       irq.ticks, irq.min_gap, irq.max_gap, irq.period);
+	guest_exit(0);
+}
+
 /* ---- exits ---- */
 
 static void set_proc(uint32_t proc)
@@ -466,6 +509,8 @@ static void inject_pending(void)
 
 static void finish(uint64_t l2_value)
 {
+	if (irq.p == IRQ_TIMER || irq.p == IRQ_INJECT)
+		apic_timer_stop();
 	switch (irq.p) {
 	case IRQ_IPI:
 		if (irq.nmi && !irq.nmi_exit) {
@@ -496,8 +541,8 @@ static void finish(uint64_t l2_value)
 		if (irq.pf && irq.pf_in_delivery != 1)
 			fail("#PF during delivery", irq.pf_in_delivery);
 		printf("l1hv: injected %lu interrupts and %lu NMIs, L2 received %lu and %lu; %lu interrupt-window exits "
-		       "at L2's STI, %lu NMI-window exits, %lu HLT wake-ups, %lu re-injected\n",
-		       irq.virq_injected, irq.vnmi_injected, l2_value, l2_nmis, irq.window_exits,
+		       "at L2's STI (%lu in HLT), %lu NMI-window exits, %lu HLT wake-ups, %lu re-injected\n",
+		       irq.virq_injected, irq.vnmi_injected, l2_value, l2_nmis, irq.window_exits, irq.windows_in_hlt,
 		       irq.nmi_window_exits, irq.hlt_wakes, irq.reinjected);
 		if (irq.preempt_exits)
 			printf("l1hv: %lu VMX-preemption timer exits, %lu of them in HLT\n", irq.preempt_exits,
@@ -581,7 +626,8 @@ static void vmcall_exit(struct regs *r)
 static void external_interrupt_exit(void)
 {
 	uint32_t info = (uint32_t)vmread(VMCS_VM_EXIT_INTR_INFO);
-	if (irq.p == IRQ_INJECT && vmread(VMCS_GUEST_ACTIVITY_STATE) == ACTIVITY_HLT)
+	/* The activity state is not a shadowed field: read only where L2 halts. */
+	if (irq.p == IRQ_INJECT && irq.hlt && vmread(VMCS_GUEST_ACTIVITY_STATE) == ACTIVITY_HLT)
 		irq.hlt_wakes++;
 	if (irq.p == IRQ_IPI && vmread(VMCS_GUEST_RIP) != l2_ipi_at)
 		fail("interrupt exit not right after L2's WRMSR", vmread(VMCS_GUEST_RIP));
@@ -614,6 +660,7 @@ static void timer_tick_checks(void)
 	irq.l2_progress = l2_counter;
 	if (irq.ticks < irq.n)
 		return;
+	apic_timer_stop();
 	printf("l1hv: %lu timer interrupts as exits (ack=%d), L2 counted to %lu; tick spacing %lu..%lu TSC cycles "
 	       "(period %lu)\n",
 	       irq.ticks, irq.ack, l2_counter, irq.min_gap, irq.max_gap, irq.period);
@@ -658,9 +705,15 @@ void irq_handle_exit(uint32_t reason, struct regs *r)
 		 * blocking. When L2 ran with IF = 0 in its loop, that is where
 		 * its STI's shadow ends (else, after IRET from a handler). */
 		if (irq.window_for_if) {
+			bool in_hlt = irq.hlt && vmread(VMCS_GUEST_ACTIVITY_STATE) == ACTIVITY_HLT;
 			if (vmread(VMCS_GUEST_RIP) != l2_window_at)
 				fail("interrupt-window exit not where L2 set IF", vmread(VMCS_GUEST_RIP));
+			/* stihlt=1: only in HLT (the exit saves the activity
+			 * state, 28.3.4); else never. */
+			if (in_hlt != (irq.stihlt != 0))
+				fail("interrupt-window exit's activity state", in_hlt);
 			irq.window_exits++;
+			irq.windows_in_hlt += in_hlt;
 		}
 		break;
 	case EXIT_NMI_WINDOW:

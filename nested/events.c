@@ -91,7 +91,6 @@ static void timers_update(struct nested_vcpu *n)
 
 void nested_events_entry(struct nested_vcpu *n, bool pending_mtf)
 {
-	struct vcpu *v = n->v;
 	/* 27.7.4: the timer starts from its field's value, one tick every
 	 * 2^IA32_VMX_MISC[4:0] TSC cycles (one cycle per L2 instruction). */
 	n->timers_relative = true;
@@ -103,7 +102,6 @@ void nested_events_entry(struct nested_vcpu *n, bool pending_mtf)
 	n->mtf_armed = pending_mtf || (n->ctls12.proc & VMX_PROC_MONITOR_TRAP_FLAG);
 	n->mtf_deadline = pending_mtf ? 0 : 1;
 	n->l2_halted = false;
-	n->entered_halted = v->s.activity == ACT_HLT;
 	timers_update(n);
 }
 
@@ -114,7 +112,6 @@ static void halt_end(struct nested_vcpu *n)
 	uint64_t left = nested_preempt_left(n);
 	n->preempt_deadline = n->timers_relative ? left : n->v->stats.insns + left;
 	n->l2_halted = false;
-	n->entered_halted = false;
 	vm_timer_disarm(&n->preempt_timer);
 	timers_update(n);
 }
@@ -123,7 +120,7 @@ void nested_events_exit(struct nested_vcpu *n)
 {
 	struct vcpu *v = n->v;
 	n->preempt_armed = n->mtf_armed = false;
-	n->l2_halted = n->entered_halted = false;
+	n->l2_halted = false;
 	vm_timer_disarm(&n->preempt_timer);
 	v->timer_armed = false;
 	v->timer_relative = false;
@@ -266,7 +263,6 @@ void nested_check_events(struct vcpu *v)
 		.rflags = v->s.rflags,
 		.interruptibility = v->s.interruptibility,
 		.halted = halted,
-		.entered_halted = halted && n->entered_halted,
 		.inject_pending = v->inject.valid,
 		.init_pending = v->init_pending,
 		.nmi_pending = v->nmi_pending,
@@ -274,8 +270,6 @@ void nested_check_events(struct vcpu *v)
 		.timer_due = halted ? halted_timer_due(n) : 0,
 	};
 	struct l2_event_action a = nested_l2_event(&st);
-	if (halted)
-		n->entered_halted = false; /* only the first look after the entry */
 
 	/* vmcs02: L1's window controls plus what L0 waits for; L0's TPR
 	 * threshold unless L1 virtualizes L2's TPR itself (KVM's

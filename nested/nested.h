@@ -148,7 +148,6 @@ struct nested_vcpu {
 	bool timers_relative; /* deadlines count from L2's first boundary (events.c) */
 	uint64_t preempt_deadline, mtf_deadline;
 	bool l2_halted; /* L2 is in HLT and L0 holds the vCPU (since halt_since) */
-	bool entered_halted; /* the last VM entry left L2 halted (27.7.5, 27.7.6) */
 	uint64_t halt_since; /* vcpu_now() when it halted */
 	uint64_t halt_parent; /* the exit after which it halted: parent of what wakes it */
 	/* The L1 exit (VMLAUNCH/VMRESUME) that entered L2 and the nested-entry

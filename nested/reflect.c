@@ -200,14 +200,15 @@ struct l2_event_action nested_l2_event(const struct l2_event_state *s)
 	bool nmi_inject = s->nmi_pending && !nmi_exiting && nmi_open && can_inject;
 	bool intr_inject = s->intr_pending && !intr_exiting && intr_open && can_inject && !nmi_inject;
 
-	/* L1's window exits (26.2) happen at instruction boundaries, which a
-	 * halted L2 has none of, except right after a VM entry that left it
-	 * halted (27.7.5, 27.7.6). While L2 runs the CPU takes them by itself;
-	 * L0 takes one here only where it outranks the event L0 would act on. */
-	bool boundary = !s->halted || s->entered_halted;
-	bool nmi_window = boundary && (s->proc & VMX_PROC_NMI_WINDOW_EXITING) && nmi_open;
-	bool intr_window = boundary && (s->proc & VMX_PROC_INTR_WINDOW_EXITING) && intr_open;
-	bool competing = s->halted ? s->entered_halted : (nmi_exit || intr_exit || nmi_inject || intr_inject);
+	/* L1's window exits (26.2). While L2 runs the CPU takes them by itself
+	 * at the next instruction boundary; L0 takes one here only where it
+	 * outranks the event L0 would act on. A halted L2 executes nothing, so
+	 * L0 takes them all: they wake the processor from HLT as an NMI or an
+	 * interrupt would (26.2), whether HLT came from L2 (STI; HLT opens the
+	 * interrupt window in the HLT state) or from VM entry (27.7.5, 27.7.6). */
+	bool nmi_window = (s->proc & VMX_PROC_NMI_WINDOW_EXITING) && nmi_open;
+	bool intr_window = (s->proc & VMX_PROC_INTR_WINDOW_EXITING) && intr_open;
+	bool competing = s->halted || nmi_exit || intr_exit || nmi_inject || intr_inject;
 
 	int reason = -1; /* EXCEPTION_NMI is basic exit reason 0 */
 	if (s->init_pending)

@@ -27,7 +27,6 @@ struct l2_event_state {
 	uint64_t rflags; /* L2's */
 	uint32_t interruptibility; /* L2's, INTR_BLOCK_* */
 	bool halted; /* L2 is in the HLT activity state */
-	bool entered_halted; /* ... because the last VM entry put it there */
 	bool inject_pending; /* an event waits for delivery into L2 */
 	bool init_pending, nmi_pending, intr_pending; /* for the vCPU (L1's local APIC) */
 	uint16_t timer_due; /* an MTF or VMX-preemption timer exit due now (halted L2), or 0 */
