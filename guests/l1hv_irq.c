@@ -18,8 +18,9 @@
  *   l2=ipi     L2 sends n IPIs to its own vCPU through the x2APIC ICR, which
  *              L1 lets it write: fixed vector 41H, an EXTERNAL_INTERRUPT exit
  *              right after the WRMSR (ack=0|1 as above); nmi=1: NMIs, an
- *              EXCEPTION_NMI exit each, or, with nmi_exit=0, NMIs delivered
- *              through L2's IDT.
+ *              EXCEPTION_NMI exit each (after the first, L1 sends itself
+ *              an NMI, which must wait for its IRET: 28.1), or, with
+ *              nmi_exit=0, NMIs delivered through L2's IDT.
  *   l2=inject  each tick of L1's timer becomes a virtual interrupt (vector
  *              30H) L1 injects into L2. L2 spends half of each period with
  *              IF = 0: the interrupt-window exit must come exactly where it
@@ -195,6 +196,53 @@ static void apic_timer_start(void)
 	wrmsr(APIC_TIMER_DIV, 0xb); /* divide by 1 (SDM 3A 11.5.4, Figure 11-10) */
 	wrmsr(APIC_LVT_TIMER, LVT_PERIODIC | TIMER_VEC);
 	wrmsr(APIC_TIMER_INIT, irq.period);
+}
+
+/* IRET to the next instruction, at CPL 0: ends blocking by NMI (SDM 3A
+ * 6.7.1), as the IRET of KVM's NMI handler does after an NMI exit. */
+static void iret_to_self(void)
+{
+	__asm__ volatile("mov %%ss, %%rax\n\t"
+			 "push %%rax\n\t"
+			 "lea 8(%%rsp), %%rax\n\t"
+			 "push %%rax\n\t"
+			 "pushfq\n\t"
+			 "mov %%cs, %%rax\n\t"
+			 "push %%rax\n\t"
+			 "lea 1f(%%rip), %%rax\n\t"
+			 "push %%rax\n\t"
+			 "iretq\n"
+			 "1:"
+			 :
+			 :
+			 : "rax", "memory");
+}
+
+static volatile uint64_t l1_nmis; /* NMIs delivered through L1's IDT */
+static bool l2_isr(struct exc_frame *f);
+
+static bool l1_nmi_isr(struct exc_frame *f)
+{
+	(void)f;
+	l1_nmis++;
+	return true;
+}
+
+/* After the first NMI exit: "An NMI causes subsequent NMIs to be blocked,
+ * but only after the VM exit completes" (SDM 3C 28.1). An NMI L1 sends
+ * itself now stays pending until L1's next IRET, then is delivered. */
+static void l1_nmi_blocking_check(void)
+{
+	exc_set_handler(X86_NMI, l1_nmi_isr);
+	wrmsr(APIC_ICR, (uint64_t)irq.apic_id << 32 | ICR_NMI);
+	for (volatile int k = 0; k < 10; k++)
+		;
+	if (l1_nmis)
+		fail("NMI delivered to L1 while blocked after an NMI exit", l1_nmis);
+	iret_to_self();
+	if (l1_nmis != 1)
+		fail("L1's pending NMI not delivered after its IRET", l1_nmis);
+	exc_set_handler(X86_NMI, l2_isr);
 }
 
 /* ---- L2's side ---- */
@@ -520,7 +568,8 @@ static void finish(uint64_t l2_value)
 		} else if (irq.nmi) {
 			if (irq.nmi_exits != irq.n)
 				fail("NMI exits", irq.nmi_exits);
-			printf("l1hv: %lu NMI exits\n", irq.nmi_exits);
+			printf("l1hv: %lu NMI exits; after the first, L1's own NMI waited for its IRET\n",
+			       irq.nmi_exits);
 		} else {
 			if (irq.ipis != irq.n)
 				fail("IPI exits", irq.ipis);
@@ -685,6 +734,8 @@ void irq_handle_exit(uint32_t reason, struct regs *r)
 			    vmread(VMCS_GUEST_RIP) != l2_ipi_at)
 				fail("NMI exit information", info);
 			irq.nmi_exits++;
+			if (irq.nmi_exits == 1)
+				l1_nmi_blocking_check();
 			break;
 		}
 		/* l2=inject pf=1: #PF while delivering through L2's IDT. */

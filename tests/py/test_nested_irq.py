@@ -98,6 +98,13 @@ def test_ipis_while_l2_runs(vm, guest, args, reflected, delivered):
         assert not reflects and l2["reflected"] == 1
     nmis_in_l2 = [e for e in events if e.kind_name == "exception" and e.level == 2 and e.reason == 2]
     assert len(nmis_in_l2) == delivered
+    if reflected == "EXCEPTION_NMI":
+        # 28.1: after the NMI exit L1's NMIs are blocked until its IRET:
+        # the NMI L1 sends itself (l1hv checks it is not delivered before)
+        # is delivered through L1's IDT once, right after that IRET.
+        assert "after the first, L1's own NMI waited for its IRET" in v.serial
+        nmis_in_l1 = [e for e in events if e.kind_name == "exception" and e.level == 1 and e.reason == 2]
+        assert len(nmis_in_l1) == 1
 
 
 def inject_report(serial):
