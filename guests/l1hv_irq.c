@@ -20,7 +20,10 @@
  *              right after the WRMSR (ack=0|1 as above); nmi=1: NMIs, an
  *              EXCEPTION_NMI exit each (after the first, L1 sends itself
  *              an NMI, which must wait for its IRET: 28.1), or, with
- *              nmi_exit=0, NMIs delivered through L2's IDT.
+ *              nmi_exit=0, NMIs delivered through L2's IDT. init=1: INITs,
+ *              an INIT_SIGNAL exit each (26.2); after the first, L1 sends
+ *              itself an INIT, held in VMX root operation (24.8) until the
+ *              next VM entry, where it exits before L2's first instruction.
  *   l2=inject  each tick of L1's timer becomes a virtual interrupt (vector
  *              30H) L1 injects into L2. L2 spends half of each period with
  *              IF = 0: the interrupt-window exit must come exactly where it
@@ -71,6 +74,7 @@
 #define APIC_BASE_EN (1ull << 11)
 #define LVT_PERIODIC (1u << 17)
 #define ICR_NMI (4u << 8)
+#define ICR_INIT (5u << 8 | 1u << 14) /* INIT, level assert (Vol. 3A 11.6.1) */
 #define ICR_SELF (1u << 18)
 
 #define TIMER_VEC 0x40 /* L1's APIC timer */
@@ -99,13 +103,13 @@ static const char *const names[] = { [IRQ_TIMER] = "timer", [IRQ_IPI] = "ipi", [
 static struct {
 	enum irq_payload p;
 	uint64_t n, period, busy;
-	int ack, nmi, nmi_exit, hlt, stihlt, pf;
+	int ack, nmi, nmi_exit, init, hlt, stihlt, pf;
 	uint32_t proc; /* vmcs12's primary controls, as L1 last wrote them */
 	uint32_t apic_id;
 
 	/* L1's counts. */
 	uint64_t ticks; /* APIC timer interrupts L1 handled */
-	uint64_t ipis, nmi_exits;
+	uint64_t ipis, nmi_exits, init_exits;
 	uint64_t last_tick_tsc, min_gap, max_gap;
 	uint64_t l2_progress; /* l2=timer: L2's counter at the last tick */
 	uint64_t virq_pending, vnmi_pending; /* l2=inject: queued for L2 */
@@ -287,8 +291,8 @@ static void l2_timer(void)
 
 static void l2_ipi(void)
 {
-	uint32_t lo = irq.nmi ? ICR_NMI : (ICR_SELF | IPI_VEC);
-	uint32_t hi = irq.nmi ? irq.apic_id : 0;
+	uint32_t lo = irq.init ? ICR_INIT : irq.nmi ? ICR_NMI : (ICR_SELF | IPI_VEC);
+	uint32_t hi = irq.init || irq.nmi ? irq.apic_id : 0;
 	for (uint64_t i = 0; i < irq.n; i++) {
 		/* The exit (or the NMI's delivery) must come right after the
 		 * WRMSR: its address goes to memory before. */
@@ -404,6 +408,7 @@ const char *irq_select(const char *name, const struct tortuga_bootinfo *bi, void
 		irq.ack = parse_u64(cmdline_get(bi, "ack"), 1) != 0;
 		irq.nmi = parse_u64(cmdline_get(bi, "nmi"), 0) != 0;
 		irq.nmi_exit = parse_u64(cmdline_get(bi, "nmi_exit"), 1) != 0;
+		irq.init = parse_u64(cmdline_get(bi, "init"), 0) != 0;
 		irq.stihlt = parse_u64(cmdline_get(bi, "stihlt"), 0) != 0;
 		irq.hlt = irq.stihlt || parse_u64(cmdline_get(bi, "hlt"), 0) != 0;
 		irq.pf = parse_u64(cmdline_get(bi, "pf"), 0) != 0;
@@ -561,7 +566,13 @@ static void finish(uint64_t l2_value)
 		apic_timer_stop();
 	switch (irq.p) {
 	case IRQ_IPI:
-		if (irq.nmi && !irq.nmi_exit) {
+		if (irq.init) {
+			if (irq.init_exits != irq.n + 1)
+				fail("INIT exits", irq.init_exits);
+			printf("l1hv: %lu INIT exits right after L2's WRMSR, and one at VM entry for the INIT L1 sent "
+			       "itself in VMX root operation\n",
+			       irq.n);
+		} else if (irq.nmi && !irq.nmi_exit) {
 			if (l2_value != irq.n)
 				fail("NMIs delivered to L2", l2_value);
 			printf("l1hv: %lu NMIs delivered through L2's IDT\n", l2_value);
@@ -765,6 +776,22 @@ void irq_handle_exit(uint32_t reason, struct regs *r)
 				fail("interrupt-window exit's activity state", in_hlt);
 			irq.window_exits++;
 			irq.windows_in_hlt += in_hlt;
+		}
+		break;
+	case EXIT_INIT_SIGNAL:
+		/* 26.2: INIT is a VM exit in VMX non-root operation, right after
+		 * L2's WRMSR that sent it. After the first, L1 sends itself an
+		 * INIT: blocked in VMX root operation (24.8), it stays pending
+		 * and exits at the next VM entry, before L2's first instruction:
+		 * the same RIP. Neither resets anything. */
+		if (vmread(VMCS_GUEST_RIP) != l2_ipi_at)
+			fail("INIT exit not right after L2's WRMSR", vmread(VMCS_GUEST_RIP));
+		if (++irq.init_exits == 1) {
+			wrmsr(APIC_ICR, (uint64_t)irq.apic_id << 32 | ICR_INIT);
+			/* Stay in root operation a while (with several vCPUs,
+			 * longer than tortuga's time slice: L0 sees the INIT
+			 * pending while L1 runs). */
+			spin_until(rdtsc() + irq.period);
 		}
 		break;
 	case EXIT_NMI_WINDOW:

@@ -20,8 +20,8 @@ HOST_KICK_VECTOR = 0xFD  # core/vm.h: L0 kicking the vCPU out of L2
 L2_VEC = 0x30  # guests/l1hv_irq.c: L1's virtual interrupt for L2
 
 
-def run(vm, guest, args):
-    v = vm(mem="64M", nested=True, trace_ring_events=1 << 20)
+def run(vm, guest, args, vcpus=1):
+    v = vm(mem="64M", nested=True, trace_ring_events=1 << 20, vcpus=vcpus)
     v.load(guest("l1hv"), args)
     r = v.run()
     assert r.exit_status == OK, v.serial
@@ -105,6 +105,29 @@ def test_ipis_while_l2_runs(vm, guest, args, reflected, delivered):
         assert "after the first, L1's own NMI waited for its IRET" in v.serial
         nmis_in_l1 = [e for e in events if e.kind_name == "exception" and e.level == 1 and e.reason == 2]
         assert len(nmis_in_l1) == 1
+
+
+def test_init_while_l2_runs(vm, guest):
+    """26.2: INIT is a VM exit in VMX non-root operation (L2 sends it to its
+    own vCPU: an INIT_SIGNAL exit right after the WRMSR, l1hv checks the
+    RIP). 24.8: in VMX root operation INIT is blocked: the INIT L1 sends
+    itself after the first exit neither resets it nor is lost; it exits at
+    the next VM entry, before L2's first instruction (the nested entry is
+    the reflected exit's parent)."""
+    n = 10
+    # Two vCPUs (the second waits for a SIPI): L0 then runs L1 in time
+    # slices and looks at its pending INIT between them, while L1 spins in
+    # root operation for a tick period after sending it.
+    v, r = run(vm, guest, ["l2=ipi", "n=%d" % n, "init=1"], vcpus=2)
+    assert "%d INIT exits right after L2's WRMSR, and one at VM entry" % n in v.serial
+    l2 = v.level_stats(2)
+    assert l2["exits_by_reason"] == {"WRMSR": n, "VMCALL": 1}
+    assert l2["reflected"] == n + 2
+    events = v.trace()
+    by_seq = {e.seq: e for e in events}
+    parents = collections.Counter((by_seq[e.parent].kind_name, by_seq[e.parent].reason_name) for e in events
+                                  if e.kind_name == "reflect" and e.reason_name == "INIT_SIGNAL")
+    assert parents == {("exit", "WRMSR"): n, ("nested-entry", "VMRESUME"): 1}
 
 
 def inject_report(serial):
