@@ -21,22 +21,15 @@ Run from a build tree (TORTUGA_LIB/TORTUGA_GUEST_L1HV or ./build).
 
 import argparse
 import json
-import os
 import pathlib
 import sys
 import time
 
-HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "python"))
-import tortuga  # noqa: E402
+from l1hv_bench import l1hv_guest, tortuga
 
 
 def guest():
-    env = os.environ.get("TORTUGA_GUEST_L1HV")
-    p = pathlib.Path(env) if env else HERE.parent / "build" / "guests" / "l1hv.elf"
-    if not p.exists():
-        sys.exit("nested_cpuid: %s not found (build first: ./dev build)" % p)
-    return p
+    return l1hv_guest("nested_cpuid")
 
 
 def run(n, nested, shadow=True, extra=()):

@@ -174,11 +174,28 @@ int arch_write_cr4(struct vcpu *v, uint64_t val)
 	return ARCH_OK;
 }
 
-/* CR8 is the local APIC's TPR[7:4] (SDM Vol. 3A 10.8.6.1). */
+/* The VTPR byte of the virtual-APIC page when "use TPR shadow" has one
+ * (SDM 30.1: TPR virtualization), else NULL. */
+static uint8_t *vtpr(const struct vcpu *v)
+{
+	const struct vmx_exec_controls *c = v->ctls;
+	return c && (c->proc & VMX_PROC_USE_TPR_SHADOW) && c->virtual_apic ? c->virtual_apic + 0x80 : NULL;
+}
+
+/* CR8 is the local APIC's TPR[7:4] (SDM Vol. 3A 10.8.6.1); with a TPR
+ * shadow, VTPR[7:4] (SDM Vol. 3C 26.3, 30.1.1: MOV to CR8 writes bits 7:4
+ * and clears bits 3:0 and bytes 81H-83H; MOV from CR8 reads bits 7:4). */
 int arch_write_cr8(struct vcpu *v, uint64_t val)
 {
 	if (val & ~0xfull)
 		return ARCH_FAULT(X86_GP);
+	uint8_t *t = vtpr(v);
+	if (t) {
+		memset(t, 0, 4);
+		t[0] = (uint8_t)(val << 4);
+		ram_note_write(&v->vm->ram, t, 4);
+		return ARCH_OK;
+	}
 	lapic_set_cr8(v->lapic, val);
 	v->s.cr8 = val;
 	return ARCH_OK;
@@ -186,6 +203,9 @@ int arch_write_cr8(struct vcpu *v, uint64_t val)
 
 uint64_t arch_read_cr8(struct vcpu *v)
 {
+	const uint8_t *t = vtpr(v);
+	if (t)
+		return t[0] >> 4;
 	v->s.cr8 = lapic_get_cr8(v->lapic);
 	return v->s.cr8;
 }

@@ -37,6 +37,7 @@ enum cr_access_type { CR_ACCESS_MOV_TO = 0, CR_ACCESS_MOV_FROM = 1, CR_ACCESS_CL
 #define INTR_TYPE_SW_INTR (4u << 8)
 #define INTR_TYPE_PRIV_SW_EXCEPTION (5u << 8)
 #define INTR_TYPE_SW_EXCEPTION (6u << 8)
+#define INTR_TYPE_OTHER (7u << 8) /* VM-entry injection only: pending MTF VM exit (25.8.3) */
 
 /* vm_exit.flags */
 #define VMEXIT_F_L1_EPT 0x1 /* EPT violation/misconfiguration in L1's EPT tables for L2 */

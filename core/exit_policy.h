@@ -32,6 +32,10 @@ struct vmx_exec_controls {
 	const uint8_t *msr_bitmap; /* 4 KiB, SDM 25.6.9 layout */
 	uint32_t ple_gap, ple_window;
 	uint32_t tpr_threshold; /* TPR threshold (SDM 25.6.8), bits 3:0 */
+	/* With "use TPR shadow": the virtual-APIC page (SDM 25.6.8) whose VTPR
+	 * (offset 80H) MOV to/from CR8 accesses (SDM 30.1); NULL when the shadow
+	 * is the local APIC itself (L0's own vmcs01, as KVM's APIC page). */
+	uint8_t *virtual_apic;
 	uint64_t tsc_offset;
 	/* VMCS shadowing (SDM 25.6.15, 25.10): with VMX_PROC2_VMCS_SHADOWING,
 	 * VMREAD/VMWRITE of a field whose bit is clear in these 4-KiB bitmaps

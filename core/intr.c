@@ -2,6 +2,7 @@
 #include "devices/lapic.h"
 #include "devices/pic8259.h"
 #include "intr.h"
+#include "nested_hooks.h"
 #include "platform.h"
 #include "vm.h"
 
@@ -25,7 +26,7 @@ static bool interruptible(const struct vcpu *v)
 
 /* INTA: the local APIC first (its vectors come from the IRR), else the
  * 8259 through LINT0 (SDM Vol. 3A 11.5.1, ExtINT). */
-static int acknowledge(struct vcpu *v)
+int vcpu_ack_interrupt(struct vcpu *v)
 {
 	int vec = lapic_ack(v->lapic);
 	if (vec >= 0)
@@ -37,7 +38,11 @@ static int acknowledge(struct vcpu *v)
 
 void vcpu_inject_pending(struct vcpu *v)
 {
-	/* While L2 runs, events for L1 are the nested layer's business. */
+	/* While L2 runs, the vCPU's events become VM exits to L1 or events
+	 * injected into L2, as vmcs12 says: the nested layer's business. It
+	 * may exit to L1, whose events are then handled below. */
+	if (v->level == 2 && v->nested)
+		nested_check_events(v);
 	if (v->level != 1)
 		return;
 	struct vmx_exec_controls *c = v->ctls;
@@ -61,7 +66,7 @@ void vcpu_inject_pending(struct vcpu *v)
 	if (!vcpu_interrupt_pending(v))
 		return;
 	if (!v->inject.valid && interruptible(v)) {
-		int vec = acknowledge(v);
+		int vec = vcpu_ack_interrupt(v);
 		if (vec >= 0)
 			v->inject = (struct vcpu_event){ .valid = true, .vector = (uint8_t)vec,
 							 .type = INTR_TYPE_EXT_INTR >> 8 };
@@ -75,7 +80,7 @@ bool vcpu_wake(struct vcpu *v)
 	/* INIT (SDM Vol. 3A 9.4.2; 11.4.7.3): the vCPU resets; an AP then
 	 * waits for a SIPI. A SIPI starts a waiting vCPU in real mode at
 	 * vector * 4096 (9.4.4.1); it is ignored otherwise. */
-	if (v->init_pending) {
+	if (v->init_pending && !(v->nested && nested_init_blocked(v))) {
 		v->init_pending = false;
 		v->sipi_pending = false;
 		boot_init_vcpu(v);
@@ -90,6 +95,10 @@ bool vcpu_wake(struct vcpu *v)
 	case ACT_ACTIVE:
 		return true;
 	case ACT_HLT:
+		/* An L2 that halted (L0 holds it) wakes by a VM exit to L1 or
+		 * an event L0 injects into it. */
+		if (v->level == 2 && v->nested)
+			return nested_l2_wake(v);
 		/* HLT resumes on an NMI or an interrupt the vCPU would take. */
 		if (v->nmi_pending || ((v->s.rflags & RFLAGS_IF) && vcpu_interrupt_pending(v))) {
 			v->s.activity = ACT_ACTIVE;

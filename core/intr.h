@@ -20,7 +20,11 @@ void vcpu_inject_pending(struct vcpu *v);
  * (SDM Vol. 3A 10.4, HLT; Vol. 3C 25.4.2); handles INIT and SIPI.
  * Returns true if the vCPU can run. */
 bool vcpu_wake(struct vcpu *v);
-/* Would the vCPU take a maskable interrupt now (pending and allowed)? */
+/* Is a maskable interrupt pending above the local APIC's priority (or
+ * from the 8259 through LINT0)? */
 bool vcpu_interrupt_pending(const struct vcpu *v);
+/* Acknowledge the highest-priority pending interrupt (INTA: IRR -> ISR, or
+ * the 8259's); returns its vector, or -1 if none is pending. */
+int vcpu_ack_interrupt(struct vcpu *v);
 
 #endif

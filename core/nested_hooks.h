@@ -36,6 +36,25 @@ int nested_handle_vmx_insn(struct vcpu *v, struct vm_exit *e);
  */
 int nested_l2_exit(struct vcpu *v, struct vm_exit *e, uint64_t seq);
 
+/*
+ * Events while L2 runs. Every interrupt, NMI and INIT for the vCPU is first
+ * L0's (vmcs02 exits on them); nested_check_events() turns it, as vmcs12's
+ * controls say, into a VM exit to L1 or an event L0 injects into L2 (SDM
+ * Vol. 3C 26.2, 26.4.1, 28.2.2), and sets vmcs02's interrupt-window and
+ * NMI-window exiting and TPR threshold for what L0 holds. core/intr.c calls
+ * it at level 2 at the end of every exit and before the vCPU runs.
+ */
+void nested_check_events(struct vcpu *v);
+/* L2 halted (HLT without HLT exiting: L0 holds the vCPU): do what wakes it
+ * (a VM exit to L1, an event injected into L2); true if the vCPU can run. */
+bool nested_l2_wake(struct vcpu *v);
+/* INIT is blocked in VMX root operation (SDM 24.8) and is a VM exit in VMX
+ * non-root operation (26.2): either way core does not reset the vCPU. */
+bool nested_init_blocked(const struct vcpu *v);
+/* The backend delivered an event through L2's IDT: with the monitor trap
+ * flag an MTF VM exit is pending before the next instruction (SDM 26.5.2). */
+void nested_event_delivered(struct vcpu *v);
+
 /* RDMSR of the VMX capability MSRs (IA32_VMX_BASIC .. IA32_VMX_VMFUNC,
  * SDM Appendix A). Returns ARCH_OK or ARCH_FAULT(X86_GP). */
 int nested_read_vmx_msr(const struct vcpu *v, uint32_t msr, uint64_t *val);

@@ -85,6 +85,22 @@ bool vm_timers_run(struct vm *vm, struct vcpu *v, uint64_t now)
 void vcpu_update_poll(struct vcpu *v)
 {
 	uint64_t at = v->slice_end;
+	if (v->kick) {
+		v->poll_at = 0;
+		return;
+	}
+	/* An instruction-count exit: cycles grow at least as fast as retired
+	 * instructions, so the poll comes no later than the deadline (and,
+	 * ahead of the backend's window checks, with the SDM's priority). */
+	if (v->timer_armed && v->timer_relative) {
+		v->poll_at = 0; /* anchor it at the next boundary */
+		return;
+	}
+	if (v->timer_armed) {
+		uint64_t left = v->timer_deadline > v->stats.insns ? v->timer_deadline - v->stats.insns : 0;
+		if (v->cycles + left < at)
+			at = v->cycles + left;
+	}
 	if (v->vm->cfg.clock == TORTUGA_CLOCK_HOST) {
 		uint64_t p = v->cycles + HOST_POLL_CYCLES;
 		if (p < at)
@@ -100,16 +116,35 @@ void vcpu_update_poll(struct vcpu *v)
 bool vcpu_poll(struct vcpu *v)
 {
 	uint64_t now = vcpu_now(v);
-	if (vm_next_deadline(v->vm, v) <= now) {
-		/* A host timer interrupt: VT-x exits with "external interrupt"
+	if (v->timer_relative) {
+		v->timer_anchor = v->stats.insns;
+		v->timer_deadline += v->timer_anchor;
+		v->timer_relative = false;
+	}
+	bool timers_due = vm_next_deadline(v->vm, v) <= now;
+	/* A kick waits until the event being injected is delivered (the
+	 * backend delivers it before it polls again). */
+	bool kick = v->kick && !v->inject.valid;
+	if (timers_due || kick) {
+		/* A host interrupt: VT-x exits with "external interrupt"
 		 * (pin-based external-interrupt exiting, SDM Vol. 3C 26.2); with
 		 * "acknowledge interrupt on exit" the vector is the host's local
-		 * timer vector (Linux LOCAL_TIMER_VECTOR, 0xec). */
+		 * timer vector (Linux LOCAL_TIMER_VECTOR, 0xec) or, for a kick,
+		 * its reschedule IPI. The handler fires the due timers; the
+		 * exit's end injects or reflects what is pending. */
+		uint32_t vec = timers_due ? HOST_TIMER_VECTOR : HOST_KICK_VECTOR;
 		struct vm_exit e = {
 			.reason = TORTUGA_EXIT_EXTERNAL_INTERRUPT,
-			.intr_info = INTR_INFO_VALID | INTR_TYPE_EXT_INTR | HOST_TIMER_VECTOR,
-			.aux = HOST_TIMER_VECTOR,
+			.intr_info = INTR_INFO_VALID | INTR_TYPE_EXT_INTR | vec,
+			.aux = vec,
 		};
+		v->kick = false;
+		vcpu_handle_exit(v, &e);
+	} else if (v->timer_armed && v->stats.insns >= v->timer_deadline) {
+		/* VMX-preemption timer (SDM 26.5.1) or monitor trap flag
+		 * (26.5.2): an exit at this instruction boundary. */
+		struct vm_exit e = { .reason = v->timer_reason };
+		v->timer_armed = false;
 		vcpu_handle_exit(v, &e);
 	}
 	vcpu_update_poll(v);

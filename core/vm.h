@@ -30,11 +30,16 @@ struct platform_devices;
 struct nested_vcpu;
 
 #define VM_MAX_VCPUS 64
-#define VM_MAX_TIMERS (VM_MAX_VCPUS + 16)
+/* Per vCPU: its local APIC timer and, with nested VMX, the VMX-preemption
+ * timer of an L2 that halted; plus the platform's. */
+#define VM_MAX_TIMERS (2 * VM_MAX_VCPUS + 16)
 /* With several vCPUs each runs in turn for this many modelled cycles. */
 #define VM_TIME_SLICE 20000u
 /* EXTERNAL_INTERRUPT exits for host timer interrupts carry this vector. */
 #define HOST_TIMER_VECTOR 0xecu
+/* ... and L0 kicking a vCPU out of its guest (a reschedule IPI, Linux
+ * RESCHEDULE_VECTOR, as kvm_vcpu_kick() sends) carry this one. */
+#define HOST_KICK_VECTOR 0xfdu
 
 /* What changed in struct x86_state behind the backend's back. */
 #define STATE_GPRS (1u << 0)
@@ -126,13 +131,26 @@ struct vcpu {
 	uint64_t nested_parent;
 
 	uint64_t cycles; /* modelled cycles: the emulated TSC before offsetting */
-	/* VMX-preemption timer of the running level (SDM 26.5.1): when armed,
-	 * the backend exits with reason 52 once stats.insns reaches the
-	 * deadline. It counts the guest's own execution (one cycle per
-	 * instruction), not L0's handling of its exits, as the timer counts only
-	 * in VMX non-root operation. */
+	/* An exit at the instruction boundary where stats.insns reaches
+	 * timer_deadline, with basic reason timer_reason: the VMX-preemption
+	 * timer (52, SDM 26.5.1) or the monitor trap flag (37, 26.5.2) of the
+	 * running level. It counts the guest's own execution (one cycle per
+	 * instruction), not L0's handling of its exits, as the preemption timer
+	 * counts only in VMX non-root operation. vcpu_poll() raises it. With
+	 * timer_relative the deadline counts from the next instruction
+	 * boundary (a VM entry arms it before the entering instruction has
+	 * retired): the first poll adds stats.insns, which it also keeps in
+	 * timer_anchor, and clears the flag. */
 	bool timer_armed;
+	bool timer_relative;
+	uint16_t timer_reason;
 	uint64_t timer_deadline;
+	uint64_t timer_anchor;
+	/* L0 wants the CPU back: the backend leaves the guest at the next
+	 * instruction boundary where no injected event waits for delivery,
+	 * with an EXTERNAL_INTERRUPT exit (HOST_KICK_VECTOR), as KVM kicks a
+	 * vCPU (kvm_vcpu_kick, req_immediate_exit). */
+	bool kick;
 	uint64_t insn_limit; /* stop when stats.insns reaches it; 0: none */
 	uint64_t slice_end; /* leave the guest when cycles reach it */
 	uint64_t poll_at; /* backends call vcpu_poll() when cycles reach it */

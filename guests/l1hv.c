@@ -26,11 +26,15 @@
  *              unmapped address n times; L1 checks the exit qualification
  *              and that CR2 kept L2's value (SDM 26.2), then resumes L2 at a
  *              recovery address L2 passed in RBX
+ *   l2=timer|ipi|inject|tpr|mtf  interrupts: L1's APIC timer and IPIs while
+ *              L2 runs, interrupt and NMI injection with window exits, HLT in
+ *              L2, the TPR shadow, the monitor trap flag (guests/l1hv_irq.c)
  *   n=N        iterations (default 1000)
  *   timer=T    arm the VMX-preemption timer with T (SDM 26.5.1; one tick per
  *              32 TSC cycles); on each timer exit L1 re-arms it
- *   baseline=1 L1 executes the CPUID loop itself, without VMX: the
- *              single-level peer of l2=cpuid (bench/nested_cpuid.py)
+ *   baseline=1 L1 executes the CPUID loop (with l2=timer: takes its timer
+ *              ticks) itself, without VMX: the single-level peer of l2=cpuid
+ *              (bench/nested_cpuid.py) and of l2=timer (bench/nested_irq.py)
  *   ept=0|1    give L2 its own physical address space through EPT (default 1;
  *              an identity map with 1-GByte pages plus the pagetouch window)
  *   vpid=0|1   tag L2's TLB entries with a VPID (default 1); without it every
@@ -44,9 +48,13 @@
  * completion with VMCALL. l1hv then prints the exits it handled by reason and
  * exits with status 0 (tortuga exits with 1); any failure exits with 2+.
  */
+#include <guest/desc.h>
+#include <guest/exc.h>
 #include <guest/guest.h>
 #include <guest/io.h>
 #include <guest/vmx.h>
+
+#include "l1hv.h"
 
 #define PAGE 4096
 #define L2_STACK_SIZE 16384
@@ -100,27 +108,6 @@ static uint64_t eptp_list[512] __attribute__((aligned(PAGE)));
 #define EPT_LEAF_PS (1ull << 7)
 static uint8_t host_stack[HOST_STACK_SIZE] __attribute__((aligned(16)));
 
-/* A GDT with a 64-bit TSS: VM exits need a non-null host TR (SDM 27.2.3). */
-struct tss64 {
-	uint32_t reserved0;
-	uint64_t rsp[3];
-	uint64_t reserved1;
-	uint64_t ist[7];
-	uint64_t reserved2;
-	uint16_t reserved3;
-	uint16_t iomap_base;
-} __attribute__((packed));
-
-static struct tss64 tss __attribute__((aligned(16)));
-static uint64_t gdt[6] __attribute__((aligned(16)));
-#define SEL_CODE64 0x08
-#define SEL_DATA 0x10
-#define SEL_TSS 0x20
-
-struct regs {
-	uint64_t rax, rcx, rdx, rbx, rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15;
-};
-
 static struct {
 	uint64_t exits[80];
 	uint64_t cpuid_cache[8][4];
@@ -135,7 +122,7 @@ static struct {
 	uint64_t soft_field; /* l2=vmcs, shadow=0: L1's copy of L2's field */
 } hv;
 
-__attribute__((noreturn)) static void fail(const char *what, uint64_t val)
+void fail(const char *what, uint64_t val)
 {
 	printf("l1hv: FAIL: %s (0x%lx)\n", what, val);
 	guest_exit(2);
@@ -149,7 +136,7 @@ static void check(int vmx_result, const char *what)
 	fail(what, err);
 }
 
-static void write_field(uint64_t field, uint64_t val)
+void write_field(uint64_t field, uint64_t val)
 {
 	if (vmwrite(field, val) != VMX_OK)
 		fail("VMWRITE", field);
@@ -248,25 +235,6 @@ static uint64_t cap_msr(uint32_t plain, uint32_t true_msr, uint64_t basic)
 	return rdmsr((basic & (1ull << 55)) ? true_msr : plain);
 }
 
-static void setup_gdt(void)
-{
-	uint64_t base = (uint64_t)(uintptr_t)&tss, limit = sizeof(tss) - 1;
-	gdt[0] = 0;
-	gdt[1] = 0x00af9b000000ffffull; /* 64-bit code */
-	gdt[2] = 0x00cf93000000ffffull; /* data */
-	gdt[3] = 0x00cf9b000000ffffull; /* 32-bit code */
-	/* 64-bit available TSS (type 9), present (SDM 8.2.3, Figure 8-4). */
-	gdt[4] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) | (((base >> 24) & 0xff) << 56);
-	gdt[5] = base >> 32;
-	tss.iomap_base = sizeof(tss);
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) gdtr = { sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt };
-	__asm__ volatile("lgdt %0" : : "m"(gdtr));
-	__asm__ volatile("ltr %w0" : : "r"((uint16_t)SEL_TSS));
-}
-
 static void enable_vmx(void)
 {
 	uint32_t r[4];
@@ -315,6 +283,16 @@ static void enable_vmx(void)
 }
 
 extern void l1_vmexit_entry(void);
+
+static uint64_t sidt_base(void)
+{
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) idtr;
+	__asm__ volatile("sidt %0" : "=m"(idtr));
+	return idtr.base;
+}
 
 static uint64_t read_sel(int which)
 {
@@ -468,14 +446,14 @@ static void setup_vmcs(void (*payload)(void))
 	write_field(VMCS_HOST_CR4, cr4);
 	write_field(VMCS_HOST_CS_SELECTOR, read_sel(0));
 	write_field(VMCS_HOST_SS_SELECTOR, read_sel(1));
-	write_field(VMCS_HOST_DS_SELECTOR, SEL_DATA);
-	write_field(VMCS_HOST_ES_SELECTOR, SEL_DATA);
-	write_field(VMCS_HOST_FS_SELECTOR, SEL_DATA);
-	write_field(VMCS_HOST_GS_SELECTOR, SEL_DATA);
+	write_field(VMCS_HOST_DS_SELECTOR, SEL_KDATA);
+	write_field(VMCS_HOST_ES_SELECTOR, SEL_KDATA);
+	write_field(VMCS_HOST_FS_SELECTOR, SEL_KDATA);
+	write_field(VMCS_HOST_GS_SELECTOR, SEL_KDATA);
 	write_field(VMCS_HOST_TR_SELECTOR, SEL_TSS);
-	write_field(VMCS_HOST_TR_BASE, (uint64_t)(uintptr_t)&tss);
-	write_field(VMCS_HOST_GDTR_BASE, (uint64_t)(uintptr_t)gdt);
-	write_field(VMCS_HOST_IDTR_BASE, 0);
+	write_field(VMCS_HOST_TR_BASE, (uint64_t)(uintptr_t)&guest_tss);
+	write_field(VMCS_HOST_GDTR_BASE, (uint64_t)(uintptr_t)guest_gdt);
+	write_field(VMCS_HOST_IDTR_BASE, sidt_base()); /* exc_init()'s IDT */
 	write_field(VMCS_HOST_FS_BASE, 0);
 	write_field(VMCS_HOST_GS_BASE, 0);
 	write_field(VMCS_HOST_RSP, (uint64_t)(uintptr_t)(host_stack + HOST_STACK_SIZE));
@@ -488,8 +466,8 @@ static void setup_vmcs(void (*payload)(void))
 	write_field(VMCS_GUEST_DR7, 0x400);
 	static const struct {
 		uint64_t sel, ar;
-	} segs[6] = { { SEL_DATA, 0xc093 }, { SEL_CODE64, 0xa09b }, { SEL_DATA, 0xc093 },
-		      { SEL_DATA, 0xc093 }, { SEL_DATA, 0xc093 }, { SEL_DATA, 0xc093 } };
+	} segs[6] = { { SEL_KDATA, 0xc093 }, { SEL_KCODE, 0xa09b }, { SEL_KDATA, 0xc093 },
+		      { SEL_KDATA, 0xc093 }, { SEL_KDATA, 0xc093 }, { SEL_KDATA, 0xc093 } };
 	for (int i = 0; i < 6; i++) {
 		write_field(VMCS_GUEST_ES_SELECTOR + 2 * i, segs[i].sel);
 		write_field(VMCS_GUEST_ES_BASE + 2 * i, 0);
@@ -499,11 +477,11 @@ static void setup_vmcs(void (*payload)(void))
 	write_field(VMCS_GUEST_LDTR_SELECTOR, 0);
 	write_field(VMCS_GUEST_LDTR_AR_BYTES, 1u << 16); /* unusable */
 	write_field(VMCS_GUEST_TR_SELECTOR, SEL_TSS);
-	write_field(VMCS_GUEST_TR_BASE, (uint64_t)(uintptr_t)&tss);
-	write_field(VMCS_GUEST_TR_LIMIT, sizeof(tss) - 1);
+	write_field(VMCS_GUEST_TR_BASE, (uint64_t)(uintptr_t)&guest_tss);
+	write_field(VMCS_GUEST_TR_LIMIT, sizeof(guest_tss) - 1);
 	write_field(VMCS_GUEST_TR_AR_BYTES, 0x8b); /* busy 64-bit TSS, present */
-	write_field(VMCS_GUEST_GDTR_BASE, (uint64_t)(uintptr_t)gdt);
-	write_field(VMCS_GUEST_GDTR_LIMIT, sizeof(gdt) - 1);
+	write_field(VMCS_GUEST_GDTR_BASE, (uint64_t)(uintptr_t)guest_gdt);
+	write_field(VMCS_GUEST_GDTR_LIMIT, SEL_BEYOND_GDT - 1);
 	write_field(VMCS_GUEST_IDTR_BASE, 0);
 	write_field(VMCS_GUEST_IDTR_LIMIT, 0);
 	write_field(VMCS_GUEST_RSP, (uint64_t)(uintptr_t)(l2_stack + L2_STACK_SIZE - 8));
@@ -534,6 +512,9 @@ static void setup_vmcs(void (*payload)(void))
 		write_field(VMCS_GUEST_RSP, 0x8000);
 	}
 
+	if (irq_active())
+		irq_setup_vmcs();
+
 	/* bad=: one broken field of each class (SDM 27.2, 27.3, 27.4). */
 	if (!strcmp(hv.bad, "ctl")) {
 		write_field(VMCS_CR3_TARGET_COUNT, 5);
@@ -551,7 +532,7 @@ static void setup_vmcs(void (*payload)(void))
 
 /* ---- exit handling ---- */
 
-static void skip_instruction(void)
+void skip_instruction(void)
 {
 	uint64_t rip = vmread(VMCS_GUEST_RIP);
 	write_field(VMCS_GUEST_RIP, rip + vmread(VMCS_VM_EXIT_INSTRUCTION_LEN));
@@ -639,7 +620,7 @@ static uint64_t l2_field_value(void)
 	return v;
 }
 
-static void report(void)
+void report(void)
 {
 	printf("l1hv: L2 payload '%s' done, n=%lu; exits handled by L1:\n", hv.payload, hv.n);
 	for (unsigned k = 0; k < 80; k++)
@@ -661,6 +642,10 @@ void l1_handle_exit(struct regs *r)
 	reason &= 0xffff;
 	if (reason < 80)
 		hv.exits[reason]++;
+	if (irq_active()) {
+		irq_handle_exit(reason, r);
+		return;
+	}
 	switch (reason) {
 	case EXIT_CPUID:
 		handle_cpuid(r);
@@ -767,7 +752,9 @@ int main(const struct tortuga_bootinfo *bi)
 		payload = NULL; /* 16-bit code, copied by setup_vmcs() */
 		hv.payload = "real";
 	} else if (name && strcmp(name, "cpuid")) {
-		fail("unknown payload (l2=cpuid|io|vmcs|pagetouch|vmfunc|real|pf)", 0);
+		hv.payload = irq_select(name, bi, &payload);
+		if (!hv.payload)
+			fail("unknown payload (l2=cpuid|io|vmcs|pagetouch|vmfunc|real|pf|timer|ipi|inject|tpr|mtf)", 0);
 	}
 	hv.n = parse_u64(cmdline_get(bi, "n"), 1000);
 	hv.shadow = !strcmp(hv.payload, "vmcs") && parse_u64(cmdline_get(bi, "shadow"), 1) != 0;
@@ -791,6 +778,8 @@ int main(const struct tortuga_bootinfo *bi)
 			hv.cpuid_cache[leaf][k] = v[k];
 	}
 	hv.cpuid_cache[1][2] &= ~(1u << 5); /* no VMX for L2 */
+	if (parse_u64(cmdline_get(bi, "baseline"), 0) && irq_active())
+		irq_baseline();
 	if (parse_u64(cmdline_get(bi, "baseline"), 0)) {
 		uint32_t r[4];
 		for (uint64_t i = 0; i < hv.n; i++)
@@ -799,7 +788,9 @@ int main(const struct tortuga_bootinfo *bi)
 		return 0;
 	}
 	printf("l1hv: L1 hypervisor starting payload '%s' (n=%lu)\n", hv.payload, hv.n);
-	setup_gdt();
+	/* The library's GDT with a 64-bit TSS (VM exits need a non-null host
+	 * TR, SDM 27.2.3) and its IDT, which catches L1's exceptions. */
+	exc_init();
 	enable_vmx();
 	setup_vmcs(payload);
 	uint8_t cf, zf;

@@ -120,7 +120,20 @@ enum entry_check nested_check_controls(const struct entry_ctx *c, struct entry_r
 		CC(IO_BITMAP_ADDR, page_addr_bad(c, F(IO_BITMAP_A)) || page_addr_bad(c, F(IO_BITMAP_B)));
 	if (proc & VMX_PROC_USE_MSR_BITMAPS)
 		CC(MSR_BITMAP_ADDR, page_addr_bad(c, F(MSR_BITMAP)));
+	if (proc & VMX_PROC_USE_TPR_SHADOW) {
+		uint64_t vapic = F(VIRTUAL_APIC_PAGE_ADDR);
+		CC(VIRTUAL_APIC_ADDR, page_addr_bad(c, vapic));
+		/* Virtual-interrupt delivery and APIC-access virtualization are
+		 * not offered: both checks apply. The VTPR is read from L1
+		 * memory (all ones where there is no RAM). */
+		CC(TPR_THRESHOLD, F(TPR_THRESHOLD) & ~0xfull);
+		uint8_t vtpr = 0xff;
+		if (c->read_phys && !c->read_phys(c->opaque, vapic + 0x80, &vtpr, 1))
+			vtpr = 0xff;
+		CC(TPR_THRESHOLD_VTPR, (F(TPR_THRESHOLD) & 0xf) > (vtpr >> 4));
+	}
 	CC(VIRTUAL_NMIS, !(pin & VMX_PIN_NMI_EXITING) && (pin & VMX_PIN_VIRTUAL_NMIS));
+	CC(NMI_WINDOW_VNMI, !(pin & VMX_PIN_VIRTUAL_NMIS) && (proc & VMX_PROC_NMI_WINDOW_EXITING));
 	if (proc2 & VMX_PROC2_ENABLE_VPID)
 		CC(VPID_NONZERO, F(VIRTUAL_PROCESSOR_ID) == 0);
 	if (proc2 & VMX_PROC2_ENABLE_EPT)

@@ -103,6 +103,10 @@ static void load_ctls12(struct nested_vcpu *n, struct vmx_exec_controls *c)
 	c->ple_gap = (uint32_t)V12(vmcs, PLE_GAP);
 	c->ple_window = (uint32_t)V12(vmcs, PLE_WINDOW);
 	c->tsc_offset = (c->proc & VMX_PROC_USE_TSC_OFFSETTING) ? V12(vmcs, TSC_OFFSET) : 0;
+	if (c->proc & VMX_PROC_USE_TPR_SHADOW) {
+		c->tpr_threshold = (uint32_t)V12(vmcs, TPR_THRESHOLD) & 0xf;
+		c->virtual_apic = l1_page(n, V12(vmcs, VIRTUAL_APIC_PAGE_ADDR));
+	}
 }
 
 /*
@@ -119,8 +123,22 @@ static void build_ctls02(struct nested_vcpu *n)
 	struct vmx_exec_controls *c02 = &n->ctls02;
 	const uint8_t *vmcs = n->vmcs;
 	*c02 = *c12;
+	/* L0 exits on every interrupt and NMI of the vCPU (its own vmcs01
+	 * controls) and decides where they go (events.c). NMI blocking in L2
+	 * means what vmcs12 says it means: with L1's "NMI exiting", L1's
+	 * "virtual NMIs" decide whether IRET ends it (26.3); otherwise L0's
+	 * virtual NMIs track L2's NMI blocking. */
 	c02->pin = c01->pin | c12->pin;
-	c02->proc = (c01->proc | c12->proc | VMX_PROC_UNCOND_IO_EXITING) & ~VMX_PROC_USE_IO_BITMAPS;
+	if (c12->pin & VMX_PIN_NMI_EXITING)
+		c02->pin = (c02->pin & ~VMX_PIN_VIRTUAL_NMIS) | (c12->pin & VMX_PIN_VIRTUAL_NMIS);
+	/* Window exiting: L1's own, plus what L0 waits for in L2 (set by
+	 * nested_check_events(), never vmcs01's requests for L1). With L1's
+	 * "use TPR shadow", L2's CR8 is the VTPR of L1's virtual-APIC page and
+	 * the TPR threshold L1's (30.1); without, L2's CR8 is the vCPU's TPR. */
+	const uint32_t windows = VMX_PROC_INTR_WINDOW_EXITING | VMX_PROC_NMI_WINDOW_EXITING;
+	c02->proc = ((c01->proc & ~windows) | c12->proc | VMX_PROC_UNCOND_IO_EXITING) & ~VMX_PROC_USE_IO_BITMAPS;
+	if (!(c12->proc & VMX_PROC_USE_TPR_SHADOW))
+		c02->virtual_apic = NULL;
 	c02->io_bitmap = c02->io_bitmap_b = NULL;
 	const uint32_t l1_only = VMX_PROC2_ENABLE_RDTSCP | VMX_PROC2_DESC_TABLE_EXITING | VMX_PROC2_VMCS_SHADOWING |
 				 VMX_PROC2_ENABLE_VMFUNC | VMX_PROC2_UNRESTRICTED_GUEST | VMX_PROC2_ENABLE_EPT |
@@ -223,13 +241,24 @@ static void load_guest_state(struct nested_vcpu *n)
 }
 
 /* 27.6: the event in the VM-entry interruption-information field is
- * delivered as if it occurred right after VM entry, through L2's IDT. */
-static void inject_event(struct nested_vcpu *n)
+ * delivered as if it occurred right after VM entry, through L2's IDT.
+ * Returns true if the entry injects a pending MTF VM exit instead. */
+static bool inject_event(struct nested_vcpu *n)
 {
 	struct vcpu *v = n->v;
 	uint32_t intr = (uint32_t)V12(n->vmcs, VM_ENTRY_INTR_INFO_FIELD);
 	if (!(intr & INTR_INFO_VALID))
-		return;
+		return false;
+	unsigned type = (intr >> 8) & 7;
+	/* 27.6.2: type 7 (other event), vector 0: a pending MTF VM exit. */
+	if (type == INTR_TYPE_OTHER >> 8)
+		return true;
+	/* 27.7.1: after a vectoring VM entry there is no blocking by STI or
+	 * MOV SS; injecting an NMI blocks NMIs (or, with "virtual NMIs",
+	 * sets virtual-NMI blocking: 27.6.1.2). */
+	v->s.interruptibility &= ~(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
+	if (type == INTR_TYPE_NMI >> 8)
+		v->s.interruptibility |= INTR_BLOCK_NMI;
 	v->inject = (struct vcpu_event){
 		.valid = true,
 		.vector = intr & 0xff,
@@ -240,6 +269,7 @@ static void inject_event(struct nested_vcpu *n)
 	};
 	/* An injected event is delivered even in the HLT state (27.6.3). */
 	v->s.activity = ACT_ACTIVE;
+	return false;
 }
 
 /*
@@ -324,15 +354,10 @@ int nested_vmentry(struct nested_vcpu *n, struct vm_exit *e, bool launch)
 		uint32_t st[2] = { VMCS12_LAUNCHED, n->vmxon_epoch };
 		memcpy(n->vmcs + offsetof(struct vmcs12, launch_state), st, sizeof(st));
 	}
-	inject_event(n);
-	/* 26.5.1: the VMX-preemption timer counts down from its field's value
-	 * at the rate IA32_VMX_MISC[4:0] gives (one tick every 2^5 TSC cycles of
-	 * L2's execution: one cycle per instruction). */
-	v->timer_armed = (n->ctls12.pin & VMX_PIN_PREEMPTION_TIMER) != 0;
-	if (v->timer_armed)
-		v->timer_deadline = v->stats.insns + (V12(n->vmcs, VMX_PREEMPTION_TIMER_VALUE) << VMX_MISC_PREEMPTION_RATE);
+	nested_events_entry(n, inject_event(n));
 	n->entries++;
 	v->nested_parent = 0;
-	nested_trace(n, TORTUGA_EV_NESTED_ENTRY, 1, 0, (uint16_t)e->reason, 0, v->s.rip, v->cur_exit_seq);
+	n->entry_exit_seq = v->cur_exit_seq;
+	n->entry_seq = nested_trace(n, TORTUGA_EV_NESTED_ENTRY, 1, 0, (uint16_t)e->reason, 0, v->s.rip, v->cur_exit_seq);
 	return 0;
 }

@@ -81,10 +81,8 @@ static void save_guest_state(struct nested_vcpu *n)
 	V12_SET(vmcs, GUEST_ACTIVITY_STATE, s->activity == ACT_HLT ? ACT_HLT : ACT_ACTIVE);
 	V12_SET(vmcs, GUEST_INTERRUPTIBILITY_INFO, s->interruptibility & 0xf);
 	V12_SET(vmcs, GUEST_PENDING_DBG_EXCEPTIONS, 0);
-	if (exit_ctl & VMX_EXIT_SAVE_PREEMPTION_TIMER) {
-		uint64_t left = v->timer_armed && v->timer_deadline > v->stats.insns ? v->timer_deadline - v->stats.insns : 0;
-		V12_SET(vmcs, VMX_PREEMPTION_TIMER_VALUE, left >> VMX_MISC_PREEMPTION_RATE);
-	}
+	if (exit_ctl & VMX_EXIT_SAVE_PREEMPTION_TIMER)
+		V12_SET(vmcs, VMX_PREEMPTION_TIMER_VALUE, nested_preempt_left(n) >> VMX_MISC_PREEMPTION_RATE);
 	/* IA32_VMX_MISC[5]: "IA-32e mode guest" receives IA32_EFER.LMA. */
 	uint64_t entry_ctl = V12(vmcs, VM_ENTRY_CONTROLS);
 	if (s->efer & EFER_LMA)
@@ -244,7 +242,7 @@ static void switch_to_l1(struct nested_vcpu *n)
 	struct vcpu *v = n->v;
 	uint64_t proc = V12(n->vmcs, CPU_BASED_VM_EXEC_CONTROL);
 	bool tagged = (proc & VMX_PROC_SECONDARY_CONTROLS) && (V12(n->vmcs, SECONDARY_VM_EXEC_CONTROL) & VMX_PROC2_ENABLE_VPID);
-	v->timer_armed = false;
+	nested_events_exit(n);
 	if (v->level == 2) {
 		v->ctls = n->ctls01;
 		v->s.tsc_offset = n->l1_tsc_offset;

@@ -32,7 +32,7 @@ int nested_vcpu_init(struct vcpu *v)
 	vmx_caps_init(&n->caps, arch_cr4_supported(v), v->vm->model.phys_bits);
 	nested_shadow_init_bitmaps(n);
 	v->nested = n;
-	return 0;
+	return nested_events_init(n);
 }
 
 void nested_vcpu_fini(struct vcpu *v)
@@ -130,6 +130,17 @@ static int l2_vmfunc(struct nested_vcpu *n, struct vm_exit *e)
 	return 1;
 }
 
+void nested_reflect(struct nested_vcpu *n, const struct vm_exit *e, uint64_t parent)
+{
+	struct vcpu *v = n->v;
+	n->reflected++;
+	v->lstats[2].reflected++;
+	nested_vmexit(n, e);
+	/* From here until L1 resumes L2, L1's exits are caused by this one. */
+	v->nested_parent = parent;
+	nested_trace(n, TORTUGA_EV_REFLECT, 2, 1, (uint16_t)e->reason, e->qual, v->s.rip, parent);
+}
+
 int nested_l2_exit(struct vcpu *v, struct vm_exit *e, uint64_t seq)
 {
 	struct nested_vcpu *n = nested_of(v);
@@ -138,12 +149,7 @@ int nested_l2_exit(struct vcpu *v, struct vm_exit *e, uint64_t seq)
 	if (e->reason == TORTUGA_EXIT_VMFUNC && l2_vmfunc(n, e))
 		return 1;
 	if (nested_l1_wants_exit(&n->ctls12, e)) {
-		n->reflected++;
-		v->lstats[2].reflected++;
-		nested_vmexit(n, e);
-		/* From here until L1 resumes L2, L1's exits are caused by this one. */
-		v->nested_parent = seq;
-		nested_trace(n, TORTUGA_EV_REFLECT, 2, 1, (uint16_t)e->reason, e->qual, v->s.rip, seq);
+		nested_reflect(n, e, seq);
 		return 1;
 	}
 	if (e->reason == TORTUGA_EXIT_CR_ACCESS)

@@ -9,7 +9,9 @@
  *  checks.c    VM-entry checks, each named (SDM 27.2, 27.3)
  *  entry.c     VM entry: vmcs02, guest-state loading, MSR loading, events
  *  exit.c      synthesized VM exits into L1 (SDM 28)
- *  reflect.c   which level handles an L2 exit (pure decisions)
+ *  reflect.c   which level handles an L2 exit or event (pure decisions)
+ *  events.c    interrupts, NMIs and INIT while L2 runs; HLT in L2; the
+ *              VMX-preemption timer and the monitor trap flag
  *  shadow.c    VMCS shadowing (SDM 25.10, 31.3 VMREAD/VMWRITE)
  *  ept.c       EPT for L2 (SDM 29.3)
  */
@@ -21,6 +23,7 @@
 
 #include "core/exit.h"
 #include "core/exit_policy.h"
+#include "core/timer.h"
 #include "core/vm.h"
 #include "vmcs12.h"
 
@@ -137,7 +140,24 @@ struct nested_vcpu {
 	uint16_t l2_tlb_vpid;
 	uint64_t l2_tlb_cr3, l2_tlb_eptp;
 
+	/* Events while L2 runs (events.c). The VMX-preemption timer expires
+	 * when stats.insns reaches preempt_deadline (while L2 runs) or, while
+	 * it is halted, preempt_timer fires; an MTF VM exit is due when
+	 * stats.insns reaches mtf_deadline. v->timer_* carries the earlier. */
+	bool preempt_armed, mtf_armed;
+	bool timers_relative; /* deadlines count from L2's first boundary (events.c) */
+	uint64_t preempt_deadline, mtf_deadline;
+	bool l2_halted; /* L2 is in HLT and L0 holds the vCPU (since halt_since) */
+	uint64_t halt_since; /* vcpu_now() when it halted */
+	uint64_t halt_parent; /* the exit after which it halted: parent of what wakes it */
+	/* The L1 exit (VMLAUNCH/VMRESUME) that entered L2 and the nested-entry
+	 * event: what an event L0 finds right at that entry names as parent. */
+	uint64_t entry_exit_seq, entry_seq;
+	struct vm_timer preempt_timer;
+
 	/* Statistics. */
+	uint64_t events_exited; /* interrupts, NMIs, INITs for the vCPU made VM exits to L1 */
+	uint64_t events_injected; /* ... and delivered into L2 by L0 */
 	uint64_t reflected; /* L2 exits reflected into L1 */
 	uint64_t entries; /* successful VM entries into L2 */
 	uint64_t entry_failures; /* VMfailValid(7/8) and failed-entry exits */
@@ -167,5 +187,22 @@ void nested_shadow_to_vmcs12(struct nested_vcpu *n);
 /* The current VMCS changed (VMPTRLD, VMCLEAR, VMXOFF): switch vmcs01's
  * shadowing on or off. */
 void nested_shadow_update(struct nested_vcpu *n);
+
+/* ---- nested.c ---- */
+/* Give L1 a VM exit for an exit or event of L2 (parent: the L2 exit that
+ * caused it), with the trace and statistics that go with it. */
+void nested_reflect(struct nested_vcpu *n, const struct vm_exit *e, uint64_t parent);
+
+/* ---- events.c ---- */
+/* A VM entry loaded L2's state: start the VMX-preemption timer and the
+ * monitor trap flag (SDM 27.7.4, 26.5.2). pending_mtf: the entry injects a
+ * pending MTF VM exit (27.6.2). */
+void nested_events_entry(struct nested_vcpu *n, bool pending_mtf);
+/* A VM exit to L1: stop them. */
+void nested_events_exit(struct nested_vcpu *n);
+/* What is left of the VMX-preemption timer, in TSC cycles. */
+uint64_t nested_preempt_left(struct nested_vcpu *n);
+/* Register the vCPU's timer for a halted L2. */
+int nested_events_init(struct nested_vcpu *n);
 
 #endif

@@ -125,7 +125,10 @@ bool nested_l1_wants_exit(const struct vmx_exec_controls *c, const struct vm_exi
 	case TORTUGA_EXIT_MWAIT:
 		return (c->proc & VMX_PROC_MWAIT_EXITING) != 0;
 	case TORTUGA_EXIT_MONITOR_TRAP_FLAG:
-		return (c->proc & VMX_PROC_MONITOR_TRAP_FLAG) != 0;
+		/* 26.5.2: from L1's "monitor trap flag" or from a pending MTF
+		 * VM exit L1 injected (27.6.2), which exits even with the
+		 * control 0. L0 never uses it. */
+		return true;
 	case TORTUGA_EXIT_MONITOR:
 		return (c->proc & VMX_PROC_MONITOR_EXITING) != 0;
 	case TORTUGA_EXIT_PAUSE:
@@ -161,4 +164,76 @@ bool nested_l1_wants_exit(const struct vmx_exec_controls *c, const struct vm_exi
 		 * as KVM's default. */
 		return true;
 	}
+}
+
+/*
+ * Events L0 holds for the vCPU while L2 runs. The order is the SDM's
+ * priority among simultaneous events (Vol. 3A 6.9, Table 6-2, with the VMX
+ * rows of Vol. 3C 26.2 and 26.5): INIT; then the monitor trap flag and the
+ * VMX-preemption timer; NMI-window exits; NMIs; interrupt-window exits;
+ * maskable interrupts.
+ */
+struct l2_event_action nested_l2_event(const struct l2_event_state *s)
+{
+	struct l2_event_action a = { .kind = L2EV_NONE };
+	uint32_t ib = s->interruptibility;
+	bool nmi_exiting = (s->pin & VMX_PIN_NMI_EXITING) != 0;
+	bool intr_exiting = (s->pin & VMX_PIN_EXT_INTR_EXITING) != 0;
+
+	/* 26.2: with "NMI exiting" an NMI is a VM exit. 27.7.1: without
+	 * "virtual NMIs", blocking by NMI holds NMIs off for as long as L2
+	 * runs; with them, bit 3 is virtual-NMI blocking, which real NMIs
+	 * ignore. Whether STI or MOV SS block the exit is implementation-
+	 * specific (26.4.1): here, as in KVM, they do not. */
+	bool nmi_exit = s->nmi_pending && nmi_exiting && ((s->pin & VMX_PIN_VIRTUAL_NMIS) || !(ib & INTR_BLOCK_NMI));
+	/* 26.4.1: with "external-interrupt exiting" RFLAGS.IF does not block
+	 * external interrupts: the exit happens even with IF = 0 (STI and MOV
+	 * SS: implementation-specific, not blocking here either). */
+	bool intr_exit = s->intr_pending && intr_exiting;
+	/* Without those controls L0 delivers the event through L2's IDT when
+	 * L2 can take it: an NMI unless blocked by NMI or MOV SS (Vol. 3A
+	 * 6.7.1, 6.8.3), an interrupt with IF = 1 and no STI or MOV SS
+	 * blocking (6.8.1, 6.8.3); one event per VM entry (27.6). */
+	bool can_inject = !s->inject_pending;
+	bool nmi_open = !(ib & (INTR_BLOCK_NMI | INTR_BLOCK_MOV_SS));
+	bool intr_open = (s->rflags & RFLAGS_IF) && !(ib & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS));
+	bool nmi_inject = s->nmi_pending && !nmi_exiting && nmi_open && can_inject;
+	bool intr_inject = s->intr_pending && !intr_exiting && intr_open && can_inject && !nmi_inject;
+
+	/* L1's window exits (26.2). While L2 runs the CPU takes them by itself
+	 * at the next instruction boundary; L0 takes one here only where it
+	 * outranks the event L0 would act on. A halted L2 executes nothing, so
+	 * L0 takes them all: they wake the processor from HLT as an NMI or an
+	 * interrupt would (26.2), whether HLT came from L2 (STI; HLT opens the
+	 * interrupt window in the HLT state) or from VM entry (27.7.5, 27.7.6). */
+	bool nmi_window = (s->proc & VMX_PROC_NMI_WINDOW_EXITING) && nmi_open;
+	bool intr_window = (s->proc & VMX_PROC_INTR_WINDOW_EXITING) && intr_open;
+	bool competing = s->halted || nmi_exit || intr_exit || nmi_inject || intr_inject;
+
+	int reason = -1; /* EXCEPTION_NMI is basic exit reason 0 */
+	if (s->init_pending)
+		reason = TORTUGA_EXIT_INIT_SIGNAL; /* 26.2: INIT always exits */
+	else if (s->timer_due)
+		reason = s->timer_due; /* 26.5.1, 26.5.2: not blocked by HLT */
+	else if (competing && nmi_window)
+		reason = TORTUGA_EXIT_NMI_WINDOW;
+	else if (nmi_exit)
+		reason = TORTUGA_EXIT_EXCEPTION_NMI;
+	else if (nmi_inject)
+		a.kind = L2EV_INJECT_NMI;
+	else if (competing && intr_window)
+		reason = TORTUGA_EXIT_INTERRUPT_WINDOW;
+	else if (intr_exit)
+		reason = TORTUGA_EXIT_EXTERNAL_INTERRUPT;
+	else if (intr_inject)
+		a.kind = L2EV_INJECT_INTR;
+	if (reason >= 0) {
+		a.kind = L2EV_EXIT;
+		a.reason = (uint16_t)reason;
+		a.after_delivery = s->inject_pending;
+	}
+	/* What L0 still has to deliver into L2 waits for its window. */
+	a.nmi_window = s->nmi_pending && !nmi_exiting && a.kind != L2EV_INJECT_NMI;
+	a.intr_window = s->intr_pending && !intr_exiting && a.kind != L2EV_INJECT_INTR;
+	return a;
 }

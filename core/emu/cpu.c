@@ -230,16 +230,16 @@ static int emu_vcpu_run(struct vcpu *v)
 			continue;
 		}
 		/* Interrupt-window and NMI-window exiting (SDM Vol. 3C 26.2,
-		 * 26.7.5, 26.7.6): exit as soon as the guest can take the event
-		 * L0 holds. */
+		 * 27.7.5, 27.7.6): exit as soon as the guest can take the event
+		 * L0 holds; NMI-window exits first (Vol. 3A Table 6-2 with 26.2). */
 		uint32_t win = v->ctls->proc & (VMX_PROC_INTR_WINDOW_EXITING | VMX_PROC_NMI_WINDOW_EXITING);
 		if (unlikely(win)) {
 			uint32_t reason = 0;
-			if ((win & VMX_PROC_INTR_WINDOW_EXITING) && (s->rflags & RFLAGS_IF) && !shadow)
-				reason = TORTUGA_EXIT_INTERRUPT_WINDOW;
-			else if ((win & VMX_PROC_NMI_WINDOW_EXITING) &&
-				 !(s->interruptibility & (INTR_BLOCK_NMI | INTR_BLOCK_MOV_SS)))
+			if ((win & VMX_PROC_NMI_WINDOW_EXITING) &&
+			    !(s->interruptibility & (INTR_BLOCK_NMI | INTR_BLOCK_MOV_SS)))
 				reason = TORTUGA_EXIT_NMI_WINDOW;
+			else if ((win & VMX_PROC_INTR_WINDOW_EXITING) && (s->rflags & RFLAGS_IF) && !shadow)
+				reason = TORTUGA_EXIT_INTERRUPT_WINDOW;
 			if (reason) {
 				struct vm_exit e = { .reason = reason };
 				vcpu_handle_exit(v, &e);
@@ -250,7 +250,7 @@ static int emu_vcpu_run(struct vcpu *v)
 			/* VMX-preemption timer (SDM 26.5.1): exits at an instruction
 			 * boundary once it counted down to zero. */
 			if (v->stats.insns >= v->timer_deadline) {
-				struct vm_exit e = { .reason = TORTUGA_EXIT_PREEMPTION_TIMER };
+				struct vm_exit e = { .reason = v->timer_reason };
 				v->timer_armed = false;
 				vcpu_handle_exit(v, &e);
 				continue;

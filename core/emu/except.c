@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "core/nested_hooks.h"
 #include "emu.h"
 #include "seg.h"
 #include "task.h"
@@ -363,5 +364,7 @@ void emu_deliver(struct emu_cpu *c, unsigned vector, unsigned type, bool has_err
 		deliver_32(c, vector, type, has_error, error, return_rip);
 	c->delivering = -1;
 	s->interruptibility &= ~(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
+	if (c->v->level == 2 && c->v->nested)
+		nested_event_delivered(c->v);
 	emu_break(c);
 }

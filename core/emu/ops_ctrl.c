@@ -472,7 +472,11 @@ void op_iret(struct emu_cpu *c, const struct emu_insn *i)
 		emu_raise(c, X86_GP, 0); /* virtual-8086 mode is not implemented */
 	else
 		iret_protected(c, i);
-	/* IRET ends NMI blocking (SDM 6.7.1). */
-	c->s->interruptibility &= ~INTR_BLOCK_NMI;
+	/* IRET ends NMI blocking (SDM 6.7.1) -- or virtual-NMI blocking with
+	 * "virtual NMIs"; with "NMI exiting" alone it leaves NMI blocking
+	 * alone (SDM Vol. 3C 26.3, IRET). */
+	uint32_t pin = c->v->ctls->pin;
+	if (!(pin & VMX_PIN_NMI_EXITING) || (pin & VMX_PIN_VIRTUAL_NMIS))
+		c->s->interruptibility &= ~INTR_BLOCK_NMI;
 	emu_break(c);
 }

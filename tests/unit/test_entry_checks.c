@@ -20,14 +20,20 @@ static struct vmx_caps caps;
 /* A fake L1 physical memory for the link-pointer and PDPTE checks. */
 #define LINK_GPA 0x5000ull
 #define PDPT_GPA 0x6000ull
+#define VAPIC_GPA 0x7000ull
 static uint32_t link_rev;
 static uint64_t pdpt[4];
+static uint8_t vtpr; /* VTPR: byte 80H of the virtual-APIC page at VAPIC_GPA */
 
 static bool read_phys(void *opaque, uint64_t gpa, void *buf, unsigned len)
 {
 	(void)opaque;
 	if (gpa == LINK_GPA && len == 4) {
 		memcpy(buf, &link_rev, 4);
+		return true;
+	}
+	if (gpa == VAPIC_GPA + 0x80 && len == 1) {
+		*(uint8_t *)buf = vtpr;
 		return true;
 	}
 	if (gpa == PDPT_GPA && len == 32) {
@@ -69,6 +75,17 @@ static void baseline(void)
 	SET(GUEST_GDTR_LIMIT, 0x2f);
 	link_rev = VMCS12_REVISION;
 	memset(pdpt, 0, sizeof(pdpt));
+	vtpr = 0;
+}
+
+/* "Use TPR shadow" with a valid virtual-APIC page whose VTPR is 20H and a
+ * TPR threshold of 2 (SDM 27.2.1.1: the threshold may equal VTPR[7:4]). */
+static void tpr_shadow(void)
+{
+	SET(CPU_BASED_VM_EXEC_CONTROL, GET(CPU_BASED_VM_EXEC_CONTROL) | VMX_PROC_USE_TPR_SHADOW);
+	SET(VIRTUAL_APIC_PAGE_ADDR, VAPIC_GPA);
+	SET(TPR_THRESHOLD, 2);
+	vtpr = 0x20;
 }
 
 static void allow_proc2(uint32_t bits)
@@ -102,7 +119,7 @@ struct mutation {
 	}
 /* 27.2.1.1 */
 M(PIN_CTLS, SET(PIN_BASED_VM_EXEC_CONTROL, 0))
-M(PROC_CTLS, SET(CPU_BASED_VM_EXEC_CONTROL, GET(CPU_BASED_VM_EXEC_CONTROL) | VMX_PROC_USE_TPR_SHADOW))
+M(PROC_CTLS, SET(CPU_BASED_VM_EXEC_CONTROL, GET(CPU_BASED_VM_EXEC_CONTROL) | VMX_PROC_TERTIARY_CONTROLS))
 M(PROC2_CTLS, allow_proc2(VMX_PROC2_VIRT_APIC_ACCESSES))
 M(CR3_TARGET_COUNT, SET(CR3_TARGET_COUNT, 5))
 M(IO_BITMAP_ADDR, {
@@ -114,7 +131,23 @@ M(MSR_BITMAP_ADDR, {
 	SET(CPU_BASED_VM_EXEC_CONTROL, GET(CPU_BASED_VM_EXEC_CONTROL) | VMX_PROC_USE_MSR_BITMAPS);
 	SET(MSR_BITMAP, 1ull << 40);
 })
+M(VIRTUAL_APIC_ADDR, {
+	tpr_shadow();
+	SET(VIRTUAL_APIC_PAGE_ADDR, VAPIC_GPA | 0x80);
+})
+M(TPR_THRESHOLD, {
+	tpr_shadow();
+	SET(TPR_THRESHOLD, 0x12);
+})
+M(TPR_THRESHOLD_VTPR, {
+	tpr_shadow();
+	vtpr = 0x1f; /* VTPR[7:4] = 1 < threshold 2; bits 3:0 do not count */
+})
 M(VIRTUAL_NMIS, SET(PIN_BASED_VM_EXEC_CONTROL, GET(PIN_BASED_VM_EXEC_CONTROL) | VMX_PIN_VIRTUAL_NMIS))
+M(NMI_WINDOW_VNMI, {
+	SET(PIN_BASED_VM_EXEC_CONTROL, GET(PIN_BASED_VM_EXEC_CONTROL) | VMX_PIN_NMI_EXITING);
+	SET(CPU_BASED_VM_EXEC_CONTROL, GET(CPU_BASED_VM_EXEC_CONTROL) | VMX_PROC_NMI_WINDOW_EXITING);
+})
 M(VPID_NONZERO, allow_proc2(VMX_PROC2_ENABLE_VPID))
 M(EPTP_VALID, {
 	allow_proc2(VMX_PROC2_ENABLE_EPT);
@@ -364,6 +397,22 @@ static void baseline_passes(void)
 	CHECK_EQ(k, CHECK_OK);
 }
 
+/* Features that need more state pass with it: the TPR shadow with a
+ * threshold equal to VTPR[7:4] (SDM 27.2.1.1 forbids only "greater"). */
+static void valid_features_pass(void)
+{
+	struct entry_result r;
+	check_test = __func__;
+	baseline();
+	tpr_shadow();
+	CHECK_EQ(run_checks(&r), CHECK_OK);
+	baseline();
+	SET(PIN_BASED_VM_EXEC_CONTROL, GET(PIN_BASED_VM_EXEC_CONTROL) | VMX_PIN_NMI_EXITING | VMX_PIN_VIRTUAL_NMIS);
+	SET(CPU_BASED_VM_EXEC_CONTROL, GET(CPU_BASED_VM_EXEC_CONTROL) | VMX_PROC_NMI_WINDOW_EXITING |
+					       VMX_PROC_INTR_WINDOW_EXITING | VMX_PROC_MONITOR_TRAP_FLAG);
+	CHECK_EQ(run_checks(&r), CHECK_OK);
+}
+
 static void each_check_fails_alone(void)
 {
 	check_test = __func__;
@@ -435,4 +484,4 @@ static void setup(void)
 		      40);
 }
 
-TEST_MAIN(setup, baseline_passes, each_check_fails_alone, check_classes, sdm_order, unallowed_feature)
+TEST_MAIN(setup, baseline_passes, valid_features_pass, each_check_fails_alone, check_classes, sdm_order, unallowed_feature)

@@ -4,6 +4,7 @@
  * (conditional, with bitmaps, masks and CR3 targets) and 26.2 (exceptions,
  * interrupts, triple fault, EPT).
  */
+#include "core/state.h"
 #include "core/x86.h"
 #include "nested/reflect.h"
 
@@ -38,7 +39,9 @@ static void unconditional(void)
 				    TORTUGA_EXIT_VMREAD,  TORTUGA_EXIT_VMRESUME, TORTUGA_EXIT_VMWRITE,
 				    TORTUGA_EXIT_VMXOFF,  TORTUGA_EXIT_VMXON,    TORTUGA_EXIT_INVEPT,
 				    TORTUGA_EXIT_INVVPID, TORTUGA_EXIT_TRIPLE_FAULT, TORTUGA_EXIT_TASK_SWITCH,
-				    TORTUGA_EXIT_INIT_SIGNAL, TORTUGA_EXIT_SIPI };
+				    TORTUGA_EXIT_INIT_SIGNAL, TORTUGA_EXIT_SIPI,
+				    /* 26.5.2: L1's MTF or its injected pending MTF exit */
+				    TORTUGA_EXIT_MONITOR_TRAP_FLAG };
 	for (size_t k = 0; k < sizeof(always) / sizeof(always[0]); k++) {
 		CHECK(l1(ex(always[k])));
 		CHECK(!nested_l0_wants_exit(&(struct vm_exit){ .reason = always[k] }));
@@ -61,7 +64,6 @@ static void control_bits(void)
 		{ TORTUGA_EXIT_MONITOR, VMX_PROC_MONITOR_EXITING, 0, 0 },
 		{ TORTUGA_EXIT_PAUSE, VMX_PROC_PAUSE_EXITING, 0, 0 },
 		{ TORTUGA_EXIT_PAUSE, 0, VMX_PROC2_PAUSE_LOOP_EXITING, 0 },
-		{ TORTUGA_EXIT_MONITOR_TRAP_FLAG, VMX_PROC_MONITOR_TRAP_FLAG, 0, 0 },
 		{ TORTUGA_EXIT_INTERRUPT_WINDOW, VMX_PROC_INTR_WINDOW_EXITING, 0, 0 },
 		{ TORTUGA_EXIT_NMI_WINDOW, VMX_PROC_NMI_WINDOW_EXITING, 0, 0 },
 		{ TORTUGA_EXIT_TPR_BELOW_THRESHOLD, VMX_PROC_USE_TPR_SHADOW, 0, 0 },
@@ -228,4 +230,180 @@ static void ept_ownership(void)
 	CHECK(nested_l0_wants_exit(&(struct vm_exit){ .reason = TORTUGA_EXIT_EXTERNAL_INTERRUPT }));
 }
 
-TEST_MAIN(unconditional, control_bits, exceptions, control_registers, io_and_msr_bitmaps, ept_ownership)
+/* ---- events for the vCPU while L2 runs (nested_l2_event) ---- */
+
+/* L2 running with IF = 1 and no blocking; nothing pending. */
+static struct l2_event_state ev_base(void)
+{
+	return (struct l2_event_state){ .rflags = RFLAGS_FIXED1 | RFLAGS_IF };
+}
+
+static bool exits_with(struct l2_event_action a, uint16_t reason)
+{
+	return a.kind == L2EV_EXIT && a.reason == reason;
+}
+
+/* 26.2 and 26.4.1: with "external-interrupt exiting" an interrupt is a VM
+ * exit whatever RFLAGS.IF, STI or MOV SS say; without it L0 delivers it
+ * when L2 can take it (Vol. 3A 6.8.1, 6.8.3), else waits for its window. */
+static void external_interrupts(void)
+{
+	check_test = __func__;
+	struct l2_event_state s = ev_base();
+	CHECK_EQ(nested_l2_event(&s).kind, L2EV_NONE);
+	s.intr_pending = true;
+	s.pin = VMX_PIN_EXT_INTR_EXITING;
+	CHECK(exits_with(nested_l2_event(&s), TORTUGA_EXIT_EXTERNAL_INTERRUPT));
+	s.rflags = RFLAGS_FIXED1;
+	CHECK(exits_with(nested_l2_event(&s), TORTUGA_EXIT_EXTERNAL_INTERRUPT));
+	s.interruptibility = INTR_BLOCK_MOV_SS;
+	CHECK(exits_with(nested_l2_event(&s), TORTUGA_EXIT_EXTERNAL_INTERRUPT));
+	s.halted = true;
+	s.interruptibility = 0;
+	CHECK(exits_with(nested_l2_event(&s), TORTUGA_EXIT_EXTERNAL_INTERRUPT)); /* wakes HLT */
+	CHECK(!nested_l2_event(&s).intr_window);
+
+	s = ev_base();
+	s.intr_pending = true;
+	struct l2_event_action a = nested_l2_event(&s);
+	CHECK_EQ(a.kind, L2EV_INJECT_INTR);
+	CHECK(!a.intr_window);
+	s.rflags = RFLAGS_FIXED1; /* IF = 0 */
+	a = nested_l2_event(&s);
+	CHECK_EQ(a.kind, L2EV_NONE);
+	CHECK(a.intr_window);
+	s.rflags |= RFLAGS_IF;
+	s.interruptibility = INTR_BLOCK_STI;
+	a = nested_l2_event(&s);
+	CHECK_EQ(a.kind, L2EV_NONE);
+	CHECK(a.intr_window);
+	s.interruptibility = INTR_BLOCK_MOV_SS;
+	CHECK_EQ(nested_l2_event(&s).kind, L2EV_NONE);
+	/* HLT resumes on an interrupt only with IF = 1 (Vol. 2B HLT). */
+	s.interruptibility = 0;
+	s.halted = true;
+	CHECK_EQ(nested_l2_event(&s).kind, L2EV_INJECT_INTR);
+	s.rflags = RFLAGS_FIXED1;
+	CHECK_EQ(nested_l2_event(&s).kind, L2EV_NONE);
+}
+
+/* 26.2: "NMI exiting"; 27.7.1: without "virtual NMIs" blocking by NMI holds
+ * NMIs off while L2 runs, with them bit 3 is virtual-NMI blocking, which
+ * real NMIs ignore. Without NMI exiting, NMI blocking and MOV SS hold the
+ * delivery off (Vol. 3A 6.7.1, 6.8.3). */
+static void nmis(void)
+{
+	check_test = __func__;
+	struct l2_event_state s = ev_base();
+	s.nmi_pending = true;
+	s.pin = VMX_PIN_NMI_EXITING;
+	/* Basic exit reason 0: an exit, not "nothing". */
+	struct l2_event_action a = nested_l2_event(&s);
+	CHECK_EQ(a.kind, L2EV_EXIT);
+	CHECK_EQ(a.reason, TORTUGA_EXIT_EXCEPTION_NMI);
+	s.rflags = RFLAGS_FIXED1;
+	CHECK(exits_with(nested_l2_event(&s), TORTUGA_EXIT_EXCEPTION_NMI));
+	s.interruptibility = INTR_BLOCK_NMI;
+	CHECK_EQ(nested_l2_event(&s).kind, L2EV_NONE);
+	CHECK(!nested_l2_event(&s).nmi_window); /* only a VM exit ends that blocking */
+	s.pin |= VMX_PIN_VIRTUAL_NMIS;
+	CHECK(exits_with(nested_l2_event(&s), TORTUGA_EXIT_EXCEPTION_NMI));
+
+	s = ev_base();
+	s.nmi_pending = true;
+	s.rflags = RFLAGS_FIXED1; /* IF does not mask NMIs */
+	CHECK_EQ(nested_l2_event(&s).kind, L2EV_INJECT_NMI);
+	s.interruptibility = INTR_BLOCK_NMI;
+	a = nested_l2_event(&s);
+	CHECK_EQ(a.kind, L2EV_NONE);
+	CHECK(a.nmi_window);
+	s.interruptibility = INTR_BLOCK_MOV_SS;
+	CHECK_EQ(nested_l2_event(&s).kind, L2EV_NONE);
+	s.interruptibility = 0;
+	s.halted = true;
+	CHECK_EQ(nested_l2_event(&s).kind, L2EV_INJECT_NMI); /* an NMI wakes HLT */
+}
+
+/* Vol. 3A Table 6-2 with 3C 26.2, 26.5: INIT, then MTF / preemption timer,
+ * NMI-window exits, NMIs, interrupt-window exits, interrupts; one event
+ * delivered per entry (27.6). */
+static void priorities(void)
+{
+	check_test = __func__;
+	struct l2_event_state s = ev_base();
+	s.pin = VMX_PIN_EXT_INTR_EXITING | VMX_PIN_NMI_EXITING | VMX_PIN_VIRTUAL_NMIS;
+	s.intr_pending = s.nmi_pending = true;
+	CHECK(exits_with(nested_l2_event(&s), TORTUGA_EXIT_EXCEPTION_NMI));
+	s.halted = true;
+	s.timer_due = TORTUGA_EXIT_PREEMPTION_TIMER;
+	CHECK(exits_with(nested_l2_event(&s), TORTUGA_EXIT_PREEMPTION_TIMER));
+	s.init_pending = true;
+	CHECK(exits_with(nested_l2_event(&s), TORTUGA_EXIT_INIT_SIGNAL)); /* 26.2: INIT always exits */
+
+	/* L1's own window exits outrank the event L0 would act on. */
+	s = ev_base();
+	s.pin = VMX_PIN_EXT_INTR_EXITING | VMX_PIN_NMI_EXITING | VMX_PIN_VIRTUAL_NMIS;
+	s.proc = VMX_PROC_INTR_WINDOW_EXITING;
+	s.intr_pending = true;
+	CHECK(exits_with(nested_l2_event(&s), TORTUGA_EXIT_INTERRUPT_WINDOW));
+	s.nmi_pending = true;
+	CHECK(exits_with(nested_l2_event(&s), TORTUGA_EXIT_EXCEPTION_NMI));
+	s.proc |= VMX_PROC_NMI_WINDOW_EXITING;
+	CHECK(exits_with(nested_l2_event(&s), TORTUGA_EXIT_NMI_WINDOW));
+	s.interruptibility = INTR_BLOCK_NMI; /* virtual-NMI blocking: that window is shut */
+	CHECK(exits_with(nested_l2_event(&s), TORTUGA_EXIT_EXCEPTION_NMI));
+	s.pin = 0; /* L0 delivers them: the interrupt window outranks the interrupt */
+	s.nmi_pending = false;
+	s.interruptibility = 0;
+	s.proc = VMX_PROC_INTR_WINDOW_EXITING;
+	CHECK(exits_with(nested_l2_event(&s), TORTUGA_EXIT_INTERRUPT_WINDOW));
+	/* Nothing pending: L1's window exits are the CPU's own business at
+	 * L2's next instruction boundary. */
+	s.intr_pending = false;
+	CHECK_EQ(nested_l2_event(&s).kind, L2EV_NONE);
+	/* A halted L2 has no boundary: the window exits wake it from HLT "as
+	 * an external interrupt would" / "as an NMI would" (26.2; after VM
+	 * entry into HLT, 27.7.5, 27.7.6), when their window is open. */
+	s.halted = true;
+	CHECK(exits_with(nested_l2_event(&s), TORTUGA_EXIT_INTERRUPT_WINDOW));
+	s.rflags = RFLAGS_FIXED1; /* HLT with IF = 0: the interrupt window is shut */
+	CHECK_EQ(nested_l2_event(&s).kind, L2EV_NONE);
+	s.pin = VMX_PIN_NMI_EXITING | VMX_PIN_VIRTUAL_NMIS; /* NMI-window exiting needs virtual NMIs (27.2.1.1) */
+	s.proc |= VMX_PROC_NMI_WINDOW_EXITING; /* the NMI window does not depend on IF */
+	CHECK(exits_with(nested_l2_event(&s), TORTUGA_EXIT_NMI_WINDOW));
+	s.interruptibility = INTR_BLOCK_NMI; /* virtual-NMI blocking shuts it */
+	CHECK_EQ(nested_l2_event(&s).kind, L2EV_NONE);
+	s.rflags |= RFLAGS_IF; /* the interrupt window is open again */
+	CHECK(exits_with(nested_l2_event(&s), TORTUGA_EXIT_INTERRUPT_WINDOW));
+
+	/* One event per VM entry: the NMI goes in, the interrupt waits. */
+	s = ev_base();
+	s.intr_pending = s.nmi_pending = true;
+	struct l2_event_action a = nested_l2_event(&s);
+	CHECK_EQ(a.kind, L2EV_INJECT_NMI);
+	CHECK(a.intr_window && !a.nmi_window);
+}
+
+/* 27.6: an event injected at VM entry is delivered first; exits for events
+ * pending then come at the boundary after its delivery, and nothing else
+ * is injected on top of it. */
+static void after_injection(void)
+{
+	check_test = __func__;
+	struct l2_event_state s = ev_base();
+	s.inject_pending = true;
+	s.pin = VMX_PIN_EXT_INTR_EXITING;
+	s.intr_pending = true;
+	struct l2_event_action a = nested_l2_event(&s);
+	CHECK(exits_with(a, TORTUGA_EXIT_EXTERNAL_INTERRUPT));
+	CHECK(a.after_delivery);
+	s.pin = 0;
+	a = nested_l2_event(&s);
+	CHECK_EQ(a.kind, L2EV_NONE);
+	CHECK(a.intr_window);
+	s.inject_pending = false;
+	CHECK(!nested_l2_event(&s).after_delivery);
+}
+
+TEST_MAIN(unconditional, control_bits, exceptions, control_registers, io_and_msr_bitmaps, ept_ownership,
+	  external_interrupts, nmis, priorities, after_injection)

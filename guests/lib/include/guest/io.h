@@ -76,6 +76,7 @@ GUEST_CR(0)
 GUEST_CR(2)
 GUEST_CR(3)
 GUEST_CR(4)
+GUEST_CR(8) /* the TPR, SDM 3A 11.8.6.1 */
 #undef GUEST_CR
 
 static inline void invlpg(const void *p)
