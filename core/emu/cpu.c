@@ -7,6 +7,7 @@
 
 #include "core/cost_model.h"
 #include "emu.h"
+#include "exec.h"
 #include "task.h"
 
 #define ARENA_SIZE (64u << 20)
@@ -169,25 +170,37 @@ static uint64_t emu_cycles_now(struct vcpu *v)
 	return v->cycles + pending * COST_INSN_DEFAULT;
 }
 
+/*
+ * A block cut short -- by the instruction limit, the preemption timer, a
+ * single step or an interrupt shadow -- runs as a copy of its first maxn
+ * instructions, specialised again without flag liveness: an instruction
+ * whose flags a later one would have overwritten must now record them.
+ */
+static const struct emu_block *cut_block(struct emu_cpu *c, const struct emu_block *b, uint32_t maxn)
+{
+	struct emu_block *t = c->trunc;
+	memcpy(t, b, sizeof(*b));
+	t->n = maxn;
+	memcpy(t->insn, b->insn, maxn * sizeof(b->insn[0]));
+	emu_spec_block(t->insn, maxn, b->mode, false);
+	return t;
+}
+
+/* Run up to maxn instructions of b as threaded code (exec.h). */
 static void run_block(struct emu_cpu *c, const struct emu_block *b, uint32_t maxn)
 {
-	struct x86_state *s = c->s;
-	const struct emu_insn *i = b->insn;
-	const struct emu_insn *end = i + (b->n < maxn ? b->n : maxn);
+	if (unlikely(maxn < b->n))
+		b = cut_block(c, b, maxn);
 	c->brk = false;
 	c->cur_block = b;
-	for (; i < end; i++) {
-		c->cur = i;
-		c->next_rip = (s->rip + i->len) & c->ip_mask;
-		i->fn(c, i);
-		s->rip = c->next_rip;
-		if (unlikely(c->brk)) {
-			i++;
-			break;
-		}
-	}
+	c->cur = b->insn;
+	c->block_rip = c->s->rip;
+	b->insn[0].exec(c, b->insn);
+	/* cur is the sentinel, or the instruction that broke the block. */
+	uint64_t n = (uint64_t)(c->cur - b->insn) + (c->brk ? 1 : 0);
+	c->brk = false;
 	c->cur_block = NULL;
-	retire(c, (uint64_t)(i - b->insn));
+	retire(c, n);
 }
 
 static void deliver_injected(struct emu_cpu *c)
@@ -350,6 +363,12 @@ static int emu_vcpu_init(struct vcpu *v)
 	c->v = v;
 	c->vm = v->vm;
 	c->delivering = -1;
+	c->canon_shift = 64u - v->vm->model.virt_bits;
+	c->trunc = malloc(sizeof(struct emu_block) + (EMU_BLOCK_MAX + 1) * sizeof(struct emu_insn));
+	if (!c->trunc) {
+		free(c);
+		return -ENOMEM;
+	}
 	v->be = c;
 	emu_tlb_flush_level(c, 1);
 	emu_tlb_flush_level(c, 2);
@@ -359,6 +378,9 @@ static int emu_vcpu_init(struct vcpu *v)
 
 static void emu_vcpu_fini(struct vcpu *v)
 {
+	struct emu_cpu *c = v->be;
+	if (c)
+		free(c->trunc);
 	free(v->be);
 	v->be = NULL;
 }

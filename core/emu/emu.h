@@ -8,6 +8,12 @@
  *    decode mode. Blocks never span more than two pages; a write to a page
  *    holding decoded code bumps the page's generation (core/memory.h), which
  *    invalidates its blocks.
+ *  - A block runs as direct-threaded code (exec.h): each instruction's `exec`
+ *    handler, chosen per operand form when the block is decoded (spec.c),
+ *    does its work and tail-calls the next one's; a sentinel after the last
+ *    instruction returns to the run loop. Forms without a specialised handler
+ *    run their `fn` (the instruction's semantics, insn_table.def) through
+ *    emu_exec_generic(), which keeps RIP and the current instruction exact.
  *  - Memory goes through a software TLB (one per privilege class) that maps
  *    linear pages straight to host pointers for RAM; misses walk the guest page
  *    tables (mmu.c). MMIO and unmapped memory always take the slow path, which
@@ -78,7 +84,9 @@ struct emu_operand {
 #define EI_END 0x08 /* ends the block (branches, system instructions) */
 
 struct emu_insn {
-	emu_fn fn;
+	emu_fn exec; /* threaded entry: this instruction, then the rest of the block */
+	emu_fn fn; /* the semantics of the instruction (insn_table.def) */
+	uint16_t off; /* offset of the first byte from the block's first byte */
 	uint8_t len;
 	uint8_t opsize; /* effective operand size, bytes */
 	uint8_t addrsize; /* effective address size, bytes */
@@ -103,7 +111,7 @@ struct emu_block {
 	uint64_t page[2]; /* RAM page numbers the bytes came from (page[1] = ~0 if one) */
 	uint32_t gen[2];
 	struct emu_block *hnext;
-	struct emu_insn insn[];
+	struct emu_insn insn[]; /* n instructions, then the sentinel (exec.h) */
 };
 
 /* ---- the software TLB ---- */
@@ -182,10 +190,17 @@ struct emu_cpu {
 
 	/* current instruction */
 	const struct emu_block *cur_block; /* NULL outside run_block() */
+	/* The instruction emu_exec_generic() runs (or the sentinel once the block
+	 * finished): specialised handlers do not update it, they never fault. */
 	const struct emu_insn *cur;
+	uint64_t block_rip; /* RIP of the running block's first instruction */
 	uint64_t next_rip;
 	uint64_t ip_mask; /* 0xffff, 0xffffffff or all ones */
 	bool brk; /* stop executing the current block after this instruction */
+	unsigned canon_shift; /* 64 - linear-address width: canonical checks */
+	/* A block cut short (run_block): the first instructions of a decoded
+	 * block, re-specialised without flag liveness, and a sentinel. */
+	struct emu_block *trunc;
 
 	/* decode/execution mode, recomputed on CR0/EFER/CS changes */
 	uint32_t mode;
