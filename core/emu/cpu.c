@@ -56,12 +56,13 @@ void emu_update_mode(struct emu_cpu *c)
 		c->level_epoch[c->jmp_level] = c->tlb_epoch;
 		c->jmp_level = lvl;
 		c->tlb_epoch = c->level_epoch[lvl];
-		if (c->level_cpl[lvl] != c->cpl)
-			c->tlb_epoch++;
+		if (c->level_cpl[lvl] != c->cpl || c->level_mode[lvl] != mode)
+			c->tlb_epoch = emu_new_epoch(c);
 	} else {
-		c->tlb_epoch++;
+		c->tlb_epoch = emu_new_epoch(c);
 	}
 	c->level_cpl[lvl] = c->cpl;
+	c->level_mode[lvl] = mode;
 }
 
 /* ---- block cache ---- */
@@ -75,9 +76,9 @@ static void cache_flush(struct vm *vm)
 	for (uint32_t i = 0; i < vm->nvcpus; i++)
 		if (vm->vcpus[i] && vm->vcpus[i]->be) {
 			struct emu_cpu *o = emu_of(vm->vcpus[i]);
-			o->tlb_epoch++;
-			o->level_epoch[0]++;
-			o->level_epoch[1]++;
+			o->tlb_epoch = emu_new_epoch(o);
+			o->level_epoch[0] = emu_new_epoch(o);
+			o->level_epoch[1] = emu_new_epoch(o);
 		}
 }
 
@@ -133,7 +134,7 @@ static struct emu_block *lookup_slow(struct emu_cpu *c, uint64_t la)
 	return b;
 }
 
-static inline struct emu_block *lookup(struct emu_cpu *c)
+static struct emu_block *lookup(struct emu_cpu *c)
 {
 	uint64_t la = c->seg_base[SEG_CS] + c->s->rip;
 	struct emu_jmp_entry *je = &c->jmp[c->jmp_level][(la ^ (la >> JMP_CACHE_BITS)) & ((1u << JMP_CACHE_BITS) - 1)];
@@ -154,12 +155,6 @@ static inline struct emu_block *lookup(struct emu_cpu *c)
 }
 
 /* ---- execution ---- */
-
-static void retire(struct emu_cpu *c, uint64_t n)
-{
-	c->v->stats.insns += n;
-	c->v->cycles += n * COST_INSN_DEFAULT;
-}
 
 /* Instructions of the current block before the one executing have retired
  * architecturally but are added to v->cycles only when the block ends. */
@@ -186,21 +181,27 @@ static const struct emu_block *cut_block(struct emu_cpu *c, const struct emu_blo
 	return t;
 }
 
-/* Run up to maxn instructions of b as threaded code (exec.h). */
-static void run_block(struct emu_cpu *c, const struct emu_block *b, uint32_t maxn)
+/*
+ * Run up to maxn instructions of b as threaded code (exec.h), and after it,
+ * through the sentinels' links, the blocks that follow while the `left`
+ * instructions before the preemption timer or the instruction limit allow.
+ */
+static void run_block(struct emu_cpu *c, const struct emu_block *b, uint32_t maxn, uint64_t left)
 {
 	if (unlikely(maxn < b->n))
 		b = cut_block(c, b, maxn);
+	c->chain_left = left > b->n ? left - b->n : 0;
 	c->brk = false;
 	c->cur_block = b;
 	c->cur = b->insn;
 	c->block_rip = c->s->rip;
 	b->insn[0].exec(c, b->insn);
-	/* cur is the sentinel, or the instruction that broke the block. */
-	uint64_t n = (uint64_t)(c->cur - b->insn) + (c->brk ? 1 : 0);
+	/* A sentinel retired its block; else cur is the instruction that broke
+	 * the block, which retired too. */
+	if (c->cur_block)
+		emu_retire(c, (uint64_t)(c->cur - c->cur_block->insn) + 1);
 	c->brk = false;
 	c->cur_block = NULL;
-	retire(c, n);
 }
 
 static void deliver_injected(struct emu_cpu *c)
@@ -220,7 +221,7 @@ static int emu_vcpu_run(struct vcpu *v)
 	if (setjmp(c->jb)) {
 		/* A fault unwound an instruction, a decode or a delivery. */
 		if (c->cur_block) {
-			retire(c, (uint64_t)(c->cur - c->cur_block->insn));
+			emu_retire(c, (uint64_t)(c->cur - c->cur_block->insn));
 			c->cur_block = NULL;
 		}
 		c->brk = false;
@@ -230,7 +231,9 @@ static int emu_vcpu_run(struct vcpu *v)
 			emu_handle_fault(c, (unsigned)c->exc_vector, c->exc_has_error, c->exc_error);
 	}
 	while (!vm_should_stop(vm) && s->activity == ACT_ACTIVE) {
-		uint32_t maxn = EMU_BLOCK_MAX;
+		/* Instructions before the preemption timer or the instruction
+		 * limit: a chain of blocks stays within them (run_chain). */
+		uint64_t left = UINT64_MAX;
 		uint32_t shadow = s->interruptibility & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
 		if (!shadow && v->inject.valid) {
 			deliver_injected(c);
@@ -268,24 +271,25 @@ static int emu_vcpu_run(struct vcpu *v)
 				vcpu_handle_exit(v, &e);
 				continue;
 			}
-			uint64_t left = v->timer_deadline - v->stats.insns;
-			if (left < maxn)
-				maxn = (uint32_t)left;
+			left = v->timer_deadline - v->stats.insns;
 		}
 		if (v->insn_limit) {
 			if (v->stats.insns >= v->insn_limit) {
 				vm_stop(vm, TORTUGA_STOP_INSN_LIMIT, TORTUGA_STATUS_INSN_LIMIT);
 				break;
 			}
-			if (v->insn_limit - v->stats.insns < maxn)
-				maxn = (uint32_t)(v->insn_limit - v->stats.insns);
+			if (v->insn_limit - v->stats.insns < left)
+				left = v->insn_limit - v->stats.insns;
 		}
+		uint32_t maxn = left < EMU_BLOCK_MAX ? (uint32_t)left : EMU_BLOCK_MAX;
 		/* RF is cleared at the start of the next instruction, after the
 		 * instruction-breakpoint check it suppresses (SDM 3A 18.3.1.1).
 		 * Only IRET sets it, and IRET ends its block. */
 		bool rf = (s->rflags & RFLAGS_RF) != 0;
 		s->rflags &= ~RFLAGS_RF;
 		if (unlikely((s->dr7 | c->dr_seen[4]) & 0xff)) {
+			/* Breakpoints are checked block by block: no chains. */
+			left = 0;
 			emu_debug_sync(c);
 			if (c->bp_exec) {
 				maxn = 1;
@@ -299,12 +303,21 @@ static int emu_vcpu_run(struct vcpu *v)
 			}
 		}
 		bool tf = (s->rflags & RFLAGS_TF) != 0;
-		if (shadow || tf)
+		if (shadow || tf) {
 			maxn = 1;
+			left = 0;
+		}
 		const struct emu_block *b = lookup(c);
 		if (!b)
 			break;
-		run_block(c, b, maxn);
+		if (c->stale_link) {
+			/* The block a chain stopped before: remember it. */
+			if (c->stale_link_flushes == emu_vm_of(vm)->flushes)
+				*c->stale_link = (struct emu_link){ c->seg_base[SEG_CS] + s->rip, c->tlb_epoch,
+								    vm->ram.code_gen, b };
+			c->stale_link = NULL;
+		}
+		run_block(c, b, maxn, left);
 		if (shadow)
 			s->interruptibility &= ~shadow;
 		/* One #DB trap after the instruction for single-step (BS, SDM

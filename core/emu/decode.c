@@ -352,6 +352,7 @@ struct emu_block *emu_decode_block(struct emu_cpu *c, uint64_t la, uint8_t *host
 	}
 	memcpy(b->insn, tmp, n * sizeof(tmp[0]));
 	emu_spec_block(b->insn, n, b->mode, true);
+	memset(b->link, 0, sizeof(b->link));
 	ev->blocks_decoded++;
 	return b;
 }

@@ -104,12 +104,28 @@ struct emu_insn {
 
 #define EMU_BLOCK_MAX 64
 
+/*
+ * A block's remembered successor: the block at linear address la (CS base +
+ * RIP) under the translation epoch it was found in (emu_cpu.tlb_epoch), while
+ * no decoded code has been written since (guest_ram.code_gen). Epochs are
+ * unique across the VM's vCPUs and levels (emu_new_epoch), and renewed on
+ * every change of mode, so a link found under one vCPU's or level's mappings
+ * or mode never matches another's.
+ */
+struct emu_link {
+	uint64_t la;
+	uint64_t epoch;
+	uint64_t code_gen;
+	const struct emu_block *b;
+};
+
 struct emu_block {
 	uint64_t gpa; /* of the first byte */
 	uint32_t mode; /* decode mode key */
 	uint32_t n; /* instructions */
 	uint64_t page[2]; /* RAM page numbers the bytes came from (page[1] = ~0 if one) */
 	uint32_t gen[2];
+	struct emu_link link[2]; /* [0]: falling through, [1]: elsewhere (exec.h) */
 	struct emu_block *hnext;
 	struct emu_insn insn[]; /* n instructions, then the sentinel (exec.h) */
 };
@@ -198,6 +214,13 @@ struct emu_cpu {
 	uint64_t ip_mask; /* 0xffff, 0xffffffff or all ones */
 	bool brk; /* stop executing the current block after this instruction */
 	unsigned canon_shift; /* 64 - linear-address width: canonical checks */
+	/* Chaining (exec.h): instructions the blocks that follow the running
+	 * one may still retire before the run loop must look; the link a
+	 * sentinel found stale, for the loop to fill with the block it looks
+	 * up next, unless the block cache was flushed meanwhile. */
+	uint64_t chain_left;
+	struct emu_link *stale_link;
+	uint64_t stale_link_flushes;
 	/* A block cut short (run_block): the first instructions of a decoded
 	 * block, re-specialised without flag liveness, and a sentinel. */
 	struct emu_block *trunc;
@@ -218,7 +241,7 @@ struct emu_cpu {
 	 * [1] L2; within a set [0] supervisor (CPL < 3), [1] user. */
 	struct emu_tlb tlbs[2][2];
 	struct emu_tlb *tlb;
-	uint64_t tlb_epoch; /* bumped on every flush; validates the jump cache */
+	uint64_t tlb_epoch; /* renewed on every flush; validates the jump cache and links */
 	/* Largest page size (shift) any entry was filled from since the last
 	 * full flush: INVLPG must drop every 4 KiB piece of a large page. */
 	unsigned tlb_max_shift;
@@ -229,6 +252,7 @@ struct emu_cpu {
 	unsigned jmp_level; /* 0: L1, 1: L2 -- whose cache and epoch are current */
 	uint64_t level_epoch[2];
 	unsigned level_cpl[2]; /* CPL each level last ran at */
+	uint32_t level_mode[2]; /* and the decode mode */
 
 	/* exceptions */
 	jmp_buf jb;
@@ -268,6 +292,7 @@ struct emu_vm {
 	uint8_t *arena;
 	size_t arena_size, arena_used;
 	uint64_t blocks_decoded, flushes;
+	uint64_t epoch_seq; /* the last translation epoch handed out */
 };
 
 static inline struct emu_cpu *emu_of(struct vcpu *v)
@@ -278,6 +303,12 @@ static inline struct emu_cpu *emu_of(struct vcpu *v)
 static inline struct emu_vm *emu_vm_of(struct vm *vm)
 {
 	return vm->be_data;
+}
+
+/* A translation epoch no vCPU or level of the VM has used (emu_link). */
+static inline uint64_t emu_new_epoch(struct emu_cpu *c)
+{
+	return ++emu_vm_of(c->vm)->epoch_seq;
 }
 
 /* ---- cpu.c ---- */
@@ -425,6 +456,21 @@ static inline uint64_t gpr_read(const struct emu_cpu *c, unsigned reg, bool hi8,
 	if (unlikely(hi8))
 		return (v >> 8) & 0xff;
 	return v & size_mask(size);
+}
+
+/* SF, ZF and PF of a result of sz bytes (PF: even parity of the low byte,
+ * SDM Vol. 1 3.4.3.1). */
+static inline uint64_t emu_szp(uint64_t res, unsigned sz)
+{
+	uint64_t r = res & size_mask(sz);
+	uint64_t f = 0;
+	if (!r)
+		f |= RFLAGS_ZF;
+	if (r >> (8 * sz - 1))
+		f |= RFLAGS_SF;
+	if (!__builtin_parity((unsigned)(r & 0xff)))
+		f |= RFLAGS_PF;
+	return f;
 }
 
 /* x86-64 register write rules: 32-bit writes zero-extend, 8/16-bit merge. */

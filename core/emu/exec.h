@@ -18,10 +18,22 @@
  * architectural RIP and the right instruction count. Branch handlers set
  * RIP; the sentinel of a block that falls through sets it to the byte after
  * the block.
+ *
+ * Chaining. The sentinel retires its block and, unless the block ended with
+ * an instruction that ran generically and ends blocks (insn_table.def's
+ * EI_END: the instructions that change what the run loop checks between
+ * blocks -- RFLAGS.TF/RF/IF, interrupt shadows, debug registers, halts --
+ * and exits, which break the block anyway), goes on to the next block
+ * through the block's link (emu_link) without returning to the run loop, as
+ * long as no guest timer or time slice is due (vcpu.poll_at), no stop was
+ * requested, and the next block fits in whole in emu_cpu.chain_left (the
+ * preemption timer's and the instruction limit's budget). A link that does
+ * not match is left for the run loop to fill (emu_cpu.stale_link).
  */
 #ifndef CORE_EMU_EXEC_H
 #define CORE_EMU_EXEC_H
 
+#include "core/cost_model.h"
 #include "emu.h"
 
 /* Run the next instruction of the block (in tail position). */
@@ -36,19 +48,29 @@
  * instruction unless the handler broke the block (emu_break). */
 void emu_exec_generic(struct emu_cpu *c, const struct emu_insn *i);
 
-/* Sentinels: after a block whose last instruction set RIP (branches, and
- * everything emu_exec_generic ran), and after one that falls through. */
+/* Sentinels: after a block whose last instruction ran generically and ends
+ * blocks (EI_END), which set RIP; after a block whose last instruction set
+ * RIP (a branch) or fell through, chaining to the next block. */
 void emu_exec_end(struct emu_cpu *c, const struct emu_insn *i);
-void emu_exec_end_seq(struct emu_cpu *c, const struct emu_insn *i);
+void emu_exec_chain(struct emu_cpu *c, const struct emu_insn *i);
+void emu_exec_chain_seq(struct emu_cpu *c, const struct emu_insn *i);
+
+/* Count n retired instructions: statistics and modelled cycles. */
+static inline void emu_retire(struct emu_cpu *c, uint64_t n)
+{
+	c->v->stats.insns += n;
+	c->v->cycles += n * COST_INSN_DEFAULT;
+}
 
 /*
  * Choose the exec handler of each of the n instructions of a block and set
- * up its sentinel (spec.c). With `liveness`, flag-setting instructions whose
- * arithmetic flags are overwritten before anything can read them (within
- * the block, with nothing that may fault in between) get handlers that skip
- * recording them; without it (blocks cut short, see run_block) every
- * instruction records its flags.
+ * up its sentinel (spec.c). For a `whole` decoded block, flag-setting
+ * instructions whose arithmetic flags are overwritten before anything can
+ * read them (within the block, with nothing that may fault in between) get
+ * handlers that skip recording them, and the sentinel chains. A block cut
+ * short (run_block) is not whole: every instruction records its flags and
+ * the sentinel returns to the run loop.
  */
-void emu_spec_block(struct emu_insn *insn, unsigned n, uint32_t mode, bool liveness);
+void emu_spec_block(struct emu_insn *insn, unsigned n, uint32_t mode, bool whole);
 
 #endif

@@ -9,9 +9,8 @@
 
 #include "exec.h"
 
-/* Operand sizes a handler is specialised for: 8 and 4 bytes at compile
- * time, 1 and 2 bytes (not AH..BH) read from the operand. */
-enum fast_sz { FS_8, FS_4, FS_N, FS_COUNT };
+/* Operand sizes a handler is specialised for (byte registers: not AH..BH). */
+enum fast_sz { FS_8, FS_4, FS_2, FS_1, FS_COUNT };
 
 /* Two-operand ALU operations with a specialised form. */
 enum fast_alu { FA_ADD, FA_OR, FA_AND, FA_SUB, FA_XOR, FA_CMP, FA_TEST, FA_COUNT };
@@ -23,10 +22,10 @@ enum fast_shift { FSH_SHL, FSH_SHR, FSH_SAR, FSH_COUNT };
 #define FAST_INLINE static inline __attribute__((always_inline))
 
 /* The operand size of a size class. */
-#define FAST_SZ(szk, o) ((szk) == FS_8 ? 8u : (szk) == FS_4 ? 4u : (unsigned)(o)->size)
+#define FAST_SZ(szk) ((szk) == FS_8 ? 8u : (szk) == FS_4 ? 4u : (szk) == FS_2 ? 2u : 1u)
 
 /* Instantiation helpers: M(a, size class), M(ALU op), M(condition code). */
-#define FAST_FOR_SIZES(M, a) M(a, FS_8) M(a, FS_4) M(a, FS_N)
+#define FAST_FOR_SIZES(M, a) M(a, FS_8) M(a, FS_4) M(a, FS_2) M(a, FS_1)
 #define FAST_FOR_ALU(M) M(FA_ADD) M(FA_OR) M(FA_AND) M(FA_SUB) M(FA_XOR) M(FA_CMP) M(FA_TEST)
 #define FAST_FOR_CC(M) \
 	M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14) M(15)
@@ -173,69 +172,92 @@ static inline void fast_lf(struct emu_cpu *c, enum lf_op op, unsigned sz, uint64
  * A condition code (SDM Vol. 1 Appendix B, Table B-1; cc is the low nibble
  * of the Jcc opcode, a constant in every caller) from the lazy record
  * without materialising RFLAGS for the common producers: ZF and SF of any
- * recorded result, every condition after SUB/CMP (compared with the operands
- * shifted to the top of 64 bits, so that the unsigned and signed compares
- * of the operation's size are plain 64-bit ones) and after logic
- * instructions (CF = OF = 0). Everything else asks emu_cc().
+ * recorded result, every condition but P after SUB/CMP (compared with the
+ * operands shifted to the top of 64 bits, so that the unsigned and signed
+ * compares of the operation's size are plain 64-bit ones) and after logic
+ * instructions (CF = OF = 0), any condition once RFLAGS holds the flags.
+ * Returns -1 for the rest, which the caller leaves to the generic handler
+ * (emu_cc()), so that the fast handler itself calls nothing.
  */
-static inline bool fast_cc(struct emu_cpu *c, unsigned cc)
+static inline int fast_cc(const struct emu_cpu *c, unsigned cc)
 {
 	const struct lazy_flags *lf = &c->lf;
 	unsigned op = lf->op;
-	if (likely(op != LF_NONE)) {
-		unsigned sh = 64 - 8 * lf->size;
-		uint64_t r = lf->res << sh;
-		bool v;
+	bool v;
+	if (op == LF_NONE) {
+		uint64_t f = c->s->rflags;
+		bool cf = f & RFLAGS_CF, zf = f & RFLAGS_ZF, sf = f & RFLAGS_SF, of = f & RFLAGS_OF;
 		switch (cc >> 1) {
-		case 2:
-			return (r == 0) ^ (cc & 1); /* E */
-		case 4:
-			return ((int64_t)r < 0) ^ (cc & 1); /* S */
-		default:
-			break;
+		case 0: v = of; break;
+		case 1: v = cf; break;
+		case 2: v = zf; break;
+		case 3: v = cf || zf; break;
+		case 4: v = sf; break;
+		case 5: v = f & RFLAGS_PF; break;
+		case 6: v = sf != of; break;
+		default: v = zf || sf != of; break;
 		}
-		if (op == LF_SUB) {
-			uint64_t d = lf->dst << sh, s = lf->src << sh;
-			switch (cc >> 1) {
-			case 1:
-				v = d < s; /* B */
-				break;
-			case 3:
-				v = d <= s; /* BE */
-				break;
-			case 6:
-				v = (int64_t)d < (int64_t)s; /* L */
-				break;
-			case 7:
-				v = (int64_t)d <= (int64_t)s; /* LE */
-				break;
-			default:
-				return emu_cc(c, cc);
-			}
-			return v ^ (cc & 1);
-		}
-		if (op == LF_LOGIC) {
-			switch (cc >> 1) {
-			case 0:
-			case 1:
-				v = false; /* O, B */
-				break;
-			case 3:
-				v = r == 0; /* BE */
-				break;
-			case 6:
-				v = (int64_t)r < 0; /* L: SF != OF */
-				break;
-			case 7:
-				v = r == 0 || (int64_t)r < 0; /* LE */
-				break;
-			default:
-				return emu_cc(c, cc);
-			}
-			return v ^ (cc & 1);
-		}
+		return v ^ (cc & 1);
 	}
-	return emu_cc(c, cc);
+	unsigned sh = 64 - 8 * lf->size;
+	uint64_t r = lf->res << sh;
+	if ((cc >> 1) == 2)
+		return (r == 0) ^ (cc & 1); /* E */
+	if ((cc >> 1) == 4)
+		return ((int64_t)r < 0) ^ (cc & 1); /* S */
+	if (op == LF_SUB) {
+		uint64_t d = lf->dst << sh, s = lf->src << sh;
+		switch (cc >> 1) {
+		case 1: v = d < s; break; /* B */
+		case 3: v = d <= s; break; /* BE */
+		case 6: v = (int64_t)d < (int64_t)s; break; /* L */
+		case 7: v = (int64_t)d <= (int64_t)s; break; /* LE */
+		default: return -1;
+		}
+		return v ^ (cc & 1);
+	}
+	if (op == LF_LOGIC) {
+		switch (cc >> 1) {
+		case 0:
+		case 1: v = false; break; /* O, B */
+		case 3: v = r == 0; break; /* BE */
+		case 6: v = (int64_t)r < 0; break; /* L: SF != OF */
+		case 7: v = r == 0 || (int64_t)r < 0; break; /* LE */
+		default: return -1;
+		}
+		return v ^ (cc & 1);
+	}
+	return -1;
+}
+
+/* CF from the lazy record for the common producers (emu_cf()), or -1. */
+static inline int fast_cf(const struct emu_cpu *c)
+{
+	const struct lazy_flags *lf = &c->lf;
+	unsigned sh = 64 - 8 * lf->size;
+	switch (lf->op) {
+	case LF_NONE:
+		return (c->s->rflags & RFLAGS_CF) != 0;
+	case LF_LOGIC:
+		return 0;
+	case LF_SUB:
+		return (lf->dst << sh) < (lf->src << sh);
+	case LF_ADD:
+		return (lf->res << sh) < (lf->dst << sh);
+	case LF_INC:
+	case LF_DEC:
+		return lf->cf;
+	default:
+		return -1;
+	}
+}
+
+/* Replace all six arithmetic flags with `arith` (instructions that compute
+ * them eagerly). */
+static inline void fast_set_arith(struct emu_cpu *c, uint64_t arith)
+{
+	c->lf.op = LF_NONE;
+	c->s->rflags = (c->s->rflags & ~RFLAGS_ARITH) | arith;
 }
 
 /* ---- handler tables (fast_alu.c, fast_mem.c, fast_ctrl.c) ---- */
@@ -249,9 +271,11 @@ extern const emu_fn fast_neg_r[FS_COUNT][2];
 extern const emu_fn fast_not_r[FS_COUNT][2]; /* NOT sets no flags: both the same */
 extern const emu_fn fast_mov_rr[FS_COUNT];
 extern const emu_fn fast_mov_ri[FS_COUNT];
-extern const emu_fn fast_shift_ri_nf[FSH_COUNT][FS_COUNT];
-extern const emu_fn fast_imul_rr_nf[FS_COUNT];
-extern const emu_fn fast_imul_rri_nf[FS_COUNT];
+/* Shifts by a nonzero immediate below the operand width, IMUL r, r(, imm):
+ * [0] computes the flags eagerly, [1] not at all. */
+extern const emu_fn fast_shift_ri[FSH_COUNT][FS_COUNT][2];
+extern const emu_fn fast_imul_rr[FS_COUNT][2];
+extern const emu_fn fast_imul_rri[FS_COUNT][2];
 extern const emu_fn fast_lea[FS_COUNT];
 void fast_movzx_rr(struct emu_cpu *c, const struct emu_insn *i);
 void fast_movsx_rr(struct emu_cpu *c, const struct emu_insn *i);

@@ -24,15 +24,57 @@ void emu_exec_generic(struct emu_cpu *c, const struct emu_insn *i)
 	EMU_NEXT(c, i);
 }
 
+/* The last instruction ran generically and set RIP (and may have changed
+ * what the run loop must check): back to the loop. Not reached for a block
+ * cut short that broke. */
 void emu_exec_end(struct emu_cpu *c, const struct emu_insn *i)
 {
-	c->cur = i;
+	if (!(c->cur_block->insn[c->cur_block->n - 1].flags & EI_END))
+		c->s->rip = (c->block_rip + i->off) & c->ip_mask;
+	emu_retire(c, c->cur_block->n);
+	c->cur_block = NULL;
 }
 
-void emu_exec_end_seq(struct emu_cpu *c, const struct emu_insn *i)
+/* Retire the block, then run the next one if its link matches and nothing
+ * needs the run loop (exec.h "Chaining"). */
+static inline void chain(struct emu_cpu *c, const struct emu_insn *i, uint64_t rip)
 {
-	c->s->rip = (c->block_rip + i->off) & c->ip_mask;
-	c->cur = i;
+	const struct emu_block *b = c->cur_block;
+	struct vcpu *v = c->v;
+	uint64_t n = b->n, cycles = v->cycles + n * COST_INSN_DEFAULT;
+	v->stats.insns += n;
+	v->cycles = cycles;
+	c->cur_block = NULL;
+	if (unlikely(cycles >= v->poll_at || vm_should_stop(c->vm)))
+		return;
+	struct emu_link *l = (struct emu_link *)&b->link[rip != ((c->block_rip + i->off) & c->ip_mask)];
+	const struct emu_block *nb = l->b;
+	if (unlikely(l->la != c->seg_base[SEG_CS] + rip || l->epoch != c->tlb_epoch ||
+		     l->code_gen != c->vm->ram.code_gen)) {
+		c->stale_link = l;
+		c->stale_link_flushes = emu_vm_of(c->vm)->flushes;
+		return;
+	}
+	uint64_t left = c->chain_left;
+	if (unlikely(nb->n > left))
+		return;
+	c->chain_left = left - nb->n;
+	c->cur_block = nb;
+	c->cur = nb->insn;
+	c->block_rip = rip;
+	nb->insn[0].exec(c, nb->insn);
+}
+
+void emu_exec_chain(struct emu_cpu *c, const struct emu_insn *i)
+{
+	chain(c, i, c->s->rip);
+}
+
+void emu_exec_chain_seq(struct emu_cpu *c, const struct emu_insn *i)
+{
+	uint64_t rip = (c->block_rip + i->off) & c->ip_mask;
+	c->s->rip = rip;
+	chain(c, i, rip);
 }
 
 static inline bool canonical(const struct emu_cpu *c, uint64_t la)
@@ -50,9 +92,10 @@ static inline uint64_t next_rip(const struct emu_cpu *c, const struct emu_insn *
 	static void jcc_##cc(struct emu_cpu *c, const struct emu_insn *i)                      \
 	{                                                                                      \
 		uint64_t t = next_rip(c, i);                                                   \
-		if (fast_cc(c, cc)) {                                                          \
+		int taken = fast_cc(c, cc);                                                    \
+		if (taken) {                                                                   \
 			t += (uint64_t)i->op[0].disp;                                          \
-			if (unlikely(!canonical(c, t))) {                                      \
+			if (unlikely(taken < 0 || !canonical(c, t))) {                         \
 				emu_exec_generic(c, i);                                        \
 				return;                                                        \
 			}                                                                      \

@@ -30,7 +30,7 @@ FAST_INLINE bool alu_rm(struct emu_cpu *c, const struct emu_insn *i, enum fast_a
 {
 	uint64_t *gpr = c->s->gpr;
 	const struct emu_operand *d = &i->op[0];
-	unsigned sz = FAST_SZ(szk, d);
+	unsigned sz = FAST_SZ(szk);
 	uint64_t m = size_mask(sz);
 	void *h = fast_host(c, c->tlb->r, mem_la(c, gpr, i, &i->op[1]), sz);
 	if (!h)
@@ -48,7 +48,7 @@ FAST_INLINE bool alu_m(struct emu_cpu *c, const struct emu_insn *i, enum fast_al
 {
 	uint64_t *gpr = c->s->gpr;
 	const struct emu_operand *d = &i->op[0];
-	unsigned sz = FAST_SZ(szk, d);
+	unsigned sz = FAST_SZ(szk);
 	uint64_t m = size_mask(sz);
 	bool wb = fast_alu_wb(op);
 	void *h = fast_host(c, wb ? c->tlb->w : c->tlb->r, mem_la(c, gpr, i, d), sz);
@@ -89,7 +89,7 @@ FAST_INLINE bool alu_m(struct emu_cpu *c, const struct emu_insn *i, enum fast_al
 #define DEF_ALU_M_ALL(op) FAST_FOR_SIZES(DEF_ALU_M, op)
 FAST_FOR_ALU(DEF_ALU_M_ALL)
 
-#define ROW(pfx, op) [op] = { pfx##_##op##_FS_8, pfx##_##op##_FS_4, pfx##_##op##_FS_N },
+#define ROW(pfx, op) [op] = { pfx##_##op##_FS_8, pfx##_##op##_FS_4, pfx##_##op##_FS_2, pfx##_##op##_FS_1 },
 #define ROW_RM(op) ROW(alu_rm, op)
 #define ROW_MR(op) ROW(alu_mr, op)
 #define ROW_MI(op) ROW(alu_mi, op)
@@ -103,7 +103,7 @@ FAST_INLINE bool mov_rm(struct emu_cpu *c, const struct emu_insn *i, enum fast_s
 {
 	uint64_t *gpr = c->s->gpr;
 	const struct emu_operand *d = &i->op[0];
-	unsigned sz = FAST_SZ(szk, d);
+	unsigned sz = FAST_SZ(szk);
 	void *h = fast_host(c, c->tlb->r, mem_la(c, gpr, i, &i->op[1]), sz);
 	if (!h)
 		return false;
@@ -115,7 +115,7 @@ FAST_INLINE bool mov_m(struct emu_cpu *c, const struct emu_insn *i, enum fast_sz
 {
 	uint64_t *gpr = c->s->gpr;
 	const struct emu_operand *d = &i->op[0];
-	unsigned sz = FAST_SZ(szk, d);
+	unsigned sz = FAST_SZ(szk);
 	void *h = fast_host(c, c->tlb->w, mem_la(c, gpr, i, d), sz);
 	if (!h)
 		return false;
@@ -137,9 +137,9 @@ FAST_INLINE bool mov_m(struct emu_cpu *c, const struct emu_insn *i, enum fast_sz
 		FAST_OR_GENERIC(mov_m(c, i, szk, true));                                       \
 	}
 FAST_FOR_SIZES(DEF_MOV_M, 0)
-const emu_fn fast_mov_rm[FS_COUNT] = { mov_rm_FS_8, mov_rm_FS_4, mov_rm_FS_N };
-const emu_fn fast_mov_mr[FS_COUNT] = { mov_mr_FS_8, mov_mr_FS_4, mov_mr_FS_N };
-const emu_fn fast_mov_mi[FS_COUNT] = { mov_mi_FS_8, mov_mi_FS_4, mov_mi_FS_N };
+const emu_fn fast_mov_rm[FS_COUNT] = { mov_rm_FS_8, mov_rm_FS_4, mov_rm_FS_2, mov_rm_FS_1 };
+const emu_fn fast_mov_mr[FS_COUNT] = { mov_mr_FS_8, mov_mr_FS_4, mov_mr_FS_2, mov_mr_FS_1 };
+const emu_fn fast_mov_mi[FS_COUNT] = { mov_mi_FS_8, mov_mi_FS_4, mov_mi_FS_2, mov_mi_FS_1 };
 
 /* MOVZX/MOVSX/MOVSXD r, [mem] */
 FAST_INLINE bool extend_rm(struct emu_cpu *c, const struct emu_insn *i, bool sx)

@@ -46,9 +46,10 @@ static int reg_sz(const struct emu_operand *o)
 		return FS_8;
 	case 4:
 		return FS_4;
-	case 1:
 	case 2:
-		return FS_N;
+		return FS_2;
+	case 1:
+		return FS_1;
 	default:
 		return -1;
 	}
@@ -56,7 +57,7 @@ static int reg_sz(const struct emu_operand *o)
 
 static int size_class(unsigned size)
 {
-	return size == 8 ? FS_8 : size == 4 ? FS_4 : (size == 1 || size == 2) ? FS_N : -1;
+	return size == 8 ? FS_8 : size == 4 ? FS_4 : size == 2 ? FS_2 : size == 1 ? FS_1 : -1;
 }
 
 /* A memory operand the fast paths handle: 64-bit mode, 64-bit address. */
@@ -165,8 +166,9 @@ static struct form classify_unary(const struct emu_insn *i)
 	return f;
 }
 
-/* SHL/SHR/SAR r, imm when the flags are dead. op_shift leaves the flags
- * alone for a masked count of 0 and otherwise sets all six (AF cleared). */
+/* SHL/SHR/SAR r, imm with a masked count below the operand width. A masked
+ * count of 0 changes no flag (and is a plain register write, which the
+ * no-flags handler does); any other sets all six (AF cleared, op_shift). */
 static struct form classify_shift(const struct emu_insn *i)
 {
 	struct form f = { 0 };
@@ -178,26 +180,30 @@ static struct form classify_shift(const struct emu_insn *i)
 	if (i->nops != 2 || sz < 0 || op < 0 || i->op[1].kind != OPK_IMM)
 		return f;
 	unsigned n = (unsigned)i->op[1].disp & (i->op[0].size == 8 ? 0x3f : 0x1f);
-	f.nf = fast_shift_ri_nf[op][sz];
+	if (n >= 8u * i->op[0].size)
+		return f;
+	f.nf = fast_shift_ri[op][sz][1];
+	f.full = n ? fast_shift_ri[op][sz][0] : f.nf;
 	f.writes = n ? RFLAGS_ARITH : 0;
-	f.full = n ? emu_exec_generic : f.nf;
 	return f;
 }
 
-/* IMUL r, r and IMUL r, r, imm when the flags are dead (op_imul sets all six). */
+/* IMUL r, r and IMUL r, r, imm (op_imul sets all six flags). */
 static struct form classify_imul(const struct emu_insn *i)
 {
 	struct form f = { 0 };
 	int sz = reg_sz(&i->op[0]);
-	if (sz < 0 || reg_sz(&i->op[1]) < 0)
+	if (sz < 0 || sz == FS_1 || reg_sz(&i->op[1]) < 0)
 		return f;
+	const emu_fn *t;
 	if (i->nops == 2)
-		f.nf = fast_imul_rr_nf[sz];
+		t = fast_imul_rr[sz];
 	else if (i->nops == 3 && i->op[2].kind == OPK_IMM)
-		f.nf = fast_imul_rri_nf[sz];
+		t = fast_imul_rri[sz];
 	else
 		return f;
-	f.full = emu_exec_generic;
+	f.full = t[0];
+	f.nf = t[1];
 	f.writes = RFLAGS_ARITH;
 	return f;
 }
@@ -215,7 +221,7 @@ static struct form classify(const struct emu_insn *i, uint32_t mode)
 		return classify_extend(i, mode, fn == op_movsx);
 	if (fn == op_lea) {
 		int sz = reg_sz(&i->op[0]);
-		if (sz >= 0 && i->op[1].kind == OPK_MEM && fast_mem(i, &i->op[1], MODE_LONG64) && i->addrsize == 8)
+		if (sz >= 0 && fast_mem(i, &i->op[1], MODE_LONG64))
 			f.full = fast_lea[sz];
 		return f;
 	}
@@ -234,7 +240,7 @@ static struct form classify(const struct emu_insn *i, uint32_t mode)
 		f.reads = cc_reads(i->cc);
 		return f;
 	}
-	if (fn == op_setcc && i->nops == 1 && reg_sz(&i->op[0]) == FS_N) {
+	if (fn == op_setcc && i->nops == 1 && reg_sz(&i->op[0]) == FS_1) {
 		f.full = fast_setcc_r[i->cc];
 		f.reads = cc_reads(i->cc);
 		return f;
@@ -260,7 +266,7 @@ static struct form classify(const struct emu_insn *i, uint32_t mode)
 	return f;
 }
 
-void emu_spec_block(struct emu_insn *insn, unsigned n, uint32_t mode, bool liveness)
+void emu_spec_block(struct emu_insn *insn, unsigned n, uint32_t mode, bool whole)
 {
 	uint64_t live = RFLAGS_ARITH; /* after the instruction being looked at */
 	for (unsigned k = n; k-- > 0;) {
@@ -271,7 +277,7 @@ void emu_spec_block(struct emu_insn *insn, unsigned n, uint32_t mode, bool liven
 			live = RFLAGS_ARITH;
 			continue;
 		}
-		bool dead = liveness && f.nf && !(live & f.writes);
+		bool dead = whole && f.nf && !(live & f.writes);
 		i->exec = dead ? f.nf : f.full;
 		if (f.may_fault || i->exec == emu_exec_generic)
 			live = RFLAGS_ARITH;
@@ -280,7 +286,10 @@ void emu_spec_block(struct emu_insn *insn, unsigned n, uint32_t mode, bool liven
 	}
 	struct emu_insn *end = &insn[n];
 	memset(end, 0, sizeof(*end));
-	const struct emu_insn *last = n ? &insn[n - 1] : NULL;
-	end->off = last ? (uint16_t)(last->off + last->len) : 0;
-	end->exec = last && (last->flags & EI_END) ? emu_exec_end : emu_exec_end_seq;
+	const struct emu_insn *last = &insn[n - 1];
+	end->off = (uint16_t)(last->off + last->len);
+	if (!whole || (last->exec == emu_exec_generic && (last->flags & EI_END)))
+		end->exec = emu_exec_end;
+	else
+		end->exec = (last->flags & EI_END) ? emu_exec_chain : emu_exec_chain_seq;
 }
