@@ -156,13 +156,17 @@ static struct emu_block *lookup(struct emu_cpu *c)
 
 /* ---- execution ---- */
 
-/* Instructions of the current block before the one executing have retired
- * architecturally but are added to v->cycles only when the block ends. */
+/* Instructions of a chain of blocks before the one executing have retired
+ * architecturally but are counted only when the chain ends (exec.h). */
+static uint64_t chain_pending(const struct emu_cpu *c)
+{
+	const struct emu_block *b = c->cur_block;
+	return b ? c->chain_entered - b->n + (uint64_t)(c->cur - b->insn) : 0;
+}
+
 static uint64_t emu_cycles_now(struct vcpu *v)
 {
-	const struct emu_cpu *c = emu_of(v);
-	uint64_t pending = c->cur_block ? (uint64_t)(c->cur - c->cur_block->insn) : 0;
-	return v->cycles + pending * COST_INSN_DEFAULT;
+	return v->cycles + chain_pending(emu_of(v)) * COST_INSN_DEFAULT;
 }
 
 /*
@@ -183,23 +187,33 @@ static const struct emu_block *cut_block(struct emu_cpu *c, const struct emu_blo
 
 /*
  * Run up to maxn instructions of b as threaded code (exec.h), and after it,
- * through the sentinels' links, the blocks that follow while the `left`
- * instructions before the preemption timer or the instruction limit allow.
+ * through the links, the blocks that follow while they fit in whole in the
+ * `left` instructions before the preemption timer or the instruction limit
+ * and before the next guest timer or time slice is due (v->poll_at).
  */
 static void run_block(struct emu_cpu *c, const struct emu_block *b, uint32_t maxn, uint64_t left)
 {
-	if (unlikely(maxn < b->n))
+	struct vcpu *v = c->v;
+	if (unlikely(maxn < b->n)) {
 		b = cut_block(c, b, maxn);
-	c->chain_left = left > b->n ? left - b->n : 0;
+		left = 0;
+	}
+	uint64_t poll = (v->poll_at - v->cycles) / COST_INSN_DEFAULT;
+	if (poll < left)
+		left = poll;
+	c->chain_entered = b->n;
+	c->chain_end = left > b->n ? left : b->n;
 	c->brk = false;
 	c->cur_block = b;
 	c->cur = b->insn;
 	c->block_rip = c->s->rip;
 	b->insn[0].exec(c, b->insn);
-	/* A sentinel retired its block; else cur is the instruction that broke
-	 * the block, which retired too. */
-	if (c->cur_block)
-		emu_retire(c, (uint64_t)(c->cur - c->cur_block->insn) + 1);
+	/* Everything entered retired, but for the rest of a block that broke
+	 * after its instruction cur. */
+	uint64_t n = c->chain_entered;
+	if (c->brk)
+		n -= c->cur_block->n - (uint64_t)(c->cur - c->cur_block->insn) - 1;
+	emu_retire(c, n);
 	c->brk = false;
 	c->cur_block = NULL;
 }
@@ -220,10 +234,8 @@ static int emu_vcpu_run(struct vcpu *v)
 
 	if (setjmp(c->jb)) {
 		/* A fault unwound an instruction, a decode or a delivery. */
-		if (c->cur_block) {
-			emu_retire(c, (uint64_t)(c->cur - c->cur_block->insn));
-			c->cur_block = NULL;
-		}
+		emu_retire(c, chain_pending(c));
+		c->cur_block = NULL;
 		c->brk = false;
 		c->bp_hit = 0; /* the faulting instruction did not complete */
 		/* exc_vector < 0: emu_abort() after a VM exit took the instruction's place. */
@@ -232,8 +244,9 @@ static int emu_vcpu_run(struct vcpu *v)
 	}
 	while (!vm_should_stop(vm) && s->activity == ACT_ACTIVE) {
 		/* Instructions before the preemption timer or the instruction
-		 * limit: a chain of blocks stays within them (run_chain). */
-		uint64_t left = UINT64_MAX;
+		 * limit, at most EMU_CHAIN_MAX: a chain of blocks stays within
+		 * them (exec.h "Chaining"). */
+		uint64_t left = EMU_CHAIN_MAX;
 		uint32_t shadow = s->interruptibility & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
 		if (!shadow && v->inject.valid) {
 			deliver_injected(c);
@@ -271,7 +284,8 @@ static int emu_vcpu_run(struct vcpu *v)
 				vcpu_handle_exit(v, &e);
 				continue;
 			}
-			left = v->timer_deadline - v->stats.insns;
+			if (v->timer_deadline - v->stats.insns < left)
+				left = v->timer_deadline - v->stats.insns;
 		}
 		if (v->insn_limit) {
 			if (v->stats.insns >= v->insn_limit) {
@@ -307,14 +321,20 @@ static int emu_vcpu_run(struct vcpu *v)
 			maxn = 1;
 			left = 0;
 		}
+		if (unlikely(vm->ram.code_gen != c->code_gen_seen)) {
+			/* Decoded code was written (the writes that do so end
+			 * their block): links may lead to stale blocks. */
+			c->code_gen_seen = vm->ram.code_gen;
+			c->tlb_epoch = emu_new_epoch(c);
+			c->level_epoch[!c->jmp_level] = emu_new_epoch(c);
+		}
 		const struct emu_block *b = lookup(c);
 		if (!b)
 			break;
 		if (c->stale_link) {
 			/* The block a chain stopped before: remember it. */
 			if (c->stale_link_flushes == emu_vm_of(vm)->flushes)
-				*c->stale_link = (struct emu_link){ c->seg_base[SEG_CS] + s->rip, c->tlb_epoch,
-								    vm->ram.code_gen, b };
+				*c->stale_link = (struct emu_link){ s->rip, c->tlb_epoch, b };
 			c->stale_link = NULL;
 		}
 		run_block(c, b, maxn, left);

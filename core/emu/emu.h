@@ -103,19 +103,21 @@ struct emu_insn {
 /* ---- blocks ---- */
 
 #define EMU_BLOCK_MAX 64
+/* Instructions a chain of blocks runs at most before the run loop looks at
+ * stop requests again (exec.h "Chaining"). */
+#define EMU_CHAIN_MAX (1u << 20)
 
 /*
- * A block's remembered successor: the block at linear address la (CS base +
- * RIP) under the translation epoch it was found in (emu_cpu.tlb_epoch), while
- * no decoded code has been written since (guest_ram.code_gen). Epochs are
- * unique across the VM's vCPUs and levels (emu_new_epoch), and renewed on
- * every change of mode, so a link found under one vCPU's or level's mappings
- * or mode never matches another's.
+ * A block's remembered successor: the block at RIP under the translation
+ * epoch it was found in (emu_cpu.tlb_epoch). Epochs are unique across the
+ * VM's vCPUs and levels (emu_new_epoch), and renewed on every change of mode
+ * or CS base and whenever decoded code was written (guest_ram.code_gen, seen
+ * by the run loop), so a link found under other mappings, another mode or
+ * older code never matches.
  */
 struct emu_link {
-	uint64_t la;
+	uint64_t rip;
 	uint64_t epoch;
-	uint64_t code_gen;
 	const struct emu_block *b;
 };
 
@@ -205,7 +207,7 @@ struct emu_cpu {
 	struct vm *vm;
 
 	/* current instruction */
-	const struct emu_block *cur_block; /* NULL outside run_block() */
+	const struct emu_block *cur_block; /* the running block; NULL outside run_block() */
 	/* The instruction emu_exec_generic() runs (or the sentinel once the block
 	 * finished): specialised handlers do not update it, they never fault. */
 	const struct emu_insn *cur;
@@ -214,13 +216,16 @@ struct emu_cpu {
 	uint64_t ip_mask; /* 0xffff, 0xffffffff or all ones */
 	bool brk; /* stop executing the current block after this instruction */
 	unsigned canon_shift; /* 64 - linear-address width: canonical checks */
-	/* Chaining (exec.h): instructions the blocks that follow the running
-	 * one may still retire before the run loop must look; the link a
-	 * sentinel found stale, for the loop to fill with the block it looks
-	 * up next, unless the block cache was flushed meanwhile. */
-	uint64_t chain_left;
+	/* Chaining (exec.h): the instructions of the blocks entered since
+	 * run_block() began (the running one included) that emu_retire() has
+	 * not counted yet, and the most the chain may enter before the run
+	 * loop must look; the link a sentinel found stale, for the loop to
+	 * fill with the block it looks up next, unless the block cache was
+	 * flushed meanwhile. */
+	uint64_t chain_entered, chain_end;
 	struct emu_link *stale_link;
 	uint64_t stale_link_flushes;
+	uint64_t code_gen_seen; /* guest_ram.code_gen the epochs account for */
 	/* A block cut short (run_block): the first instructions of a decoded
 	 * block, re-specialised without flag liveness, and a sentinel. */
 	struct emu_block *trunc;

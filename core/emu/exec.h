@@ -19,16 +19,21 @@
  * RIP; the sentinel of a block that falls through sets it to the byte after
  * the block.
  *
- * Chaining. The sentinel retires its block and, unless the block ended with
- * an instruction that ran generically and ends blocks (insn_table.def's
- * EI_END: the instructions that change what the run loop checks between
- * blocks -- RFLAGS.TF/RF/IF, interrupt shadows, debug registers, halts --
- * and exits, which break the block anyway), goes on to the next block
- * through the block's link (emu_link) without returning to the run loop, as
- * long as no guest timer or time slice is due (vcpu.poll_at), no stop was
- * requested, and the next block fits in whole in emu_cpu.chain_left (the
- * preemption timer's and the instruction limit's budget). A link that does
- * not match is left for the run loop to fill (emu_cpu.stale_link).
+ * Chaining. The last instruction of a block -- a branch, or the sentinel
+ * after one that falls through -- goes on to the next block through the
+ * block's link (emu_link) without returning to the run loop, unless the
+ * block ended with an instruction that ran generically and ends blocks
+ * (insn_table.def's EI_END: the instructions that change what the run loop
+ * checks between blocks -- RFLAGS.TF/RF/IF, interrupt shadows, debug
+ * registers, halts -- and exits, which break the block anyway). The next
+ * block must fit in whole below emu_cpu.chain_end, the budget run_block()
+ * sets from the preemption timer, the instruction limit and the next guest
+ * timer or time slice (vcpu.poll_at), so that the loop runs its checks at
+ * the same block boundary as without chaining. Instructions of a chain are
+ * counted (emu_retire) when it ends, or before an instruction runs
+ * generically, so that exits see the count as before; RIP is stored when
+ * control leaves the threaded code. A link that does not match is left for
+ * the run loop to fill (emu_cpu.stale_link).
  */
 #ifndef CORE_EMU_EXEC_H
 #define CORE_EMU_EXEC_H

@@ -17,6 +17,12 @@ enum fast_alu { FA_ADD, FA_OR, FA_AND, FA_SUB, FA_XOR, FA_CMP, FA_TEST, FA_COUNT
 
 enum fast_shift { FSH_SHL, FSH_SHR, FSH_SAR, FSH_COUNT };
 
+/* Memory operand forms (64-bit addresses): base + disp, base + index *
+ * scale + disp, index * scale + disp -- all with a segment whose base is 0
+ * in 64-bit mode (ES, CS, SS, DS) -- and the rest (RIP-relative, absolute,
+ * FS/GS), computed by the general case. */
+enum fast_ea { EA_B, EA_BI, EA_I, EA_X, EA_COUNT };
+
 /* ---- shared by the handler files ---- */
 
 #define FAST_INLINE static inline __attribute__((always_inline))
@@ -78,37 +84,54 @@ static inline void fast_gpr_write(uint64_t *gpr, unsigned reg, unsigned sz, uint
 }
 
 /*
- * Effective address of a memory operand with a 64-bit address size (spec.c
- * picks memory forms only then). RIP-relative operands count from the end of
- * the instruction (SDM Vol. 2A 2.2.1.6).
+ * Linear address of a memory operand with a 64-bit address size (spec.c
+ * picks memory forms only then) in 64-bit mode, of the form `ea` (enum
+ * fast_ea). RIP-relative operands count from the end of the instruction
+ * (SDM Vol. 2A 2.2.1.6); segment bases other than FS's and GS's are 0
+ * (Vol. 3A 3.4.4). LEA (seg = false) wants the effective address alone.
  */
-static inline uint64_t fast_ea(const struct emu_cpu *c, const uint64_t *gpr, const struct emu_insn *i,
-			       const struct emu_operand *o)
+static inline __attribute__((always_inline)) uint64_t fast_la(const struct emu_cpu *c, const uint64_t *gpr,
+							      const struct emu_insn *i,
+							      const struct emu_operand *o, enum fast_ea ea,
+							      bool seg)
 {
-	uint64_t ea = (uint64_t)o->disp;
-	if (o->base < 16)
-		ea += gpr[o->base];
-	else if (o->base == EMU_REG_RIP)
-		ea += c->block_rip + i->off + i->len;
-	if (o->index < 16)
-		ea += gpr[o->index] << __builtin_ctz(o->scale);
-	return ea;
+	uint64_t a = (uint64_t)o->disp;
+	switch (ea) {
+	case EA_B:
+		return a + gpr[o->base];
+	case EA_BI:
+		return a + gpr[o->base] + (gpr[o->index] << __builtin_ctz(o->scale));
+	case EA_I:
+		return a + (gpr[o->index] << __builtin_ctz(o->scale));
+	default:
+		if (o->base < 16)
+			a += gpr[o->base];
+		else if (o->base == EMU_REG_RIP)
+			a += c->block_rip + i->off + i->len;
+		if (o->index < 16)
+			a += gpr[o->index] << __builtin_ctz(o->scale);
+		return seg ? a + c->seg_base[o->seg] : a;
+	}
 }
 
 /*
- * The host address of a data access of `size` bytes at la through one of the
- * current TLB's arrays, or NULL. The tag compared is that of the access's
- * last byte: an access that crosses into the next page, and a non-canonical
- * address (never cached), miss. Alignment checking (CR0.AM, CPL 3 and
- * RFLAGS.AC, SDM 3A 6.15 "Interrupt 17") needs the slow path too.
+ * The host address of a data access of `size` bytes at la, if the current
+ * TLB's read (or write) array has it. The tag compared is that of the
+ * access's last byte: an access that crosses into the next page, and a
+ * non-canonical address (never cached), miss. Alignment checking (CR0.AM,
+ * CPL 3 and RFLAGS.AC: SDM 3A 6.15 "Interrupt 17") concerns misaligned
+ * accesses only, which take the slow path when it is armed.
  */
-static inline void *fast_host(const struct emu_cpu *c, const struct tlb_entry *arr, uint64_t la,
-			      unsigned size)
+static inline bool fast_host(const struct emu_cpu *c, bool write, uint64_t la, unsigned size, void **h)
 {
-	const struct tlb_entry *e = &arr[(la >> 12) & (TLB_SIZE - 1)];
-	if (likely(e->tag == (((la + size - 1) & ~0xfffull) | c->tlb->gen) && !(c->s->rflags & c->ac_mask)))
-		return (void *)(uintptr_t)(la + e->addend);
-	return NULL;
+	const struct emu_tlb *t = c->tlb;
+	const struct tlb_entry *e = &(write ? t->w : t->r)[(la >> 12) & (TLB_SIZE - 1)];
+	if (unlikely(e->tag != (((la + size - 1) & ~0xfffull) | t->gen)))
+		return false;
+	if (size > 1 && unlikely(la & (size - 1)) && (c->s->rflags & c->ac_mask))
+		return false;
+	*h = (void *)(uintptr_t)(la + e->addend);
+	return true;
 }
 
 static inline uint64_t fast_load(const void *h, unsigned size)
@@ -155,6 +178,27 @@ static inline void fast_store(void *h, unsigned size, uint64_t v)
 	}
 }
 
+/* dst op= src for a register dst, src a register or the immediate; fills
+ * the operation's lazy-flags record (for the caller to store or not). */
+FAST_INLINE void fast_alu_r(struct emu_cpu *c, const struct emu_insn *i, enum fast_alu op, enum fast_sz szk,
+			    bool imm, struct lazy_flags *lf)
+{
+	uint64_t *gpr = c->s->gpr;
+	const struct emu_operand *d = &i->op[0];
+	unsigned sz = FAST_SZ(szk);
+	uint64_t m = size_mask(sz);
+	uint64_t dv = gpr[d->reg] & m;
+	uint64_t sv = (imm ? (uint64_t)i->op[1].disp : gpr[i->op[1].reg]) & m;
+	uint64_t r = fast_alu_res(op, dv, sv) & m;
+	if (fast_alu_wb(op))
+		fast_gpr_write(gpr, d->reg, sz, r);
+	lf->op = (uint8_t)fast_alu_lf(op);
+	lf->size = (uint8_t)sz;
+	lf->dst = dv;
+	lf->src = sv;
+	lf->res = r;
+}
+
 /* ---- lazy flags ---- */
 
 /* Record a flag-setting operation on values already masked to sz (the
@@ -177,11 +221,11 @@ static inline void fast_lf(struct emu_cpu *c, enum lf_op op, unsigned sz, uint64
  * compares of the operation's size are plain 64-bit ones) and after logic
  * instructions (CF = OF = 0), any condition once RFLAGS holds the flags.
  * Returns -1 for the rest, which the caller leaves to the generic handler
- * (emu_cc()), so that the fast handler itself calls nothing.
+ * (emu_cc()), so that the fast handler itself calls nothing. fast_cc_of()
+ * evaluates a record the caller holds (a fused ALU + Jcc pair, in registers).
  */
-static inline int fast_cc(const struct emu_cpu *c, unsigned cc)
+static inline int fast_cc_of(const struct emu_cpu *c, const struct lazy_flags *lf, unsigned cc)
 {
-	const struct lazy_flags *lf = &c->lf;
 	unsigned op = lf->op;
 	bool v;
 	if (op == LF_NONE) {
@@ -230,6 +274,11 @@ static inline int fast_cc(const struct emu_cpu *c, unsigned cc)
 	return -1;
 }
 
+static inline int fast_cc(const struct emu_cpu *c, unsigned cc)
+{
+	return fast_cc_of(c, &c->lf, cc);
+}
+
 /* CF from the lazy record for the common producers (emu_cf()), or -1. */
 static inline int fast_cf(const struct emu_cpu *c)
 {
@@ -276,22 +325,32 @@ extern const emu_fn fast_mov_ri[FS_COUNT];
 extern const emu_fn fast_shift_ri[FSH_COUNT][FS_COUNT][2];
 extern const emu_fn fast_imul_rr[FS_COUNT][2];
 extern const emu_fn fast_imul_rri[FS_COUNT][2];
-extern const emu_fn fast_lea[FS_COUNT];
+extern const emu_fn fast_lea[FS_COUNT][EA_COUNT];
 void fast_movzx_rr(struct emu_cpu *c, const struct emu_insn *i);
 void fast_movsx_rr(struct emu_cpu *c, const struct emu_insn *i);
 void fast_nop(struct emu_cpu *c, const struct emu_insn *i);
 extern const emu_fn fast_cmov_rr[16];
 extern const emu_fn fast_setcc_r[16];
 
-/* Memory forms (64-bit mode, 64-bit addresses). */
-extern const emu_fn fast_alu_rm[FA_COUNT][FS_COUNT];
-extern const emu_fn fast_alu_mr[FA_COUNT][FS_COUNT];
-extern const emu_fn fast_alu_mi[FA_COUNT][FS_COUNT];
-extern const emu_fn fast_mov_rm[FS_COUNT];
-extern const emu_fn fast_mov_mr[FS_COUNT];
-extern const emu_fn fast_mov_mi[FS_COUNT];
-void fast_movzx_rm(struct emu_cpu *c, const struct emu_insn *i);
-void fast_movsx_rm(struct emu_cpu *c, const struct emu_insn *i);
+/* Memory forms (64-bit mode, 64-bit addresses), by enum fast_ea. */
+extern const emu_fn fast_alu_rm[FA_COUNT][FS_COUNT][EA_COUNT];
+extern const emu_fn fast_alu_mr[FA_COUNT][FS_COUNT][EA_COUNT];
+extern const emu_fn fast_alu_mi[FA_COUNT][FS_COUNT][EA_COUNT];
+extern const emu_fn fast_mov_rm[FS_COUNT][EA_COUNT];
+extern const emu_fn fast_mov_mr[FS_COUNT][EA_COUNT];
+extern const emu_fn fast_mov_mi[FS_COUNT][EA_COUNT];
+/* MOVZX/MOVSX/MOVSXD r, [mem]: [sign][source 1, 2, 4 bytes][FS_8 or FS_4 destination] */
+extern const emu_fn fast_extend_rm[2][3][2][EA_COUNT];
+
+/*
+ * An ALU instruction on registers (or INC/DEC) and the Jcc after it, as one
+ * handler, when fast_cc() answers the condition from the operation's record
+ * (spec.c, fast_fusable): [op][0: reg, 1: imm][FS_8 or FS_4][cc], and
+ * [0: INC, 1: DEC][FS_8 or FS_4][cc].
+ */
+extern const emu_fn fast_alu_jcc[FA_COUNT][2][2][16];
+extern const emu_fn fast_incdec_jcc[2][2][16];
+bool fast_fusable(enum lf_op op, unsigned cc);
 
 /* Control transfers and the stack (64-bit mode). */
 extern const emu_fn fast_jcc[16];

@@ -13,21 +13,13 @@
  */
 #include "fast.h"
 
-/* dst op= src for register dst; src a register or the immediate. */
 FAST_INLINE void alu_r(struct emu_cpu *c, const struct emu_insn *i, enum fast_alu op, enum fast_sz szk, bool imm,
 		       bool flags)
 {
-	uint64_t *gpr = c->s->gpr;
-	const struct emu_operand *d = &i->op[0];
-	unsigned sz = FAST_SZ(szk);
-	uint64_t m = size_mask(sz);
-	uint64_t dv = gpr[d->reg] & m;
-	uint64_t sv = (imm ? (uint64_t)i->op[1].disp : gpr[i->op[1].reg]) & m;
-	uint64_t r = fast_alu_res(op, dv, sv) & m;
-	if (fast_alu_wb(op))
-		fast_gpr_write(gpr, d->reg, sz, r);
+	struct lazy_flags lf;
+	fast_alu_r(c, i, op, szk, imm, &lf);
 	if (flags)
-		fast_lf(c, fast_alu_lf(op), sz, dv, sv, r);
+		fast_lf(c, lf.op, lf.size, lf.dst, lf.src, lf.res);
 }
 
 #define DEF_ALU_R(op, szk)                                                                     \
@@ -174,17 +166,19 @@ void fast_movsx_rr(struct emu_cpu *c, const struct emu_insn *i)
 }
 
 /* LEA with a 64-bit address size: the address truncated to the operand size. */
-#define DEF_LEA(unused, szk)                                                                   \
-	static void lea_##szk(struct emu_cpu *c, const struct emu_insn *i)                     \
+#define DEF_LEA(szk, ea)                                                                       \
+	static void lea_##szk##_##ea(struct emu_cpu *c, const struct emu_insn *i)              \
 	{                                                                                      \
 		uint64_t *gpr = c->s->gpr;                                                     \
-		fast_gpr_write(gpr, i->op[0].reg, FAST_SZ(szk), fast_ea(c, gpr, i, &i->op[1])); \
+		fast_gpr_write(gpr, i->op[0].reg, FAST_SZ(szk), fast_la(c, gpr, i, &i->op[1], ea, false)); \
 		EMU_NEXT(c, i);                                                                \
 	}
-DEF_LEA(0, FS_8)
-DEF_LEA(0, FS_4)
-DEF_LEA(0, FS_2)
-const emu_fn fast_lea[FS_COUNT] = { lea_FS_8, lea_FS_4, lea_FS_2, NULL }; /* no 8-bit LEA */
+#define DEF_LEA_EA(szk) DEF_LEA(szk, EA_B) DEF_LEA(szk, EA_BI) DEF_LEA(szk, EA_I) DEF_LEA(szk, EA_X)
+DEF_LEA_EA(FS_8)
+DEF_LEA_EA(FS_4)
+DEF_LEA_EA(FS_2)
+#define LEA_ROW(szk) { lea_##szk##_EA_B, lea_##szk##_EA_BI, lea_##szk##_EA_I, lea_##szk##_EA_X }
+const emu_fn fast_lea[FS_COUNT][EA_COUNT] = { LEA_ROW(FS_8), LEA_ROW(FS_4), LEA_ROW(FS_2) }; /* no 8-bit LEA */
 
 void fast_nop(struct emu_cpu *c, const struct emu_insn *i)
 {

@@ -13,6 +13,13 @@
 void emu_exec_generic(struct emu_cpu *c, const struct emu_insn *i)
 {
 	struct x86_state *s = c->s;
+	/* Count the blocks the chain completed before this one (exec.h). */
+	uint64_t done = c->chain_entered - c->cur_block->n;
+	if (done) {
+		emu_retire(c, done);
+		c->chain_entered -= done;
+		c->chain_end -= done;
+	}
 	uint64_t rip = (c->block_rip + i->off) & c->ip_mask;
 	s->rip = rip;
 	c->cur = i;
@@ -25,61 +32,67 @@ void emu_exec_generic(struct emu_cpu *c, const struct emu_insn *i)
 }
 
 /* The last instruction ran generically and set RIP (and may have changed
- * what the run loop must check): back to the loop. Not reached for a block
- * cut short that broke. */
+ * what the run loop must check), or the block was cut short: back to the
+ * loop. */
 void emu_exec_end(struct emu_cpu *c, const struct emu_insn *i)
 {
 	if (!(c->cur_block->insn[c->cur_block->n - 1].flags & EI_END))
 		c->s->rip = (c->block_rip + i->off) & c->ip_mask;
-	emu_retire(c, c->cur_block->n);
-	c->cur_block = NULL;
-}
-
-/* Retire the block, then run the next one if its link matches and nothing
- * needs the run loop (exec.h "Chaining"). */
-static inline void chain(struct emu_cpu *c, const struct emu_insn *i, uint64_t rip)
-{
-	const struct emu_block *b = c->cur_block;
-	struct vcpu *v = c->v;
-	uint64_t n = b->n, cycles = v->cycles + n * COST_INSN_DEFAULT;
-	v->stats.insns += n;
-	v->cycles = cycles;
-	c->cur_block = NULL;
-	if (unlikely(cycles >= v->poll_at || vm_should_stop(c->vm)))
-		return;
-	struct emu_link *l = (struct emu_link *)&b->link[rip != ((c->block_rip + i->off) & c->ip_mask)];
-	const struct emu_block *nb = l->b;
-	if (unlikely(l->la != c->seg_base[SEG_CS] + rip || l->epoch != c->tlb_epoch ||
-		     l->code_gen != c->vm->ram.code_gen)) {
-		c->stale_link = l;
-		c->stale_link_flushes = emu_vm_of(c->vm)->flushes;
-		return;
-	}
-	uint64_t left = c->chain_left;
-	if (unlikely(nb->n > left))
-		return;
-	c->chain_left = left - nb->n;
-	c->cur_block = nb;
-	c->cur = nb->insn;
-	c->block_rip = rip;
-	nb->insn[0].exec(c, nb->insn);
-}
-
-void emu_exec_chain(struct emu_cpu *c, const struct emu_insn *i)
-{
-	chain(c, i, c->s->rip);
-}
-
-void emu_exec_chain_seq(struct emu_cpu *c, const struct emu_insn *i)
-{
-	uint64_t rip = (c->block_rip + i->off) & c->ip_mask;
-	c->s->rip = rip;
-	chain(c, i, rip);
+	c->cur = i;
 }
 
 static inline bool canonical(const struct emu_cpu *c, uint64_t la)
 {
 	return (uint64_t)((int64_t)(la << c->canon_shift) >> c->canon_shift) == la;
+}
+
+/*
+ * The running block ends with RIP = rip, leaving through its link `which`:
+ * run the next block if the link matches and it fits in the chain's budget
+ * (exec.h "Chaining"), else store RIP and return to the run loop. `br` is a
+ * branch to check first (its target, or NULL if the caller did): a block
+ * the link leads to was looked up at a canonical RIP, so only a target
+ * without a matching link needs the check, which makes the branch fault
+ * (#GP(0), SDM Vol. 2A JMP/Jcc) through the generic handler.
+ */
+static inline void chain(struct emu_cpu *c, const struct emu_insn *br, unsigned which, uint64_t rip)
+{
+	const struct emu_block *b = c->cur_block;
+	struct emu_link *l = (struct emu_link *)&b->link[which];
+	if (unlikely(l->rip != rip || l->epoch != c->tlb_epoch)) {
+		if (br && unlikely(!canonical(c, rip))) {
+			emu_exec_generic(c, br);
+			return;
+		}
+		c->s->rip = rip;
+		c->cur = &b->insn[b->n];
+		c->stale_link = l;
+		c->stale_link_flushes = emu_vm_of(c->vm)->flushes;
+		return;
+	}
+	const struct emu_block *nb = l->b;
+	uint64_t entered = c->chain_entered + nb->n;
+	if (unlikely(entered > c->chain_end)) {
+		c->s->rip = rip;
+		c->cur = &b->insn[b->n];
+		return;
+	}
+	c->chain_entered = entered;
+	c->cur_block = nb;
+	c->block_rip = rip;
+	nb->insn[0].exec(c, nb->insn);
+}
+
+/* After a branch that ran generically: link 0 if it fell through. */
+void emu_exec_chain(struct emu_cpu *c, const struct emu_insn *i)
+{
+	uint64_t rip = c->s->rip;
+	chain(c, NULL, rip != ((c->block_rip + i->off) & c->ip_mask), rip);
+}
+
+void emu_exec_chain_seq(struct emu_cpu *c, const struct emu_insn *i)
+{
+	chain(c, NULL, 0, (c->block_rip + i->off) & c->ip_mask);
 }
 
 /* The RIP of the instruction after i. */
@@ -88,20 +101,20 @@ static inline uint64_t next_rip(const struct emu_cpu *c, const struct emu_insn *
 	return c->block_rip + i->off + i->len;
 }
 
+/* Jcc ends its block: it goes on through link 1 if taken, 0 if not. */
 #define DEF_JCC(cc)                                                                            \
 	static void jcc_##cc(struct emu_cpu *c, const struct emu_insn *i)                      \
 	{                                                                                      \
-		uint64_t t = next_rip(c, i);                                                   \
 		int taken = fast_cc(c, cc);                                                    \
-		if (taken) {                                                                   \
-			t += (uint64_t)i->op[0].disp;                                          \
-			if (unlikely(taken < 0 || !canonical(c, t))) {                         \
-				emu_exec_generic(c, i);                                        \
-				return;                                                        \
-			}                                                                      \
+		if (unlikely(taken < 0)) {                                                     \
+			emu_exec_generic(c, i);                                                \
+			return;                                                                \
 		}                                                                              \
-		c->s->rip = t;                                                                 \
-		EMU_NEXT(c, i);                                                                \
+		uint64_t t = next_rip(c, i);                                                   \
+		if (taken)                                                                     \
+			chain(c, i, 1, t + (uint64_t)i->op[0].disp);                           \
+		else                                                                           \
+			chain(c, NULL, 0, t);                                                  \
 	}
 FAST_FOR_CC(DEF_JCC)
 #define JCC_ENTRY(cc) jcc_##cc,
@@ -109,19 +122,14 @@ const emu_fn fast_jcc[16] = { FAST_FOR_CC(JCC_ENTRY) };
 
 void fast_jmp_rel(struct emu_cpu *c, const struct emu_insn *i)
 {
-	uint64_t t = next_rip(c, i) + (uint64_t)i->op[0].disp;
-	if (unlikely(!canonical(c, t))) {
-		emu_exec_generic(c, i);
-		return;
-	}
-	c->s->rip = t;
-	EMU_NEXT(c, i);
+	chain(c, i, 1, next_rip(c, i) + (uint64_t)i->op[0].disp);
 }
 
-/* The stack slot [la, la+8) through a TLB array, or NULL. */
-static inline void *stack_slot(const struct emu_cpu *c, const struct tlb_entry *arr, uint64_t la)
+/* The stack slot [RSP-relative la, +8) through the TLB (SS's base is 0 in
+ * 64-bit mode, but c->seg_base says so). */
+static inline bool stack_slot(const struct emu_cpu *c, bool write, uint64_t la, void **h)
 {
-	return fast_host(c, arr, c->seg_base[SEG_SS] + la, 8);
+	return fast_host(c, write, c->seg_base[SEG_SS] + la, 8, h);
 }
 
 void fast_call_rel(struct emu_cpu *c, const struct emu_insn *i)
@@ -129,30 +137,28 @@ void fast_call_rel(struct emu_cpu *c, const struct emu_insn *i)
 	struct x86_state *s = c->s;
 	uint64_t ret = next_rip(c, i), t = ret + (uint64_t)i->op[0].disp;
 	uint64_t sp = s->gpr[GPR_RSP] - 8;
-	void *h = stack_slot(c, c->tlb->w, sp);
-	if (unlikely(!h || !canonical(c, t))) {
+	void *h;
+	if (unlikely(!stack_slot(c, true, sp, &h) || !canonical(c, t))) {
 		emu_exec_generic(c, i);
 		return;
 	}
 	fast_store(h, 8, ret);
 	s->gpr[GPR_RSP] = sp;
-	s->rip = t;
-	EMU_NEXT(c, i);
+	chain(c, NULL, 1, t);
 }
 
 void fast_ret(struct emu_cpu *c, const struct emu_insn *i)
 {
 	struct x86_state *s = c->s;
 	uint64_t sp = s->gpr[GPR_RSP];
-	void *h = stack_slot(c, c->tlb->r, sp);
+	void *h;
 	uint64_t t;
-	if (unlikely(!h) || (t = fast_load(h, 8), unlikely(!canonical(c, t)))) {
+	if (unlikely(!stack_slot(c, false, sp, &h)) || (t = fast_load(h, 8), unlikely(!canonical(c, t)))) {
 		emu_exec_generic(c, i);
 		return;
 	}
 	s->gpr[GPR_RSP] = sp + 8;
-	s->rip = t;
-	EMU_NEXT(c, i);
+	chain(c, NULL, 1, t);
 }
 
 /* PUSH r64 stores the register's value before the decrement (so PUSH RSP
@@ -161,8 +167,8 @@ void fast_push_r(struct emu_cpu *c, const struct emu_insn *i)
 {
 	struct x86_state *s = c->s;
 	uint64_t sp = s->gpr[GPR_RSP] - 8;
-	void *h = stack_slot(c, c->tlb->w, sp);
-	if (unlikely(!h)) {
+	void *h;
+	if (unlikely(!stack_slot(c, true, sp, &h))) {
 		emu_exec_generic(c, i);
 		return;
 	}
@@ -177,8 +183,8 @@ void fast_pop_r(struct emu_cpu *c, const struct emu_insn *i)
 {
 	struct x86_state *s = c->s;
 	uint64_t sp = s->gpr[GPR_RSP];
-	void *h = stack_slot(c, c->tlb->r, sp);
-	if (unlikely(!h)) {
+	void *h;
+	if (unlikely(!stack_slot(c, false, sp, &h))) {
 		emu_exec_generic(c, i);
 		return;
 	}
@@ -187,3 +193,97 @@ void fast_pop_r(struct emu_cpu *c, const struct emu_insn *i)
 	s->gpr[i->op[0].reg] = v;
 	EMU_NEXT(c, i);
 }
+
+/* ---- ALU + Jcc pairs ---- */
+
+/* Whether fast_cc_of() answers cc for a record of op (SDM Vol. 1 Appendix
+ * B): E and S from any result, the rest but O and P after SUB/CMP, all but
+ * P after logic. */
+bool fast_fusable(enum lf_op op, unsigned cc)
+{
+	unsigned k = cc >> 1;
+	if (k == 2 || k == 4)
+		return true;
+	if (op == LF_SUB)
+		return k == 1 || k == 3 || k == 6 || k == 7;
+	if (op == LF_LOGIC)
+		return k != 5;
+	return false;
+}
+
+/* The Jcc j after an instruction that left the record lf (already stored),
+ * evaluated without reloading it; what fast_cc_of() cannot answer runs j
+ * generically. */
+FAST_INLINE void fused_jcc(struct emu_cpu *c, const struct emu_insn *j, const struct lazy_flags *lf, unsigned cc)
+{
+	int taken = fast_cc_of(c, lf, cc);
+	if (unlikely(taken < 0)) {
+		emu_exec_generic(c, j);
+		return;
+	}
+	uint64_t t = next_rip(c, j);
+	if (taken)
+		chain(c, j, 1, t + (uint64_t)j->op[0].disp);
+	else
+		chain(c, NULL, 0, t);
+}
+
+#define DEF_ALU_JCC(aop, form, szk, cc)                                                        \
+	static void alu_jcc_##aop##_##form##_##szk##_##cc(struct emu_cpu *c, const struct emu_insn *i) \
+	{                                                                                      \
+		struct lazy_flags lf;                                                          \
+		fast_alu_r(c, i, aop, szk, form, &lf);                                         \
+		fast_lf(c, lf.op, lf.size, lf.dst, lf.src, lf.res);                            \
+		fused_jcc(c, i + 1, &lf, cc);                                                  \
+	}
+#define DEF_ALU_JCC_CC(op, form, szk) FAST_FOR_CC_ARG3(DEF_ALU_JCC, op, form, szk)
+#define FAST_FOR_CC_ARG3(M, a, b, d)                                                           \
+	M(a, b, d, 0) M(a, b, d, 1) M(a, b, d, 2) M(a, b, d, 3) M(a, b, d, 4) M(a, b, d, 5)   \
+	M(a, b, d, 6) M(a, b, d, 7) M(a, b, d, 8) M(a, b, d, 9) M(a, b, d, 10) M(a, b, d, 11) \
+	M(a, b, d, 12) M(a, b, d, 13) M(a, b, d, 14) M(a, b, d, 15)
+#define DEF_ALU_JCC_OP(op)                                                                     \
+	DEF_ALU_JCC_CC(op, 0, FS_8)                                                            \
+	DEF_ALU_JCC_CC(op, 0, FS_4)                                                            \
+	DEF_ALU_JCC_CC(op, 1, FS_8)                                                            \
+	DEF_ALU_JCC_CC(op, 1, FS_4)
+FAST_FOR_ALU(DEF_ALU_JCC_OP)
+
+#define ALU_JCC_ENTRY(op, form, szk, cc) alu_jcc_##op##_##form##_##szk##_##cc,
+#define ALU_JCC_ROW(op)                                                                        \
+	[op] = { { { FAST_FOR_CC_ARG3(ALU_JCC_ENTRY, op, 0, FS_8) },                           \
+		   { FAST_FOR_CC_ARG3(ALU_JCC_ENTRY, op, 0, FS_4) } },                         \
+		 { { FAST_FOR_CC_ARG3(ALU_JCC_ENTRY, op, 1, FS_8) },                           \
+		   { FAST_FOR_CC_ARG3(ALU_JCC_ENTRY, op, 1, FS_4) } } },
+const emu_fn fast_alu_jcc[FA_COUNT][2][2][16] = { FAST_FOR_ALU(ALU_JCC_ROW) };
+
+/* INC/DEC r + Jcc: CF comes from the record before (fast_cf), else both run
+ * on their own handlers. */
+#define DEF_INCDEC_JCC(dec, szk, cc)                                                           \
+	static void incdec_jcc_##dec##_##szk##_##cc(struct emu_cpu *c, const struct emu_insn *i) \
+	{                                                                                      \
+		uint64_t *gpr = c->s->gpr;                                                     \
+		unsigned sz = FAST_SZ(szk), reg = i->op[0].reg;                                \
+		uint64_t m = size_mask(sz), dv = gpr[reg] & m, r = (dec ? dv - 1 : dv + 1) & m; \
+		int cf = fast_cf(c);                                                           \
+		if (unlikely(cf < 0)) {                                                        \
+			emu_exec_generic(c, i);                                                \
+			return;                                                                \
+		}                                                                              \
+		fast_gpr_write(gpr, reg, sz, r);                                               \
+		struct lazy_flags lf = { .dst = dv, .src = 1, .res = r, .op = dec ? LF_DEC : LF_INC, \
+					 .size = (uint8_t)sz, .cf = (uint8_t)cf };              \
+		c->lf = lf;                                                                    \
+		fused_jcc(c, i + 1, &lf, cc);                                                  \
+	}
+#define FAST_FOR_CC_ARG2(M, a, b)                                                              \
+	M(a, b, 0) M(a, b, 1) M(a, b, 2) M(a, b, 3) M(a, b, 4) M(a, b, 5) M(a, b, 6) M(a, b, 7) \
+	M(a, b, 8) M(a, b, 9) M(a, b, 10) M(a, b, 11) M(a, b, 12) M(a, b, 13) M(a, b, 14) M(a, b, 15)
+FAST_FOR_CC_ARG2(DEF_INCDEC_JCC, 0, FS_8)
+FAST_FOR_CC_ARG2(DEF_INCDEC_JCC, 0, FS_4)
+FAST_FOR_CC_ARG2(DEF_INCDEC_JCC, 1, FS_8)
+FAST_FOR_CC_ARG2(DEF_INCDEC_JCC, 1, FS_4)
+#define INCDEC_JCC_ENTRY(dec, szk, cc) incdec_jcc_##dec##_##szk##_##cc,
+const emu_fn fast_incdec_jcc[2][2][16] = {
+	{ { FAST_FOR_CC_ARG2(INCDEC_JCC_ENTRY, 0, FS_8) }, { FAST_FOR_CC_ARG2(INCDEC_JCC_ENTRY, 0, FS_4) } },
+	{ { FAST_FOR_CC_ARG2(INCDEC_JCC_ENTRY, 1, FS_8) }, { FAST_FOR_CC_ARG2(INCDEC_JCC_ENTRY, 1, FS_4) } },
+};

@@ -60,12 +60,20 @@ static int size_class(unsigned size)
 	return size == 8 ? FS_8 : size == 4 ? FS_4 : size == 2 ? FS_2 : size == 1 ? FS_1 : -1;
 }
 
-/* A memory operand the fast paths handle: 64-bit mode, 64-bit address. */
-static bool fast_mem(const struct emu_insn *i, const struct emu_operand *o, uint32_t mode)
+/* The form of a memory operand the fast paths handle (64-bit mode, 64-bit
+ * address; enum fast_ea), or -1. */
+static int mem_form(const struct emu_insn *i, const struct emu_operand *o, uint32_t mode)
 {
-	return o->kind == OPK_MEM && mode == MODE_LONG64 && i->addrsize == 8 &&
-	       (o->base < 16 || o->base == EMU_REG_NONE || o->base == EMU_REG_RIP) &&
-	       (o->index < 16 || o->index == EMU_REG_NONE);
+	if (o->kind != OPK_MEM || mode != MODE_LONG64 || i->addrsize != 8)
+		return -1;
+	bool base = o->base < 16, index = o->index < 16;
+	if ((!base && o->base != EMU_REG_NONE && o->base != EMU_REG_RIP) || (!index && o->index != EMU_REG_NONE))
+		return -1;
+	if (o->seg == SEG_FS || o->seg == SEG_GS)
+		return EA_X;
+	if (base)
+		return index ? EA_BI : EA_B;
+	return index && o->base == EMU_REG_NONE ? EA_I : EA_X;
 }
 
 static int alu_of(emu_fn fn)
@@ -87,7 +95,7 @@ static struct form classify_alu(const struct emu_insn *i, uint32_t mode, int op)
 {
 	struct form f = { .writes = RFLAGS_ARITH };
 	const struct emu_operand *d = &i->op[0], *s = &i->op[1];
-	int sz = size_class(d->size);
+	int sz = size_class(d->size), ea;
 	if (i->nops != 2 || sz < 0 || (d->kind == OPK_REG && d->hi8) || (s->kind == OPK_REG && s->hi8))
 		return (struct form){ 0 };
 	if (d->kind == OPK_REG && s->kind == OPK_REG && s->size == d->size) {
@@ -96,14 +104,14 @@ static struct form classify_alu(const struct emu_insn *i, uint32_t mode, int op)
 	} else if (d->kind == OPK_REG && s->kind == OPK_IMM) {
 		f.full = fast_alu_ri[op][sz][0];
 		f.nf = fast_alu_ri[op][sz][1];
-	} else if (d->kind == OPK_REG && fast_mem(i, s, mode) && s->size == d->size) {
-		f.full = fast_alu_rm[op][sz];
+	} else if (d->kind == OPK_REG && (ea = mem_form(i, s, mode)) >= 0 && s->size == d->size) {
+		f.full = fast_alu_rm[op][sz][ea];
 		f.may_fault = true;
-	} else if (fast_mem(i, d, mode) && s->kind == OPK_REG && s->size == d->size) {
-		f.full = fast_alu_mr[op][sz];
+	} else if ((ea = mem_form(i, d, mode)) >= 0 && s->kind == OPK_REG && s->size == d->size) {
+		f.full = fast_alu_mr[op][sz][ea];
 		f.may_fault = true;
-	} else if (fast_mem(i, d, mode) && s->kind == OPK_IMM) {
-		f.full = fast_alu_mi[op][sz];
+	} else if ((ea = mem_form(i, d, mode)) >= 0 && s->kind == OPK_IMM) {
+		f.full = fast_alu_mi[op][sz][ea];
 		f.may_fault = true;
 	} else {
 		return (struct form){ 0 };
@@ -115,19 +123,19 @@ static struct form classify_mov(const struct emu_insn *i, uint32_t mode)
 {
 	struct form f = { 0 };
 	const struct emu_operand *d = &i->op[0], *s = &i->op[1];
-	int sz = size_class(d->size);
+	int sz = size_class(d->size), ea;
 	if (i->nops != 2 || sz < 0 || (d->kind == OPK_REG && d->hi8) || (s->kind == OPK_REG && s->hi8))
 		return f;
 	if (d->kind == OPK_REG && s->kind == OPK_REG && s->size == d->size)
 		f.full = fast_mov_rr[sz];
 	else if (d->kind == OPK_REG && s->kind == OPK_IMM)
 		f.full = fast_mov_ri[sz];
-	else if (d->kind == OPK_REG && fast_mem(i, s, mode) && s->size == d->size)
-		f.full = fast_mov_rm[sz], f.may_fault = true;
-	else if (fast_mem(i, d, mode) && s->kind == OPK_REG && s->size == d->size)
-		f.full = fast_mov_mr[sz], f.may_fault = true;
-	else if (fast_mem(i, d, mode) && s->kind == OPK_IMM)
-		f.full = fast_mov_mi[sz], f.may_fault = true;
+	else if (d->kind == OPK_REG && (ea = mem_form(i, s, mode)) >= 0 && s->size == d->size)
+		f.full = fast_mov_rm[sz][ea], f.may_fault = true;
+	else if ((ea = mem_form(i, d, mode)) >= 0 && s->kind == OPK_REG && s->size == d->size)
+		f.full = fast_mov_mr[sz][ea], f.may_fault = true;
+	else if ((ea = mem_form(i, d, mode)) >= 0 && s->kind == OPK_IMM)
+		f.full = fast_mov_mi[sz][ea], f.may_fault = true;
 	return f;
 }
 
@@ -135,12 +143,16 @@ static struct form classify_extend(const struct emu_insn *i, uint32_t mode, bool
 {
 	struct form f = { 0 };
 	const struct emu_operand *s = &i->op[1];
-	if (i->nops != 2 || reg_sz(&i->op[0]) < 0)
+	int dsz = reg_sz(&i->op[0]), ea;
+	if (i->nops != 2 || dsz < 0)
 		return f;
-	if (reg_sz(s) >= 0)
+	if (reg_sz(s) >= 0) {
 		f.full = sx ? fast_movsx_rr : fast_movzx_rr;
-	else if (fast_mem(i, s, mode) && (s->size == 1 || s->size == 2 || s->size == 4))
-		f.full = sx ? fast_movsx_rm : fast_movzx_rm, f.may_fault = true;
+	} else if ((dsz == FS_8 || dsz == FS_4) && (ea = mem_form(i, s, mode)) >= 0 &&
+		   (s->size == 1 || s->size == 2 || s->size == 4)) {
+		f.full = fast_extend_rm[sx][s->size == 1 ? 0 : s->size == 2 ? 1 : 2][dsz][ea];
+		f.may_fault = true;
+	}
 	return f;
 }
 
@@ -220,9 +232,9 @@ static struct form classify(const struct emu_insn *i, uint32_t mode)
 	if (fn == op_movzx || fn == op_movsx)
 		return classify_extend(i, mode, fn == op_movsx);
 	if (fn == op_lea) {
-		int sz = reg_sz(&i->op[0]);
-		if (sz >= 0 && fast_mem(i, &i->op[1], MODE_LONG64))
-			f.full = fast_lea[sz];
+		int sz = reg_sz(&i->op[0]), ea = mem_form(i, &i->op[1], MODE_LONG64);
+		if (sz >= 0 && ea >= 0)
+			f.full = fast_lea[sz][ea];
 		return f;
 	}
 	if (fn == op_nop) {
@@ -266,6 +278,28 @@ static struct form classify(const struct emu_insn *i, uint32_t mode)
 	return f;
 }
 
+/*
+ * An ALU instruction on registers (or INC/DEC) followed by the block's
+ * final Jcc becomes one handler (fast_alu_jcc) when the Jcc's condition
+ * comes straight from the operation (fast_fusable). Only in whole blocks: a
+ * block cut short could end between the two.
+ */
+static emu_fn fuse_jcc(const struct emu_insn *i, const struct emu_insn *j)
+{
+	if (j->exec != fast_jcc[j->cc])
+		return NULL;
+	int sz = reg_sz(&i->op[0]);
+	if (sz != FS_8 && sz != FS_4)
+		return NULL;
+	int op = alu_of(i->fn);
+	if (op >= 0 && i->nops == 2 && (i->op[1].kind == OPK_IMM || reg_sz(&i->op[1]) == sz) &&
+	    fast_fusable(fast_alu_lf(op), j->cc))
+		return fast_alu_jcc[op][i->op[1].kind == OPK_IMM][sz][j->cc];
+	if ((i->fn == op_inc || i->fn == op_dec) && i->nops == 1 && fast_fusable(LF_INC, j->cc))
+		return fast_incdec_jcc[i->fn == op_dec][sz][j->cc];
+	return NULL;
+}
+
 void emu_spec_block(struct emu_insn *insn, unsigned n, uint32_t mode, bool whole)
 {
 	uint64_t live = RFLAGS_ARITH; /* after the instruction being looked at */
@@ -279,6 +313,9 @@ void emu_spec_block(struct emu_insn *insn, unsigned n, uint32_t mode, bool whole
 		}
 		bool dead = whole && f.nf && !(live & f.writes);
 		i->exec = dead ? f.nf : f.full;
+		emu_fn fused = whole && k == n - 2 && !dead ? fuse_jcc(i, &insn[k + 1]) : NULL;
+		if (fused)
+			i->exec = fused;
 		if (f.may_fault || i->exec == emu_exec_generic)
 			live = RFLAGS_ARITH;
 		else
