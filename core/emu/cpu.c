@@ -203,6 +203,7 @@ static void run_block(struct emu_cpu *c, const struct emu_block *b, uint32_t max
 		left = poll;
 	c->chain_entered = b->n;
 	c->chain_end = left > b->n ? left : b->n;
+	c->chain_depth = 0;
 	c->brk = false;
 	c->cur_block = b;
 	c->cur = b->insn;

@@ -106,6 +106,13 @@ struct emu_insn {
 /* Instructions a chain of blocks runs at most before the run loop looks at
  * stop requests again (exec.h "Chaining"). */
 #define EMU_CHAIN_MAX (1u << 20)
+/* Blocks a chain enters at most when the compiler does not turn the tail
+ * calls of threaded code into jumps (EMU_SIBCALLS 0, core/meson.build):
+ * each then takes up to EMU_BLOCK_MAX + 1 stack frames. */
+#ifndef EMU_SIBCALLS
+#define EMU_SIBCALLS 0
+#endif
+#define EMU_CHAIN_DEPTH_NOSIB 16u
 
 /*
  * A block's remembered successor: the block at RIP under the translation
@@ -223,6 +230,7 @@ struct emu_cpu {
 	 * fill with the block it looks up next, unless the block cache was
 	 * flushed meanwhile. */
 	uint64_t chain_entered, chain_end;
+	unsigned chain_depth; /* blocks chained since run_block(), if !EMU_SIBCALLS */
 	struct emu_link *stale_link;
 	uint64_t stale_link_flushes;
 	uint64_t code_gen_seen; /* guest_ram.code_gen the epochs account for */

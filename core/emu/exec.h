@@ -5,8 +5,10 @@
  * call to its first instruction's handler, which does the instruction's
  * work and tail-calls the next instruction's (EMU_NEXT), and so on up to the
  * sentinel entry after the last instruction, which returns to run_block().
- * gcc turns the tail calls into jumps (-O2 and up); without optimisation a
- * block still needs only EMU_BLOCK_MAX + 1 frames.
+ * gcc turns the tail calls into jumps (-O2 and up, EMU_SIBCALLS); without
+ * that a block needs up to EMU_BLOCK_MAX + 1 frames, and a chain enters at
+ * most EMU_CHAIN_DEPTH_NOSIB blocks, so that no guest loop can overflow
+ * the stack.
  *
  * Specialised handlers (fast_*.c, chosen by spec.c) execute one operand form
  * of one instruction and never fault: whatever their fast path does not

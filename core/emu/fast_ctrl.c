@@ -72,7 +72,7 @@ static inline void chain(struct emu_cpu *c, const struct emu_insn *br, unsigned 
 	}
 	const struct emu_block *nb = l->b;
 	uint64_t entered = c->chain_entered + nb->n;
-	if (unlikely(entered > c->chain_end)) {
+	if (unlikely(entered > c->chain_end) || (!EMU_SIBCALLS && ++c->chain_depth > EMU_CHAIN_DEPTH_NOSIB)) {
 		c->s->rip = rip;
 		c->cur = &b->insn[b->n];
 		return;
