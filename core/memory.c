@@ -46,6 +46,7 @@ void ram_note_write(struct guest_ram *ram, const uint8_t *host, size_t len)
 		if (ram->code[p]) {
 			ram->code[p] = 0;
 			ram->gen[p]++;
+			ram->code_gen++;
 		}
 	}
 }

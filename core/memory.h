@@ -30,6 +30,7 @@ struct guest_ram {
 	uint64_t size; /* bytes, a multiple of PAGE_SIZE */
 	uint8_t *code; /* per page: non-zero if decoded code came from it */
 	uint32_t *gen; /* per page: bumped on writes to code pages */
+	uint64_t code_gen; /* bumped with any page's gen: all decoded code as one */
 };
 
 int ram_init(struct guest_ram *ram, uint64_t size);

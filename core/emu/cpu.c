@@ -7,6 +7,7 @@
 
 #include "core/cost_model.h"
 #include "emu.h"
+#include "exec.h"
 #include "task.h"
 
 #define ARENA_SIZE (64u << 20)
@@ -55,12 +56,13 @@ void emu_update_mode(struct emu_cpu *c)
 		c->level_epoch[c->jmp_level] = c->tlb_epoch;
 		c->jmp_level = lvl;
 		c->tlb_epoch = c->level_epoch[lvl];
-		if (c->level_cpl[lvl] != c->cpl)
-			c->tlb_epoch++;
+		if (c->level_cpl[lvl] != c->cpl || c->level_mode[lvl] != mode)
+			c->tlb_epoch = emu_new_epoch(c);
 	} else {
-		c->tlb_epoch++;
+		c->tlb_epoch = emu_new_epoch(c);
 	}
 	c->level_cpl[lvl] = c->cpl;
+	c->level_mode[lvl] = mode;
 }
 
 /* ---- block cache ---- */
@@ -74,9 +76,9 @@ static void cache_flush(struct vm *vm)
 	for (uint32_t i = 0; i < vm->nvcpus; i++)
 		if (vm->vcpus[i] && vm->vcpus[i]->be) {
 			struct emu_cpu *o = emu_of(vm->vcpus[i]);
-			o->tlb_epoch++;
-			o->level_epoch[0]++;
-			o->level_epoch[1]++;
+			o->tlb_epoch = emu_new_epoch(o);
+			o->level_epoch[0] = emu_new_epoch(o);
+			o->level_epoch[1] = emu_new_epoch(o);
 		}
 }
 
@@ -132,7 +134,7 @@ static struct emu_block *lookup_slow(struct emu_cpu *c, uint64_t la)
 	return b;
 }
 
-static inline struct emu_block *lookup(struct emu_cpu *c)
+static struct emu_block *lookup(struct emu_cpu *c)
 {
 	uint64_t la = c->seg_base[SEG_CS] + c->s->rip;
 	struct emu_jmp_entry *je = &c->jmp[c->jmp_level][(la ^ (la >> JMP_CACHE_BITS)) & ((1u << JMP_CACHE_BITS) - 1)];
@@ -154,40 +156,67 @@ static inline struct emu_block *lookup(struct emu_cpu *c)
 
 /* ---- execution ---- */
 
-static void retire(struct emu_cpu *c, uint64_t n)
+/* Instructions of a chain of blocks before the one executing have retired
+ * architecturally but are counted only when the chain ends (exec.h). */
+static uint64_t chain_pending(const struct emu_cpu *c)
 {
-	c->v->stats.insns += n;
-	c->v->cycles += n * COST_INSN_DEFAULT;
+	const struct emu_block *b = c->cur_block;
+	return b ? c->chain_entered - b->n + (uint64_t)(c->cur - b->insn) : 0;
 }
 
-/* Instructions of the current block before the one executing have retired
- * architecturally but are added to v->cycles only when the block ends. */
 static uint64_t emu_cycles_now(struct vcpu *v)
 {
-	const struct emu_cpu *c = emu_of(v);
-	uint64_t pending = c->cur_block ? (uint64_t)(c->cur - c->cur_block->insn) : 0;
-	return v->cycles + pending * COST_INSN_DEFAULT;
+	return v->cycles + chain_pending(emu_of(v)) * COST_INSN_DEFAULT;
 }
 
-static void run_block(struct emu_cpu *c, const struct emu_block *b, uint32_t maxn)
+/*
+ * A block cut short -- by the instruction limit, the preemption timer, a
+ * single step or an interrupt shadow -- runs as a copy of its first maxn
+ * instructions, specialised again without flag liveness: an instruction
+ * whose flags a later one would have overwritten must now record them.
+ */
+static const struct emu_block *cut_block(struct emu_cpu *c, const struct emu_block *b, uint32_t maxn)
 {
-	struct x86_state *s = c->s;
-	const struct emu_insn *i = b->insn;
-	const struct emu_insn *end = i + (b->n < maxn ? b->n : maxn);
+	struct emu_block *t = c->trunc;
+	memcpy(t, b, sizeof(*b));
+	t->n = maxn;
+	memcpy(t->insn, b->insn, maxn * sizeof(b->insn[0]));
+	emu_spec_block(t->insn, maxn, b->mode, false);
+	return t;
+}
+
+/*
+ * Run up to maxn instructions of b as threaded code (exec.h), and after it,
+ * through the links, the blocks that follow while they fit in whole in the
+ * `left` instructions before the preemption timer or the instruction limit
+ * and before the next guest timer or time slice is due (v->poll_at).
+ */
+static void run_block(struct emu_cpu *c, const struct emu_block *b, uint32_t maxn, uint64_t left)
+{
+	struct vcpu *v = c->v;
+	if (unlikely(maxn < b->n)) {
+		b = cut_block(c, b, maxn);
+		left = 0;
+	}
+	uint64_t poll = (v->poll_at - v->cycles) / COST_INSN_DEFAULT;
+	if (poll < left)
+		left = poll;
+	c->chain_entered = b->n;
+	c->chain_end = left > b->n ? left : b->n;
+	c->chain_depth = 0;
 	c->brk = false;
 	c->cur_block = b;
-	for (; i < end; i++) {
-		c->cur = i;
-		c->next_rip = (s->rip + i->len) & c->ip_mask;
-		i->fn(c, i);
-		s->rip = c->next_rip;
-		if (unlikely(c->brk)) {
-			i++;
-			break;
-		}
-	}
+	c->cur = b->insn;
+	c->block_rip = c->s->rip;
+	b->insn[0].exec(c, b->insn);
+	/* Everything entered retired, but for the rest of a block that broke
+	 * after its instruction cur. */
+	uint64_t n = c->chain_entered;
+	if (c->brk)
+		n -= c->cur_block->n - (uint64_t)(c->cur - c->cur_block->insn) - 1;
+	emu_retire(c, n);
+	c->brk = false;
 	c->cur_block = NULL;
-	retire(c, (uint64_t)(i - b->insn));
 }
 
 static void deliver_injected(struct emu_cpu *c)
@@ -206,10 +235,8 @@ static int emu_vcpu_run(struct vcpu *v)
 
 	if (setjmp(c->jb)) {
 		/* A fault unwound an instruction, a decode or a delivery. */
-		if (c->cur_block) {
-			retire(c, (uint64_t)(c->cur - c->cur_block->insn));
-			c->cur_block = NULL;
-		}
+		emu_retire(c, chain_pending(c));
+		c->cur_block = NULL;
 		c->brk = false;
 		c->bp_hit = 0; /* the faulting instruction did not complete */
 		/* exc_vector < 0: emu_abort() after a VM exit took the instruction's place. */
@@ -217,7 +244,10 @@ static int emu_vcpu_run(struct vcpu *v)
 			emu_handle_fault(c, (unsigned)c->exc_vector, c->exc_has_error, c->exc_error);
 	}
 	while (!vm_should_stop(vm) && s->activity == ACT_ACTIVE) {
-		uint32_t maxn = EMU_BLOCK_MAX;
+		/* Instructions before the preemption timer or the instruction
+		 * limit, at most EMU_CHAIN_MAX: a chain of blocks stays within
+		 * them (exec.h "Chaining"). */
+		uint64_t left = EMU_CHAIN_MAX;
 		uint32_t shadow = s->interruptibility & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
 		if (!shadow && v->inject.valid) {
 			deliver_injected(c);
@@ -255,24 +285,26 @@ static int emu_vcpu_run(struct vcpu *v)
 				vcpu_handle_exit(v, &e);
 				continue;
 			}
-			uint64_t left = v->timer_deadline - v->stats.insns;
-			if (left < maxn)
-				maxn = (uint32_t)left;
+			if (v->timer_deadline - v->stats.insns < left)
+				left = v->timer_deadline - v->stats.insns;
 		}
 		if (v->insn_limit) {
 			if (v->stats.insns >= v->insn_limit) {
 				vm_stop(vm, TORTUGA_STOP_INSN_LIMIT, TORTUGA_STATUS_INSN_LIMIT);
 				break;
 			}
-			if (v->insn_limit - v->stats.insns < maxn)
-				maxn = (uint32_t)(v->insn_limit - v->stats.insns);
+			if (v->insn_limit - v->stats.insns < left)
+				left = v->insn_limit - v->stats.insns;
 		}
+		uint32_t maxn = left < EMU_BLOCK_MAX ? (uint32_t)left : EMU_BLOCK_MAX;
 		/* RF is cleared at the start of the next instruction, after the
 		 * instruction-breakpoint check it suppresses (SDM 3A 18.3.1.1).
 		 * Only IRET sets it, and IRET ends its block. */
 		bool rf = (s->rflags & RFLAGS_RF) != 0;
 		s->rflags &= ~RFLAGS_RF;
 		if (unlikely((s->dr7 | c->dr_seen[4]) & 0xff)) {
+			/* Breakpoints are checked block by block: no chains. */
+			left = 0;
 			emu_debug_sync(c);
 			if (c->bp_exec) {
 				maxn = 1;
@@ -286,12 +318,27 @@ static int emu_vcpu_run(struct vcpu *v)
 			}
 		}
 		bool tf = (s->rflags & RFLAGS_TF) != 0;
-		if (shadow || tf)
+		if (shadow || tf) {
 			maxn = 1;
+			left = 0;
+		}
+		if (unlikely(vm->ram.code_gen != c->code_gen_seen)) {
+			/* Decoded code was written (the writes that do so end
+			 * their block): links may lead to stale blocks. */
+			c->code_gen_seen = vm->ram.code_gen;
+			c->tlb_epoch = emu_new_epoch(c);
+			c->level_epoch[!c->jmp_level] = emu_new_epoch(c);
+		}
 		const struct emu_block *b = lookup(c);
 		if (!b)
 			break;
-		run_block(c, b, maxn);
+		if (c->stale_link) {
+			/* The block a chain stopped before: remember it. */
+			if (c->stale_link_flushes == emu_vm_of(vm)->flushes)
+				*c->stale_link = (struct emu_link){ s->rip, c->tlb_epoch, b };
+			c->stale_link = NULL;
+		}
+		run_block(c, b, maxn, left);
 		if (shadow)
 			s->interruptibility &= ~shadow;
 		/* One #DB trap after the instruction for single-step (BS, SDM
@@ -350,6 +397,12 @@ static int emu_vcpu_init(struct vcpu *v)
 	c->v = v;
 	c->vm = v->vm;
 	c->delivering = -1;
+	c->canon_shift = 64u - v->vm->model.virt_bits;
+	c->trunc = malloc(sizeof(struct emu_block) + (EMU_BLOCK_MAX + 1) * sizeof(struct emu_insn));
+	if (!c->trunc) {
+		free(c);
+		return -ENOMEM;
+	}
 	v->be = c;
 	emu_tlb_flush_level(c, 1);
 	emu_tlb_flush_level(c, 2);
@@ -359,6 +412,9 @@ static int emu_vcpu_init(struct vcpu *v)
 
 static void emu_vcpu_fini(struct vcpu *v)
 {
+	struct emu_cpu *c = v->be;
+	if (c)
+		free(c->trunc);
 	free(v->be);
 	v->be = NULL;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "emu.h"
+#include "exec.h"
 #include "ops.h"
 
 static const struct {
@@ -243,10 +244,11 @@ static void fill_insn(struct emu_insn *in, const ZydisDecodedInstruction *zi, co
 		in->flags |= EI_END;
 }
 
+/* A block of n instructions and the sentinel after them (exec.h). */
 static struct emu_block *block_alloc(struct emu_cpu *c, unsigned n)
 {
 	struct emu_vm *ev = emu_vm_of(c->vm);
-	size_t sz = sizeof(struct emu_block) + n * sizeof(struct emu_insn);
+	size_t sz = sizeof(struct emu_block) + (n + 1) * sizeof(struct emu_insn);
 	sz = (sz + 15) & ~(size_t)15;
 	if (ev->arena_used + sz > ev->arena_size)
 		return NULL;
@@ -314,6 +316,7 @@ struct emu_block *emu_decode_block(struct emu_cpu *c, uint64_t la, uint8_t *host
 		struct emu_insn *in = &tmp[n++];
 		if (ZYAN_FAILED(st)) {
 			memset(in, 0, sizeof(*in));
+			in->off = (uint16_t)(pos - (unsigned)(la & 0xfff));
 			in->len = 1;
 			in->fn = st == ZYDIS_STATUS_INSTRUCTION_TOO_LONG ? op_decode_too_long :
 									   op_decode_ud;
@@ -325,6 +328,7 @@ struct emu_block *emu_decode_block(struct emu_cpu *c, uint64_t la, uint8_t *host
 		if (crosses && pos + zi.length <= 4096)
 			pages[1] = ~0ull; /* needed the bytes only to find the length */
 		fill_insn(in, &zi, zo);
+		in->off = (uint16_t)(pos - (unsigned)(la & 0xfff));
 		pos += zi.length;
 		if ((in->flags & EI_END) || pos >= 4096)
 			break;
@@ -347,6 +351,8 @@ struct emu_block *emu_decode_block(struct emu_cpu *c, uint64_t la, uint8_t *host
 		}
 	}
 	memcpy(b->insn, tmp, n * sizeof(tmp[0]));
+	emu_spec_block(b->insn, n, b->mode, true);
+	memset(b->link, 0, sizeof(b->link));
 	ev->blocks_decoded++;
 	return b;
 }

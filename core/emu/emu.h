@@ -8,6 +8,12 @@
  *    decode mode. Blocks never span more than two pages; a write to a page
  *    holding decoded code bumps the page's generation (core/memory.h), which
  *    invalidates its blocks.
+ *  - A block runs as direct-threaded code (exec.h): each instruction's `exec`
+ *    handler, chosen per operand form when the block is decoded (spec.c),
+ *    does its work and tail-calls the next one's; a sentinel after the last
+ *    instruction returns to the run loop. Forms without a specialised handler
+ *    run their `fn` (the instruction's semantics, insn_table.def) through
+ *    emu_exec_generic(), which keeps RIP and the current instruction exact.
  *  - Memory goes through a software TLB (one per privilege class) that maps
  *    linear pages straight to host pointers for RAM; misses walk the guest page
  *    tables (mmu.c). MMIO and unmapped memory always take the slow path, which
@@ -78,7 +84,9 @@ struct emu_operand {
 #define EI_END 0x08 /* ends the block (branches, system instructions) */
 
 struct emu_insn {
-	emu_fn fn;
+	emu_fn exec; /* threaded entry: this instruction, then the rest of the block */
+	emu_fn fn; /* the semantics of the instruction (insn_table.def) */
+	uint16_t off; /* offset of the first byte from the block's first byte */
 	uint8_t len;
 	uint8_t opsize; /* effective operand size, bytes */
 	uint8_t addrsize; /* effective address size, bytes */
@@ -95,6 +103,30 @@ struct emu_insn {
 /* ---- blocks ---- */
 
 #define EMU_BLOCK_MAX 64
+/* Instructions a chain of blocks runs at most before the run loop looks at
+ * stop requests again (exec.h "Chaining"). */
+#define EMU_CHAIN_MAX (1u << 20)
+/* Blocks a chain enters at most when the compiler does not turn the tail
+ * calls of threaded code into jumps (EMU_SIBCALLS 0, core/meson.build):
+ * each then takes up to EMU_BLOCK_MAX + 1 stack frames. */
+#ifndef EMU_SIBCALLS
+#define EMU_SIBCALLS 0
+#endif
+#define EMU_CHAIN_DEPTH_NOSIB 16u
+
+/*
+ * A block's remembered successor: the block at RIP under the translation
+ * epoch it was found in (emu_cpu.tlb_epoch). Epochs are unique across the
+ * VM's vCPUs and levels (emu_new_epoch), and renewed on every change of mode
+ * or CS base and whenever decoded code was written (guest_ram.code_gen, seen
+ * by the run loop), so a link found under other mappings, another mode or
+ * older code never matches.
+ */
+struct emu_link {
+	uint64_t rip;
+	uint64_t epoch;
+	const struct emu_block *b;
+};
 
 struct emu_block {
 	uint64_t gpa; /* of the first byte */
@@ -102,8 +134,9 @@ struct emu_block {
 	uint32_t n; /* instructions */
 	uint64_t page[2]; /* RAM page numbers the bytes came from (page[1] = ~0 if one) */
 	uint32_t gen[2];
+	struct emu_link link[2]; /* [0]: falling through, [1]: elsewhere (exec.h) */
 	struct emu_block *hnext;
-	struct emu_insn insn[];
+	struct emu_insn insn[]; /* n instructions, then the sentinel (exec.h) */
 };
 
 /* ---- the software TLB ---- */
@@ -181,11 +214,29 @@ struct emu_cpu {
 	struct vm *vm;
 
 	/* current instruction */
-	const struct emu_block *cur_block; /* NULL outside run_block() */
+	const struct emu_block *cur_block; /* the running block; NULL outside run_block() */
+	/* The instruction emu_exec_generic() runs (or the sentinel once the block
+	 * finished): specialised handlers do not update it, they never fault. */
 	const struct emu_insn *cur;
+	uint64_t block_rip; /* RIP of the running block's first instruction */
 	uint64_t next_rip;
 	uint64_t ip_mask; /* 0xffff, 0xffffffff or all ones */
 	bool brk; /* stop executing the current block after this instruction */
+	unsigned canon_shift; /* 64 - linear-address width: canonical checks */
+	/* Chaining (exec.h): the instructions of the blocks entered since
+	 * run_block() began (the running one included) that emu_retire() has
+	 * not counted yet, and the most the chain may enter before the run
+	 * loop must look; the link a sentinel found stale, for the loop to
+	 * fill with the block it looks up next, unless the block cache was
+	 * flushed meanwhile. */
+	uint64_t chain_entered, chain_end;
+	unsigned chain_depth; /* blocks chained since run_block(), if !EMU_SIBCALLS */
+	struct emu_link *stale_link;
+	uint64_t stale_link_flushes;
+	uint64_t code_gen_seen; /* guest_ram.code_gen the epochs account for */
+	/* A block cut short (run_block): the first instructions of a decoded
+	 * block, re-specialised without flag liveness, and a sentinel. */
+	struct emu_block *trunc;
 
 	/* decode/execution mode, recomputed on CR0/EFER/CS changes */
 	uint32_t mode;
@@ -203,7 +254,7 @@ struct emu_cpu {
 	 * [1] L2; within a set [0] supervisor (CPL < 3), [1] user. */
 	struct emu_tlb tlbs[2][2];
 	struct emu_tlb *tlb;
-	uint64_t tlb_epoch; /* bumped on every flush; validates the jump cache */
+	uint64_t tlb_epoch; /* renewed on every flush; validates the jump cache and links */
 	/* Largest page size (shift) any entry was filled from since the last
 	 * full flush: INVLPG must drop every 4 KiB piece of a large page. */
 	unsigned tlb_max_shift;
@@ -214,6 +265,7 @@ struct emu_cpu {
 	unsigned jmp_level; /* 0: L1, 1: L2 -- whose cache and epoch are current */
 	uint64_t level_epoch[2];
 	unsigned level_cpl[2]; /* CPL each level last ran at */
+	uint32_t level_mode[2]; /* and the decode mode */
 
 	/* exceptions */
 	jmp_buf jb;
@@ -253,6 +305,7 @@ struct emu_vm {
 	uint8_t *arena;
 	size_t arena_size, arena_used;
 	uint64_t blocks_decoded, flushes;
+	uint64_t epoch_seq; /* the last translation epoch handed out */
 };
 
 static inline struct emu_cpu *emu_of(struct vcpu *v)
@@ -263,6 +316,12 @@ static inline struct emu_cpu *emu_of(struct vcpu *v)
 static inline struct emu_vm *emu_vm_of(struct vm *vm)
 {
 	return vm->be_data;
+}
+
+/* A translation epoch no vCPU or level of the VM has used (emu_link). */
+static inline uint64_t emu_new_epoch(struct emu_cpu *c)
+{
+	return ++emu_vm_of(c->vm)->epoch_seq;
 }
 
 /* ---- cpu.c ---- */
@@ -410,6 +469,21 @@ static inline uint64_t gpr_read(const struct emu_cpu *c, unsigned reg, bool hi8,
 	if (unlikely(hi8))
 		return (v >> 8) & 0xff;
 	return v & size_mask(size);
+}
+
+/* SF, ZF and PF of a result of sz bytes (PF: even parity of the low byte,
+ * SDM Vol. 1 3.4.3.1). */
+static inline uint64_t emu_szp(uint64_t res, unsigned sz)
+{
+	uint64_t r = res & size_mask(sz);
+	uint64_t f = 0;
+	if (!r)
+		f |= RFLAGS_ZF;
+	if (r >> (8 * sz - 1))
+		f |= RFLAGS_SF;
+	if (!__builtin_parity((unsigned)(r & 0xff)))
+		f |= RFLAGS_PF;
+	return f;
 }
 
 /* x86-64 register write rules: 32-bit writes zero-extend, 8/16-bit merge. */

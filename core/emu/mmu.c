@@ -34,9 +34,9 @@ void emu_tlb_flush_level(struct emu_cpu *c, unsigned level)
 	tlb_clear(&c->tlbs[lvl][0]);
 	tlb_clear(&c->tlbs[lvl][1]);
 	if (lvl == c->jmp_level)
-		c->tlb_epoch++;
+		c->tlb_epoch = emu_new_epoch(c);
 	else
-		c->level_epoch[lvl]++;
+		c->level_epoch[lvl] = emu_new_epoch(c);
 }
 
 void emu_tlb_flush(struct emu_cpu *c)
@@ -71,7 +71,7 @@ void emu_flush_page(struct vcpu *v, uint64_t la)
 					e[j]->tag = TLB_INVALID;
 		}
 	}
-	c->tlb_epoch++;
+	c->tlb_epoch = emu_new_epoch(c);
 }
 
 void emu_tlb_protect_code(struct emu_vm *ev, struct vm *vm, uint64_t ram_page)

@@ -14,19 +14,6 @@ static void set_arith(struct emu_cpu *c, uint64_t arith)
 	c->s->rflags = (f & ~RFLAGS_ARITH) | (arith & RFLAGS_ARITH);
 }
 
-/* SF, ZF and PF of a result. */
-static uint64_t szp(uint64_t res, unsigned sz)
-{
-	uint64_t r = res & size_mask(sz);
-	uint64_t f = 0;
-	if (!r)
-		f |= RFLAGS_ZF;
-	if (r >> (8 * sz - 1))
-		f |= RFLAGS_SF;
-	if (!__builtin_parity((unsigned)(r & 0xff)))
-		f |= RFLAGS_PF;
-	return f;
-}
 
 /*
  * Two-operand ALU instructions: dst op= src, with the lazy-flags record of
@@ -128,7 +115,7 @@ void op_mul(struct emu_cpu *c, const struct emu_insn *i)
 		gpr_write(c, GPR_RAX, false, sz, lo);
 		gpr_write(c, GPR_RDX, false, sz, hi);
 	}
-	set_arith(c, szp(lo, sz) | (hi ? RFLAGS_CF | RFLAGS_OF : 0));
+	set_arith(c, emu_szp(lo, sz) | (hi ? RFLAGS_CF | RFLAGS_OF : 0));
 }
 
 /* IMUL, all three forms. CF = OF = the signed result did not fit. */
@@ -156,7 +143,7 @@ void op_imul(struct emu_cpu *c, const struct emu_insn *i)
 			gpr_write(c, GPR_RAX, false, sz, lo);
 			gpr_write(c, GPR_RDX, false, sz, hi);
 		}
-		set_arith(c, szp(lo, sz) | (fits ? 0 : RFLAGS_CF | RFLAGS_OF));
+		set_arith(c, emu_szp(lo, sz) | (fits ? 0 : RFLAGS_CF | RFLAGS_OF));
 		return;
 	}
 	unsigned sz = i->op[0].size;
@@ -172,7 +159,7 @@ void op_imul(struct emu_cpu *c, const struct emu_insn *i)
 	uint64_t lo = (uint64_t)p & size_mask(sz);
 	bool fits = p == (__int128)(int64_t)sign_extend(lo, sz);
 	gpr_write(c, i->op[0].reg, false, sz, lo);
-	set_arith(c, szp(lo, sz) | (fits ? 0 : RFLAGS_CF | RFLAGS_OF));
+	set_arith(c, emu_szp(lo, sz) | (fits ? 0 : RFLAGS_CF | RFLAGS_OF));
 }
 
 /* DIV: #DE on a zero divisor or a quotient that does not fit. Flags undefined
@@ -314,7 +301,7 @@ void op_shift(struct emu_cpu *c, const struct emu_insn *i)
 	}
 	if (cf)
 		f |= RFLAGS_CF;
-	f |= szp(res, sz);
+	f |= emu_szp(res, sz);
 	rmw_write(c, i, &r, res);
 	emu_set_flags(c, f);
 }
@@ -425,7 +412,7 @@ void op_shxd(struct emu_cpu *c, const struct emu_insn *i)
 		f |= RFLAGS_CF;
 	if ((res ^ d) & sb)
 		f |= RFLAGS_OF;
-	f |= szp(res, sz);
+	f |= emu_szp(res, sz);
 	rmw_write(c, i, &r, res);
 	emu_set_flags(c, f);
 }

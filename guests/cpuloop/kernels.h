@@ -21,4 +21,12 @@ struct cpuloop_result {
 
 void cpuloop_run(uint64_t iterations, struct cpuloop_result *r);
 
+/* The guests' bodies (guest_main.c and busyloop.c, guests only): run, print the result over
+ * the serial console, return the exit value. busyloop is the tight
+ * add/xor/dec/jnz loop, four instructions per iteration. */
+#define CPULOOP_DEFAULT_ITERATIONS 120
+#define BUSYLOOP_DEFAULT_ITERATIONS 1000000
+int cpuloop_guest(uint64_t n);
+int busyloop_guest(uint64_t n);
+
 #endif

@@ -98,3 +98,28 @@ const char *cmdline_value(const char *s, const char *key)
 	}
 	return NULL;
 }
+
+uint64_t parse_u64(const char *s, uint64_t def)
+{
+	if (!s || !*s)
+		return def;
+	uint64_t v = 0;
+	unsigned base = 10;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	for (; *s; s++) {
+		unsigned d;
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			return def;
+		v = v * base + d;
+	}
+	return v;
+}

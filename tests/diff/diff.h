@@ -111,6 +111,30 @@ void guest_run(const struct diff_case *c, struct diff_out *o);
 /* An unimplemented instruction gives #UD and its trace event; 0 if so. */
 int guest_check_unimplemented(void);
 
+/*
+ * Instruction sequences (blocks.c): code at DIFF_SEQ_VA (the third data
+ * page), a loop counter at DIFF_SEQ_COUNTER (the first data page), both
+ * outside the window. guest_run_seq() loads the whole data area (`data`,
+ * DIFF_DATA_SIZE bytes: code, counter, window and all), the case's
+ * registers and flags, starts at DIFF_SEQ_VA and runs until the vCPU stops
+ * (the sequence's final HLT, or a fault's stub) or DIFF_SEQ_MAX_INSNS
+ * retired: as whole decoded blocks, or one instruction per vm_run().
+ */
+#define DIFF_SEQ_VA (DIFF_DATA_VA + 0x2000)
+#define DIFF_SEQ_SIZE 0x1000u
+#define DIFF_SEQ_COUNTER DIFF_DATA_VA
+#define DIFF_SEQ_MAX_INSNS 100000u
+
+struct diff_seq_out {
+	struct diff_regs r;
+	uint64_t rip;
+	uint32_t stop; /* TORTUGA_STOP_* */
+	uint64_t insns; /* retired */
+	uint8_t data[DIFF_DATA_SIZE];
+};
+
+void guest_run_seq(const struct diff_case *c, const uint8_t *data, bool step, struct diff_seq_out *o);
+
 /* gen.c: the instruction forms and their case generator. */
 struct rng {
 	uint64_t s[4];

@@ -266,6 +266,47 @@ void guest_run(const struct diff_case *c, struct diff_out *o)
 }
 
 /*
+ * The other pages the guest maps (build_page_tables), as the first
+ * sequence found them: a sequence's stray store may land in any of them,
+ * and each run starts from the same memory.
+ */
+static const uint64_t other_pages[] = { 0x1000, IMG_BASE, DIFF_CODE_VA, DIFF_STACK_VA - 4096 };
+static uint8_t other_saved[sizeof(other_pages) / sizeof(other_pages[0])][4096];
+static bool other_taken;
+
+void guest_run_seq(const struct diff_case *c, const uint8_t *data, bool step, struct diff_seq_out *o)
+{
+	struct vcpu *v = vm->vcpus[0];
+	struct x86_state *s = &v->s;
+	for (size_t k = 0; k < sizeof(other_pages) / sizeof(other_pages[0]); k++) {
+		if (other_taken)
+			aspace_write(&vm->as, other_pages[k], other_saved[k], 4096);
+		else
+			aspace_read(&vm->as, other_pages[k], other_saved[k], 4096);
+	}
+	other_taken = true;
+	aspace_write(&vm->as, DIFF_DATA_VA, data, DIFF_DATA_SIZE);
+	set_segments(s, c);
+	memcpy(s->gpr, c->in.gpr, sizeof(s->gpr));
+	s->rflags = (c->in.rflags & DIFF_FLAGS) | DIFF_IF | RFLAGS_FIXED1;
+	s->rip = DIFF_SEQ_VA;
+	s->activity = ACT_ACTIVE;
+	vm->be->state_changed(v, STATE_GPRS | STATE_FLAGS | STATE_SEGS);
+	uint64_t start = v->stats.insns, end = start + DIFF_SEQ_MAX_INSNS;
+	do {
+		v->insn_limit = step ? v->stats.insns + 1 : end;
+		vm->stop_reason = TORTUGA_STOP_NONE;
+		vm_run(vm);
+	} while (step && vm->stop_reason == TORTUGA_STOP_INSN_LIMIT && v->stats.insns < end);
+	memcpy(o->r.gpr, s->gpr, sizeof(o->r.gpr));
+	o->r.rflags = s->rflags;
+	o->rip = s->rip;
+	o->stop = vm->stop_reason;
+	o->insns = v->stats.insns - start;
+	aspace_read(&vm->as, DIFF_DATA_VA, o->data, DIFF_DATA_SIZE);
+}
+
+/*
  * Not a differential case: an instruction the host runs but tortuga does
  * not implement (ADDPS, SSE) must raise #UD in the guest and leave a
  * TORTUGA_EV_UNIMPLEMENTED trace event naming it (DESIGN.md, issue #2).
