@@ -267,7 +267,7 @@ void guest_run(const struct diff_case *c, struct diff_out *o)
 
 /*
  * Not a differential case: an instruction the host runs but tortuga does
- * not implement (ADDPS, SSE) must raise #UD in the guest and leave a
+ * not implement (HADDPS, SSE3) must raise #UD in the guest and leave a
  * TORTUGA_EV_UNIMPLEMENTED trace event naming it (DESIGN.md, issue #2).
  */
 int guest_check_unimplemented(void)
@@ -278,19 +278,19 @@ int guest_check_unimplemented(void)
 	static struct diff_case c;
 	static struct diff_out o;
 	memset(&c, 0, sizeof(c));
-	static const uint8_t addps[] = { 0x0f, 0x58, 0xc1 }; /* addps xmm0, xmm1 */
-	memcpy(c.code, addps, sizeof(addps));
-	c.len = sizeof(addps);
+	static const uint8_t haddps[] = { 0xf2, 0x0f, 0x7c, 0xc1 }; /* haddps xmm0, xmm1 */
+	memcpy(c.code, haddps, sizeof(haddps));
+	c.len = sizeof(haddps);
 	c.in.gpr[GPR_RSP] = DIFF_WIN_VA + DIFF_WIN_SIZE / 2;
 	guest_run(&c, &o);
 	bool traced = false;
 	uint32_t n;
 	while ((n = trace_read(vm->trace, ev, 64)) > 0)
 		for (uint32_t k = 0; k < n; k++)
-			if (ev[k].kind == TORTUGA_EV_UNIMPLEMENTED && ev[k].reason == ZYDIS_MNEMONIC_ADDPS)
+			if (ev[k].kind == TORTUGA_EV_UNIMPLEMENTED && ev[k].reason == ZYDIS_MNEMONIC_HADDPS)
 				traced = true;
 	if (o.fault != 6 || !traced) {
-		fprintf(stderr, "FAIL unimplemented ADDPS: fault %d (want #UD = 6), trace event %s\n", o.fault,
+		fprintf(stderr, "FAIL unimplemented HADDPS: fault %d (want #UD = 6), trace event %s\n", o.fault,
 			traced ? "present" : "missing");
 		return -1;
 	}
