@@ -53,6 +53,8 @@ enum fx_offset {
 #define FSW_B (1u << 15)
 #define FSW_EXC 0x3fu /* IE DE ZE OE UE PE, masked by FCW[5:0] */
 #define FCW_EXC 0x3fu
+#define FCW_WRITABLE 0x1f3fu /* masks, PC, RC, X; bits 6, 7, 15:13 reserved */
+#define FCW_ONE 0x0040u /* reserved bit 6 reads as 1 */
 #define FCW_INIT 0x037fu /* FNINIT (Vol. 2A FINIT/FNINIT) */
 #define FCW_RESET 0x0040u /* power-up and RESET (Vol. 3A 9.1.1, Table 9-1) */
 
@@ -82,10 +84,30 @@ static inline uint32_t fx_mxcsr(const uint8_t *fx)
 	return fx_get(fx, FX_MXCSR, 4);
 }
 
+/*
+ * Set the x87 top-of-stack pointer (FSW.TOP, Vol. 1 8.1.2). The image holds
+ * the registers in stack order -- slot i is ST(i), physical register
+ * (TOP + i) mod 8 -- so a new TOP moves physical register Rk from slot
+ * (k - old TOP) mod 8 to slot (k - new TOP) mod 8.
+ */
+static inline void fpu_x87_set_top(uint8_t *fx, unsigned top)
+{
+	uint32_t fsw = fx_get(fx, FX_FSW, 2);
+	unsigned old = (fsw >> 11) & 7;
+	if (old == top)
+		return;
+	uint8_t st[128];
+	memcpy(st, fx + FX_ST0, sizeof(st));
+	for (unsigned k = 0; k < 8; k++)
+		memcpy(fx + FX_ST0 + 16 * ((k - top) & 7), st + 16 * ((k - old) & 7), 16);
+	fx_put(fx, FX_FSW, 2, (fsw & ~(7u << 11)) | (top << 11));
+}
+
 /* The x87 state FNINIT leaves (Vol. 2A FINIT/FNINIT): the data registers
- * keep their contents. */
+ * keep their contents (TOP becomes 0). */
 static inline void fpu_x87_init(uint8_t *fx)
 {
+	fpu_x87_set_top(fx, 0);
 	fx_put(fx, FX_FCW, 2, FCW_INIT);
 	fx_put(fx, FX_FSW, 2, 0);
 	fx_put(fx, FX_FTW, 1, 0); /* all empty */

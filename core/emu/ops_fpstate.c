@@ -47,14 +47,15 @@ void op_fnstcw(struct emu_cpu *c, const struct emu_insn *i)
 }
 
 /*
- * FLDCW (Vol. 2A): a flag set in FSW whose exception the new control word
- * unmasks becomes pending, to be raised by the next waiting instruction
+ * FLDCW (Vol. 2A): the reserved bits of the control word read as 1 (bit 6)
+ * or 0 (bits 7, 15:13; Vol. 1 8.1.5, Figure 8-6). A flag set in FSW whose
+ * exception the new control word unmasks becomes pending, to be raised by the next waiting instruction
  * (Vol. 1 8.1.3: ES is set while any unmasked flag is; B mirrors ES).
  */
 void op_fldcw(struct emu_cpu *c, const struct emu_insn *i)
 {
 	x87_enter(c, X87_WAITING);
-	uint32_t fcw = (uint32_t)emu_op_read(c, i, 0);
+	uint32_t fcw = ((uint32_t)emu_op_read(c, i, 0) & FCW_WRITABLE) | FCW_ONE;
 	fx_put(c->s->fxsave, FX_FCW, 2, fcw);
 	uint32_t fsw = fsw_get(c) & ~(FSW_ES | FSW_B);
 	if (fsw & ~fcw & FSW_EXC)
@@ -77,11 +78,13 @@ void op_fnclex(struct emu_cpu *c, const struct emu_insn *i)
 	fsw_put(c, fsw_get(c) & ~(FSW_EXC | FSW_SF | FSW_ES | FSW_B));
 }
 
-/* EMMS (Vol. 2A): every x87 tag empty; the MMX checks apply. */
+/* EMMS (Vol. 2A, Vol. 1 9.5.1): every x87 tag empty, and TOP 0 as after
+ * any MMX instruction; the MMX checks apply. */
 void op_emms(struct emu_cpu *c, const struct emu_insn *i)
 {
 	(void)i;
 	mmx_enter(c, CPUF_MMX);
+	fpu_x87_set_top(c->s->fxsave, 0);
 	fx_put(c->s->fxsave, FX_FTW, 1, 0);
 }
 
@@ -197,6 +200,16 @@ static unsigned legacy_end(struct legacy_fmt f)
 	return FX_XMM0 + 16 * f.nxmm;
 }
 
+/* The FXSAVE area: segment and canonical checks, then the 16-byte
+ * alignment (see vec_mem_la()). */
+static uint64_t fx_area_la(struct emu_cpu *c, const struct emu_insn *i, unsigned acc)
+{
+	uint64_t la = vec_mem_la(c, i, &i->op[0], FX_SIZE, 1, acc);
+	if (la & 15)
+		emu_raise(c, X86_GP, 0);
+	return la;
+}
+
 static void fxsr_enter(struct emu_cpu *c)
 {
 	/* FXSAVE/FXRSTOR (Vol. 2A): #UD without FXSR, #NM with CR0.TS or
@@ -215,7 +228,7 @@ void op_fxsave(struct emu_cpu *c, const struct emu_insn *i)
 {
 	fxsr_enter(c);
 	struct legacy_fmt f = legacy_fmt(c, i);
-	uint64_t la = vec_mem_la(c, i, &i->op[0], FX_SIZE, 16, ACC_WRITE);
+	uint64_t la = fx_area_la(c, i, ACC_WRITE);
 	uint8_t img[FX_SIZE];
 	x87_save(c, img, f);
 	mxcsr_save(c, img);
@@ -229,7 +242,7 @@ void op_fxrstor(struct emu_cpu *c, const struct emu_insn *i)
 {
 	fxsr_enter(c);
 	struct legacy_fmt f = legacy_fmt(c, i);
-	uint64_t la = vec_mem_la(c, i, &i->op[0], FX_SIZE, 16, ACC_READ);
+	uint64_t la = fx_area_la(c, i, ACC_READ);
 	uint8_t img[FX_SIZE];
 	vec_read_la(c, la, img, legacy_end(f));
 	if (img_mxcsr(img) & ~MXCSR_SUPPORTED)
@@ -250,7 +263,7 @@ void op_fxrstor(struct emu_cpu *c, const struct emu_insn *i)
 static uint64_t xinuse(const struct emu_cpu *c)
 {
 	static const uint8_t zero[256];
-	uint8_t init[FX_SIZE];
+	uint8_t init[FX_SIZE] = { 0 };
 	const uint8_t *fx = c->s->fxsave;
 	uint64_t in_use = 0;
 	fpu_x87_init_config(init);

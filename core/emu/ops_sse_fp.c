@@ -10,11 +10,16 @@
  * (sse_fp_flags(), SDM Vol. 1 11.5): pre-computation exceptions before
  * post-computation ones, nothing written on an unmasked exception.
  *
- * One case needs more than the masked flags: with underflow unmasked (UM =
- * 0), underflow is signalled for a tiny result even when it is exact, and
- * FTZ does not apply (Vol. 1 4.9.1.5, 11.5.2.5); masked, UE is set only for
- * tiny and inexact results. So with UM = 0 the host runs without FTZ and an
- * exact tiny result -- a denormal in the destination -- signals UE too.
+ * Two cases need more than the masked flags (fp_exec2()):
+ *  - with underflow unmasked (UM = 0), underflow is signalled for a tiny
+ *    result even when it is exact, and FTZ does not apply (Vol. 1 4.9.1.5,
+ *    11.5.2.5); masked, UE is set only for tiny and inexact results. So
+ *    with UM = 0 the host runs without FTZ and an exact tiny result -- a
+ *    denormal in the destination -- signals UE too;
+ *  - an unmasked overflow or underflow delivers no result, and PE then
+ *    says whether the result rounded with an unbounded exponent is inexact,
+ *    where the masked response (infinity, the largest normal, a denormal)
+ *    would always set it.
  *
  * RCPPS/RCPSS/RSQRTPS/RSQRTSS are approximations whose exact bits the SDM
  * leaves to the implementation: the guest gets the host CPU's.
@@ -39,10 +44,10 @@ static inline bool um_clear(uint32_t mx)
 	return !(mx & (MXCSR_UE << MXCSR_MASK_SHIFT));
 }
 
-/* A non-zero denormal among the n computed elements of size esz. */
-static bool denormal_result(const vec128 *v, unsigned esz, unsigned n)
+/* A non-zero denormal among elements [k, k + n) of size esz. */
+static bool denormal_result(const vec128 *v, unsigned esz, unsigned k, unsigned n)
 {
-	for (unsigned k = 0; k < n; k++) {
+	for (; n--; k++) {
 		if (esz == 4) {
 			uint32_t x = v->d[k];
 			if (!(x & 0x7f800000u) && (x & 0x007fffffu))
@@ -54,6 +59,16 @@ static bool denormal_result(const vec128 *v, unsigned esz, unsigned n)
 		}
 	}
 	return false;
+}
+
+/* Element k of a vector set to 1.0, an operand with which every operation
+ * here is exact. */
+static void set_one(vec128 *v, unsigned esz, unsigned k)
+{
+	if (esz == 4)
+		v->d[k] = 0x3f800000u;
+	else
+		v->q[k] = 0x3ff0000000000000ull;
 }
 
 /*
@@ -79,78 +94,241 @@ typedef uint32_t (*host_fp2)(v2di *d, v2di s, uint32_t mx);
 		return mx;                                                                  \
 	}
 
+/* How an operation's elements combine their operands, for the scaling
+ * below: both by one factor (add, subtract), each on its own (multiply,
+ * divide), or the source alone (the narrowing conversions). */
+enum fp_kind { FPK_ADD, FPK_MUL, FPK_CVT };
+
+/* The elements of an operation that can overflow or underflow: their kind,
+ * input and result sizes and their number. */
+struct fp_lanes {
+	uint8_t kind, in_esz, out_esz, n;
+};
+#define LANES(name, kind, in, out, n) static const struct fp_lanes name = { kind, in, out, n };
+LANES(add_ps, FPK_ADD, 4, 4, 4)
+LANES(add_ss, FPK_ADD, 4, 4, 1)
+LANES(add_pd, FPK_ADD, 8, 8, 2)
+LANES(add_sd, FPK_ADD, 8, 8, 1)
+LANES(mul_ps, FPK_MUL, 4, 4, 4)
+LANES(mul_ss, FPK_MUL, 4, 4, 1)
+LANES(mul_pd, FPK_MUL, 8, 8, 2)
+LANES(mul_sd, FPK_MUL, 8, 8, 1)
+LANES(cvt_pd2ps, FPK_CVT, 8, 4, 2)
+LANES(cvt_sd2ss, FPK_CVT, 8, 4, 1)
+
+/* IEEE binary32/binary64 fields of element k (SDM Vol. 1 4.2.2). */
+struct fpfmt {
+	unsigned mbits, ebits;
+};
+
+static struct fpfmt fmt_of(unsigned esz)
+{
+	return esz == 4 ? (struct fpfmt){ 23, 8 } : (struct fpfmt){ 52, 11 };
+}
+
+static uint64_t lane_get(const vec128 *v, unsigned esz, unsigned k)
+{
+	return esz == 4 ? v->d[k] : v->q[k];
+}
+
+static void lane_put(vec128 *v, unsigned esz, unsigned k, uint64_t x)
+{
+	if (esz == 4)
+		v->d[k] = (uint32_t)x;
+	else
+		v->q[k] = x;
+}
+
+/* The unbiased exponent of a finite non-zero value (denormals as if
+ * normalized). */
+static int lane_exp(uint64_t x, struct fpfmt f)
+{
+	int bias = (1 << (f.ebits - 1)) - 1;
+	uint64_t e = (x >> f.mbits) & ((1ull << f.ebits) - 1), m = x & ((1ull << f.mbits) - 1);
+	if (e)
+		return (int)e - bias;
+	return 1 - bias - (int)(f.mbits - (63 - (unsigned)__builtin_clzll(m)));
+}
+
+/* x with the same sign and significand and the unbiased exponent exp
+ * (within the normal range): an exact scaling by a power of two. */
+static uint64_t lane_scale(uint64_t x, struct fpfmt f, int exp)
+{
+	int bias = (1 << (f.ebits - 1)) - 1;
+	uint64_t sign = x & (1ull << (f.mbits + f.ebits)), e = (x >> f.mbits) & ((1ull << f.ebits) - 1);
+	uint64_t m = x & ((1ull << f.mbits) - 1);
+	if (!e) { /* normalize: the leading 1 becomes implicit */
+		unsigned shift = f.mbits - (63 - (unsigned)__builtin_clzll(m));
+		m = (m << shift) & ((1ull << f.mbits) - 1);
+	}
+	return sign | ((uint64_t)(exp + bias) << f.mbits) | m;
+}
+
+static bool lane_denormal(uint64_t x, struct fpfmt f)
+{
+	return !((x >> f.mbits) & ((1ull << f.ebits) - 1)) && (x & ((1ull << f.mbits) - 1));
+}
+
+/*
+ * Whether element k of op(d, s) is inexact when rounded with an unbounded
+ * exponent (Vol. 1 4.8.4, 4.9.1.4/4.9.1.5): for an element whose overflow
+ * or underflow is unmasked, which delivers no result, the precision flag
+ * reports exactly that. The operation is rerun with its operands scaled by
+ * powers of two -- exactly -- into a range where it neither overflows nor
+ * underflows: each to exponent 0 for a multiply or divide or a conversion;
+ * both by the factor that brings the larger to exponent 0 for an add or
+ * subtract, a smaller one that would leave the normal range then standing
+ * for a non-zero value far below the rounding position.
+ */
+static bool inexact_unbounded(host_fp2 fn, const vec128 *d, const vec128 *s, uint32_t mx,
+			      const struct fp_lanes *l, unsigned k)
+{
+	struct fpfmt f = fmt_of(l->in_esz);
+	int emin = 2 - (1 << (f.ebits - 1));
+	vec128 d1 = *d, s1 = *s;
+	for (unsigned j = 0; j < l->n; j++) {
+		if (j != k) {
+			set_one(&d1, l->in_esz, j);
+			set_one(&s1, l->in_esz, j);
+		}
+	}
+	uint64_t a = lane_get(d, l->in_esz, k), b = lane_get(s, l->in_esz, k);
+	uint64_t zero_a = a & (1ull << (f.mbits + f.ebits)), zero_b = b & (1ull << (f.mbits + f.ebits));
+	if (mx & MXCSR_DAZ) { /* denormal operands are zeros */
+		a = lane_denormal(a, f) ? zero_a : a;
+		b = lane_denormal(b, f) ? zero_b : b;
+	}
+	bool za = a == zero_a, zb = b == zero_b;
+	switch (l->kind) {
+	case FPK_MUL:
+		a = za ? a : lane_scale(a, f, 0);
+		b = zb ? b : lane_scale(b, f, 0);
+		break;
+	case FPK_CVT:
+		b = zb ? b : lane_scale(b, f, 0);
+		break;
+	default: {
+		int ea = za ? emin : lane_exp(a, f), eb = zb ? emin : lane_exp(b, f);
+		int top = ea > eb ? ea : eb;
+		a = za ? a : lane_scale(a, f, ea - top < emin ? emin : ea - top);
+		b = zb ? b : lane_scale(b, f, eb - top < emin ? emin : eb - top);
+		break;
+	}
+	}
+	lane_put(&d1, l->in_esz, k, a);
+	lane_put(&s1, l->in_esz, k, b);
+	uint32_t h = (mx & MXCSR_RC) | MXCSR_MASKS;
+	return (fn(&d1.v, s1.v, h) & MXCSR_PE) != 0;
+}
+
+/*
+ * The result of DEST <- op(DEST, SRC) in *res, and the exception flags
+ * the guest's MXCSR mx makes it raise (before masking):
+ *  - with UM = 0, an exact tiny result signals UE too (see the top);
+ *  - an element whose overflow or underflow is unmasked reports PE only if
+ *    its result is inexact with an unbounded exponent (a masked response
+ *    would always be inexact: infinity or the largest normal, or a
+ *    denormalized result). Then the elements are run one by one (the
+ *    others set to 1.0, which raises nothing) for their flags.
+ */
+static uint32_t fp_exec2(host_fp2 fn, const vec128 *d, const vec128 *s, vec128 *res, uint32_t mx,
+			 const struct fp_lanes *l)
+{
+	*res = *d;
+	uint32_t raised = fn(&res->v, s->v, host_mxcsr(mx)) & MXCSR_FLAGS;
+	if (!l)
+		return raised;
+	uint32_t unmasked = ~(mx >> MXCSR_MASK_SHIFT) & MXCSR_FLAGS;
+	if (um_clear(mx) && denormal_result(res, l->out_esz, 0, l->n))
+		raised |= MXCSR_UE;
+	if ((raised & unmasked & MXCSR_PRE) || !(raised & unmasked & (MXCSR_OE | MXCSR_UE)))
+		return raised;
+	uint32_t all = 0;
+	for (unsigned k = 0; k < l->n; k++) {
+		vec128 d1 = *d, s1 = *s;
+		for (unsigned j = 0; j < l->n; j++) {
+			if (j != k) {
+				set_one(&d1, l->in_esz, j);
+				set_one(&s1, l->in_esz, j);
+			}
+		}
+		uint32_t f = fn(&d1.v, s1.v, host_mxcsr(mx)) & MXCSR_FLAGS;
+		if (um_clear(mx) && denormal_result(&d1, l->out_esz, k, 1))
+			f |= MXCSR_UE;
+		if (f & unmasked & (MXCSR_OE | MXCSR_UE))
+			f = (f & ~MXCSR_PE) | (inexact_unbounded(fn, d, s, mx, l, k) ? MXCSR_PE : 0);
+		all |= f;
+	}
+	return all;
+}
+
 /*
  * Run a two-operand instruction: SRC is operand 1 (XMM or memory of the
  * operand's size, 16-byte memory operands aligned), DEST the XMM register
- * in operand 0. esz/n: size and number of the floating-point results that
- * can underflow (esz 0: none can).
+ * in operand 0; l: the elements that can overflow or underflow (NULL: none).
  */
 static inline void fp_run2(struct emu_cpu *c, const struct emu_insn *i, enum cpu_feature f, host_fp2 fn,
-			   unsigned esz, unsigned n)
+			   const struct fp_lanes *l)
 {
 	sse_enter(c, f);
-	vec128 s, d;
+	vec128 s, d, r;
 	vec_read(c, i, 1, &s, 0);
 	xmm_get(c, i->op[0].reg, &d);
-	uint32_t mx = mxcsr_get(c);
-	uint32_t raised = fn(&d.v, s.v, host_mxcsr(mx)) & MXCSR_FLAGS;
-	if (esz && um_clear(mx) && denormal_result(&d, esz, n))
-		raised |= MXCSR_UE;
-	sse_fp_flags(c, raised);
-	xmm_put(c, i->op[0].reg, &d);
+	sse_fp_flags(c, fp_exec2(fn, &d, &s, &r, mxcsr_get(c), l));
+	xmm_put(c, i->op[0].reg, &r);
 }
 
-#define FP2(mnem, feat, esz, n) \
+#define FP2(mnem, feat, lanes) \
 	HOST2(host_##mnem, #mnem)  \
-	SSE_HANDLER(mnem, fp_run2, feat, host_##mnem, esz, n)
+	SSE_HANDLER(mnem, fp_run2, feat, host_##mnem, lanes)
 
 /* Arithmetic (Vol. 2 ADDPS...DIVSD): results can underflow. */
-FP2(addps, CPUF_SSE, 4, 4)
-FP2(addss, CPUF_SSE, 4, 1)
-FP2(addpd, CPUF_SSE2, 8, 2)
-FP2(addsd, CPUF_SSE2, 8, 1)
-FP2(subps, CPUF_SSE, 4, 4)
-FP2(subss, CPUF_SSE, 4, 1)
-FP2(subpd, CPUF_SSE2, 8, 2)
-FP2(subsd, CPUF_SSE2, 8, 1)
-FP2(mulps, CPUF_SSE, 4, 4)
-FP2(mulss, CPUF_SSE, 4, 1)
-FP2(mulpd, CPUF_SSE2, 8, 2)
-FP2(mulsd, CPUF_SSE2, 8, 1)
-FP2(divps, CPUF_SSE, 4, 4)
-FP2(divss, CPUF_SSE, 4, 1)
-FP2(divpd, CPUF_SSE2, 8, 2)
-FP2(divsd, CPUF_SSE2, 8, 1)
+FP2(addps, CPUF_SSE, &add_ps)
+FP2(addss, CPUF_SSE, &add_ss)
+FP2(addpd, CPUF_SSE2, &add_pd)
+FP2(addsd, CPUF_SSE2, &add_sd)
+FP2(subps, CPUF_SSE, &add_ps)
+FP2(subss, CPUF_SSE, &add_ss)
+FP2(subpd, CPUF_SSE2, &add_pd)
+FP2(subsd, CPUF_SSE2, &add_sd)
+FP2(mulps, CPUF_SSE, &mul_ps)
+FP2(mulss, CPUF_SSE, &mul_ss)
+FP2(mulpd, CPUF_SSE2, &mul_pd)
+FP2(mulsd, CPUF_SSE2, &mul_sd)
+FP2(divps, CPUF_SSE, &mul_ps)
+FP2(divss, CPUF_SSE, &mul_ss)
+FP2(divpd, CPUF_SSE2, &mul_pd)
+FP2(divsd, CPUF_SSE2, &mul_sd)
 /* MIN/MAX, SQRT: no underflow. */
-FP2(minps, CPUF_SSE, 0, 0)
-FP2(minss, CPUF_SSE, 0, 0)
-FP2(minpd, CPUF_SSE2, 0, 0)
-FP2(minsd, CPUF_SSE2, 0, 0)
-FP2(maxps, CPUF_SSE, 0, 0)
-FP2(maxss, CPUF_SSE, 0, 0)
-FP2(maxpd, CPUF_SSE2, 0, 0)
-FP2(maxsd, CPUF_SSE2, 0, 0)
-FP2(sqrtps, CPUF_SSE, 0, 0)
-FP2(sqrtss, CPUF_SSE, 0, 0)
-FP2(sqrtpd, CPUF_SSE2, 0, 0)
-FP2(sqrtsd, CPUF_SSE2, 0, 0)
+FP2(minps, CPUF_SSE, NULL)
+FP2(minss, CPUF_SSE, NULL)
+FP2(minpd, CPUF_SSE2, NULL)
+FP2(minsd, CPUF_SSE2, NULL)
+FP2(maxps, CPUF_SSE, NULL)
+FP2(maxss, CPUF_SSE, NULL)
+FP2(maxpd, CPUF_SSE2, NULL)
+FP2(maxsd, CPUF_SSE2, NULL)
+FP2(sqrtps, CPUF_SSE, NULL)
+FP2(sqrtss, CPUF_SSE, NULL)
+FP2(sqrtpd, CPUF_SSE2, NULL)
+FP2(sqrtsd, CPUF_SSE2, NULL)
 /* Estimates: no exceptions at all. */
-FP2(rcpps, CPUF_SSE, 0, 0)
-FP2(rcpss, CPUF_SSE, 0, 0)
-FP2(rsqrtps, CPUF_SSE, 0, 0)
-FP2(rsqrtss, CPUF_SSE, 0, 0)
+FP2(rcpps, CPUF_SSE, NULL)
+FP2(rcpss, CPUF_SSE, NULL)
+FP2(rsqrtps, CPUF_SSE, NULL)
+FP2(rsqrtss, CPUF_SSE, NULL)
 /* Conversions between floating-point formats and to/from packed int32;
  * only the narrowing ones can underflow. */
-FP2(cvtps2pd, CPUF_SSE2, 0, 0)
-FP2(cvtpd2ps, CPUF_SSE2, 4, 2)
-FP2(cvtss2sd, CPUF_SSE2, 0, 0)
-FP2(cvtsd2ss, CPUF_SSE2, 4, 1)
-FP2(cvtdq2ps, CPUF_SSE2, 0, 0)
-FP2(cvtps2dq, CPUF_SSE2, 0, 0)
-FP2(cvttps2dq, CPUF_SSE2, 0, 0)
-FP2(cvtdq2pd, CPUF_SSE2, 0, 0)
-FP2(cvtpd2dq, CPUF_SSE2, 0, 0)
-FP2(cvttpd2dq, CPUF_SSE2, 0, 0)
+FP2(cvtps2pd, CPUF_SSE2, NULL)
+FP2(cvtpd2ps, CPUF_SSE2, &cvt_pd2ps)
+FP2(cvtss2sd, CPUF_SSE2, NULL)
+FP2(cvtsd2ss, CPUF_SSE2, &cvt_sd2ss)
+FP2(cvtdq2ps, CPUF_SSE2, NULL)
+FP2(cvtps2dq, CPUF_SSE2, NULL)
+FP2(cvttps2dq, CPUF_SSE2, NULL)
+FP2(cvtdq2pd, CPUF_SSE2, NULL)
+FP2(cvtpd2dq, CPUF_SSE2, NULL)
+FP2(cvttpd2dq, CPUF_SSE2, NULL)
 
 /* ---- CMPPS/CMPPD/CMPSS/CMPSD: the predicate is imm8[2:0] (Vol. 2A) ---- */
 
@@ -166,10 +344,10 @@ HOST_CMP_ALL(cmppd)
 HOST_CMP_ALL(cmpss)
 HOST_CMP_ALL(cmpsd)
 
-SSE_HANDLER(cmpps, fp_run2, CPUF_SSE, host_cmpps[i->op[2].disp & 7], 0, 0)
-SSE_HANDLER(cmppd, fp_run2, CPUF_SSE2, host_cmppd[i->op[2].disp & 7], 0, 0)
-SSE_HANDLER(cmpss, fp_run2, CPUF_SSE, host_cmpss[i->op[2].disp & 7], 0, 0)
-SSE_HANDLER(cmpsd_sse, fp_run2, CPUF_SSE2, host_cmpsd[i->op[2].disp & 7], 0, 0)
+SSE_HANDLER(cmpps, fp_run2, CPUF_SSE, host_cmpps[i->op[2].disp & 7], NULL)
+SSE_HANDLER(cmppd, fp_run2, CPUF_SSE2, host_cmppd[i->op[2].disp & 7], NULL)
+SSE_HANDLER(cmpss, fp_run2, CPUF_SSE, host_cmpss[i->op[2].disp & 7], NULL)
+SSE_HANDLER(cmpsd_sse, fp_run2, CPUF_SSE2, host_cmpsd[i->op[2].disp & 7], NULL)
 
 /* ---- COMISS/COMISD/UCOMISS/UCOMISD: ZF, PF, CF; OF, AF, SF cleared ---- */
 
@@ -303,6 +481,9 @@ static void cvt_mmx(struct emu_cpu *c, const struct emu_insn *i, enum cpu_featur
 	if (src_quads == 1)
 		s.q[1] = 0;
 	memset(&t, 0, sizeof(t));
+	/* The transition precedes the SIMD floating-point exception check
+	 * (as an AMD EPYC host does it; the SDM does not order them). */
+	vec_done(c, i);
 	sse_fp_flags(c, fn(&t.v, s.v, host_mxcsr(mxcsr_get(c))) & MXCSR_FLAGS);
 	if (op_is_mmx(i, 0)) {
 		mmx_put(c, i->op[0].reg, t.q[0]);

@@ -134,6 +134,7 @@ static void move_mask(struct emu_cpu *c, const struct emu_insn *i, enum cpu_feat
 	uint64_t m = 0;
 	for (unsigned k = 0; k < w / esize; k++)
 		m |= (uint64_t)(v.b[k * esize + esize - 1] >> 7) << k;
+	vec_done(c, i);
 	gpr_write(c, i->op[0].reg, false, i->op[0].size < 4 ? 4 : i->op[0].size, m);
 }
 
@@ -307,6 +308,7 @@ void op_pextrw(struct emu_cpu *c, const struct emu_insn *i)
 	unsigned words = op_is_mmx(i, 1) ? 4 : 8;
 	vec128 s;
 	vec_read(c, i, 1, &s, 0);
+	vec_done(c, i);
 	gpr_write(c, i->op[0].reg, false, i->op[0].size < 4 ? 4 : i->op[0].size,
 		  s.w[(uint8_t)i->op[2].disp % words]);
 }

@@ -7,10 +7,7 @@
 /*
  * MMX instructions (SDM Vol. 3A 12.1, Vol. 1 9.5.1 and 9.6.3): #UD with
  * CR0.EM = 1 or without the feature, #NM with CR0.TS = 1, #MF while an
- * unmasked x87 exception is pending. Then the x87 state switches to MMX use:
- * TOP = 0 and every register tagged valid. The FXSAVE image keeps the
- * registers in stack order, so setting TOP to 0 rotates them: physical
- * register Rk moves from slot (k - TOP) mod 8 to slot k.
+ * unmasked x87 exception is pending.
  */
 void mmx_enter(struct emu_cpu *c, enum cpu_feature f)
 {
@@ -22,15 +19,12 @@ void mmx_enter(struct emu_cpu *c, enum cpu_feature f)
 	uint32_t fsw = fx_get(s->fxsave, FX_FSW, 2);
 	if (fsw & FSW_ES)
 		emu_raise_noerr(c, X86_MF);
-	unsigned top = (fsw & FSW_TOP) >> FSW_TOP_SHIFT;
-	if (top) {
-		uint8_t old[128];
-		memcpy(old, s->fxsave + FX_ST0, sizeof(old));
-		for (unsigned k = 0; k < 8; k++)
-			memcpy(s->fxsave + FX_ST0 + 16 * k, old + 16 * ((k - top) & 7), 16);
-		fx_put(s->fxsave, FX_FSW, 2, fsw & ~FSW_TOP);
-	}
-	fx_put(s->fxsave, FX_FTW, 1, 0xff);
+}
+
+void mmx_commit(struct emu_cpu *c)
+{
+	fpu_x87_set_top(c->s->fxsave, 0);
+	fx_put(c->s->fxsave, FX_FTW, 1, 0xff);
 }
 
 void x87_enter(struct emu_cpu *c, enum x87_kind k)
@@ -54,12 +48,13 @@ void sse_raise_xm(struct emu_cpu *c)
 uint64_t vec_mem_la(struct emu_cpu *c, const struct emu_insn *i, const struct emu_operand *o, unsigned size,
 		    unsigned align, unsigned acc)
 {
-	uint64_t la = emu_la(c, o->seg, emu_ea(c, i, o), size, acc);
+	uint64_t ea = emu_ea(c, i, o);
+	if (align > 1 && ((c->seg_base[o->seg] + ea) & (align - 1)))
+		emu_raise(c, X86_GP, 0);
+	uint64_t la = emu_la(c, o->seg, ea, size, acc);
 	/* The whole operand must be canonical, not just its first byte. */
 	if (c->mode == MODE_LONG64 && !arch_canonical_la(c, la + size - 1))
 		emu_raise(c, o->seg == SEG_SS ? X86_SS : X86_GP, 0);
-	if (align > 1 && (la & (align - 1)))
-		emu_raise(c, X86_GP, 0);
 	return la;
 }
 
@@ -119,6 +114,13 @@ void vec_read(struct emu_cpu *c, const struct emu_insn *i, unsigned n, vec128 *v
 void vec_write(struct emu_cpu *c, const struct emu_insn *i, unsigned n, const vec128 *v, unsigned vf)
 {
 	const struct emu_operand *o = &i->op[n];
+	uint64_t la = 0;
+	if (o->kind == OPK_MEM) {
+		/* Every fault before the MMX transition. */
+		la = vec_mem_la(c, i, o, o->size, mem_align(o, vf), ACC_WRITE);
+		emu_probe_write(c, la, o->size);
+	}
+	vec_done(c, i);
 	switch (o->kind) {
 	case OPK_XMM:
 		xmm_put(c, o->reg, v);
@@ -129,11 +131,9 @@ void vec_write(struct emu_cpu *c, const struct emu_insn *i, unsigned n, const ve
 	case OPK_REG:
 		gpr_write(c, o->reg, o->hi8, o->size, v->q[0]);
 		break;
-	case OPK_MEM: {
-		uint64_t la = vec_mem_la(c, i, o, o->size, mem_align(o, vf), ACC_WRITE);
+	case OPK_MEM:
 		vec_write_la(c, la, v, o->size);
 		break;
-	}
 	default:
 		emu_unimplemented(c, i);
 	}

@@ -57,13 +57,19 @@ static inline void mxcsr_put(struct emu_cpu *c, uint32_t v)
 /*
  * MMX register n is physical x87 register Rn (SDM Vol. 1 9.2): its 64 bits
  * are the significand of Rn, which the FXSAVE image keeps in stack order,
- * i.e. at slot (n - TOP) mod 8. Every MMX instruction sets TOP to 0 first
- * (mmx_enter), so the slot is n.
+ * at slot (n - TOP) mod 8. An MMX instruction sets TOP to 0 when it
+ * completes (mmx_commit).
  */
+static inline uint8_t *mmx_slot(const struct emu_cpu *c, unsigned n)
+{
+	unsigned top = (fx_get(c->s->fxsave, FX_FSW, 2) & FSW_TOP) >> FSW_TOP_SHIFT;
+	return c->s->fxsave + FX_ST0 + 16 * ((n - top) & 7);
+}
+
 static inline uint64_t mmx_get(const struct emu_cpu *c, unsigned n)
 {
 	uint64_t v;
-	memcpy(&v, c->s->fxsave + FX_ST0 + 16 * n, 8);
+	memcpy(&v, mmx_slot(c, n), 8);
 	return v;
 }
 
@@ -71,7 +77,7 @@ static inline uint64_t mmx_get(const struct emu_cpu *c, unsigned n)
  * sign, to all 1s (Vol. 1 9.5.1). */
 static inline void mmx_put(struct emu_cpu *c, unsigned n, uint64_t v)
 {
-	uint8_t *p = c->s->fxsave + FX_ST0 + 16 * n;
+	uint8_t *p = mmx_slot(c, n);
 	memcpy(p, &v, 8);
 	p[8] = p[9] = 0xff;
 }
@@ -93,8 +99,11 @@ static inline void sse_enter(struct emu_cpu *c, enum cpu_feature f)
 }
 
 /* An MMX instruction (or an SSE one with an MMX operand) may run: the x87
- * checks, then the switch of the x87 state to MMX use (sse.c). */
+ * checks (sse.c). */
 void mmx_enter(struct emu_cpu *c, enum cpu_feature f);
+/* It completes: the x87 state switches to MMX use (Vol. 1 9.5.1): TOP = 0,
+ * every register tagged valid. A fault before this leaves it unchanged. */
+void mmx_commit(struct emu_cpu *c);
 
 /* x87 instructions (Vol. 3A 2.5, CR0.EM/MP/TS): #NM with CR0.EM or CR0.TS
  * (WAIT/FWAIT: with CR0.MP and CR0.TS); the waiting ones then take a pending
@@ -141,9 +150,15 @@ static inline void sse_fp_flags(struct emu_cpu *c, uint32_t raised)
 
 /* ---- operands ---- */
 
-/* Memory operands: segment, canonical and (when align > 1) alignment checks,
- * #GP(0) for a misaligned operand (Vol. 3A 6.15; each instruction's "#GP(0)
- * If a memory operand is not aligned on a 16-byte boundary"). */
+/*
+ * Memory operands: (when align > 1) alignment, then segment and canonical
+ * checks; #GP(0) for a misaligned operand (Vol. 3A 6.15; each instruction's
+ * "#GP(0) If a memory operand is not aligned on a 16-byte boundary"). The
+ * SDM does not order the two checks: a misaligned stack operand with a
+ * non-canonical address is #GP(0), not #SS(0), for the SSE instructions
+ * and XSAVE/XRSTOR on the AMD EPYC hosts the differential suite runs on
+ * (FXSAVE/FXRSTOR check the segment first: ops_fpstate.c).
+ */
 uint64_t vec_mem_la(struct emu_cpu *c, const struct emu_insn *i, const struct emu_operand *o, unsigned size,
 		    unsigned align, unsigned acc);
 void vec_read_la(struct emu_cpu *c, uint64_t la, void *buf, unsigned size);
@@ -173,6 +188,14 @@ static inline void vec_read2(struct emu_cpu *c, const struct emu_insn *i, vec128
 static inline bool op_is_mmx(const struct emu_insn *i, unsigned n)
 {
 	return i->op[n].kind == OPK_MMX;
+}
+
+/* The instruction completes: the MMX transition if it uses MMX registers.
+ * vec_write() does this before it writes. */
+static inline void vec_done(struct emu_cpu *c, const struct emu_insn *i)
+{
+	if (op_is_mmx(i, 0) || (i->nops > 1 && op_is_mmx(i, 1)))
+		mmx_commit(c);
 }
 
 /* Check that an instruction may run: the MMX rules if any operand is an

@@ -13,6 +13,7 @@
 
 #include <Zydis/Zydis.h>
 
+#include "core/fpu.h"
 #include "core/loader.h"
 #include "core/vm.h"
 #include "tracing/trace.h"
@@ -155,7 +156,11 @@ int guest_init(void)
 	v->s.tr.limit = sizeof(img.tss) - 1;
 	v->s.tr.ar = SEG_AR_P | SYS_TYPE_TSS_BUSY;
 	v->s.seg[SEG_GS].base = DIFF_GS_BASE;
-	vm->be->state_changed(v, STATE_SEGS);
+	/* XSAVE enabled for the x87 and SSE components, as on the host
+	 * (whose XCR0 has more: the cases request only these two). */
+	v->s.cr4 |= CR4_OSXSAVE;
+	v->s.xcr0 = XFEATURE_X87 | XFEATURE_SSE;
+	vm->be->state_changed(v, STATE_SEGS | STATE_CRS);
 	if (build_page_tables())
 		return -1;
 	static uint8_t fixed[4096 - DIFF_CODE_FIXED];
@@ -220,6 +225,10 @@ void guest_run(const struct diff_case *c, struct diff_out *o)
 
 	set_segments(s, c);
 	memcpy(s->gpr, c->in.gpr, sizeof(s->gpr));
+	/* The x87/SSE state as FXRSTOR64 loads it on the host: everything but
+	 * MXCSR_MASK, which is the processor's. */
+	memcpy(s->fxsave, c->in.fx, FX_MXCSR_MASK);
+	memcpy(s->fxsave + FX_ST0, c->in.fx + FX_ST0, FX_SIZE - FX_ST0);
 	s->rflags = (c->in.rflags & DIFF_FLAGS) | DIFF_IF | RFLAGS_FIXED1;
 	s->rip = c->code16 ? 0 : DIFF_CODE_VA; /* an offset in CS */
 	s->activity = ACT_ACTIVE;
@@ -229,6 +238,7 @@ void guest_run(const struct diff_case *c, struct diff_out *o)
 	vm_run(vm);
 
 	memcpy(o->r.gpr, s->gpr, sizeof(o->r.gpr));
+	memcpy(o->r.fx, s->fxsave, sizeof(o->r.fx));
 	aspace_read(&vm->as, DIFF_WIN_VA, o->mem, DIFF_WIN_SIZE);
 	aspace_read(&vm->as, DIFF_TAIL_VA, o->mem + DIFF_WIN_SIZE, DIFF_TAIL_SIZE);
 	o->error = 0;
