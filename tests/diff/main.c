@@ -190,7 +190,8 @@ static void report(const struct diff_case *c, const struct diff_out *h, const st
 /*
  * Forms whose instruction the host CPU may lack (CPUID, SDM Vol. 2A): the
  * reference cannot run them, so they are skipped (tortuga implements them
- * all). TZCNT and LZCNT would even run, as BSF and BSR.
+ * all). TZCNT and LZCNT would even run, as BSF and BSR. SSE, SSE2 and
+ * FXSAVE are part of x86-64.
  */
 static bool host_has(unsigned m)
 {
@@ -220,6 +221,18 @@ static bool host_has(unsigned m)
 	case ZYDIS_MNEMONIC_LAHF:
 	case ZYDIS_MNEMONIC_SAHF:
 		return c81 & 1u; /* in 64-bit mode */
+	case ZYDIS_MNEMONIC_XSAVE:
+	case ZYDIS_MNEMONIC_XSAVE64:
+	case ZYDIS_MNEMONIC_XRSTOR:
+	case ZYDIS_MNEMONIC_XRSTOR64:
+		return c1 & (1u << 27); /* OSXSAVE: the kernel enabled XSAVE */
+	case ZYDIS_MNEMONIC_XSAVEOPT:
+	case ZYDIS_MNEMONIC_XSAVEOPT64: {
+		unsigned a0 = 0, b0, c0, d0;
+		if (!__get_cpuid_count(0xd, 1, &a0, &b0, &c0, &d0))
+			a0 = 0;
+		return (c1 & (1u << 27)) && (a0 & 1u);
+	}
 	default:
 		return true;
 	}

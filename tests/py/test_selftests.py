@@ -9,7 +9,7 @@ import pytest
 import tortuga
 from conftest import guest_path, run_cli
 
-SELFTESTS = ["selftest-insn", "selftest-paging", "selftest-exceptions"]
+SELFTESTS = ["selftest-insn", "selftest-paging", "selftest-exceptions", "selftest-fpu"]
 
 # Generous: each guest retires well under 10 million instructions.
 MAX_INSNS = 200_000_000
