@@ -139,7 +139,8 @@ static void test_cpuid(void)
 	uint32_t r[4];
 	cpuid(1, 0, r);
 	/* SDM 2A CPUID, Table 3-11 (EDX) and 3-10 (ECX). */
-	tap_ok(r[3] & (1u << 23), "CPUID.1:EDX.MMX[23] = 1 (SDM 2A CPUID Table 3-11)");
+	tap_ok(r[3] & (1u << 0), "CPUID.1:EDX.FPU[0] = 1 (SDM 2A CPUID Table 3-11)");
+	tap_ok(r[3] & (1u << 23), "CPUID.1:EDX.MMX[23] = 1");
 	tap_ok(r[3] & (1u << 24), "CPUID.1:EDX.FXSR[24] = 1");
 	tap_ok(r[3] & (1u << 25), "CPUID.1:EDX.SSE[25] = 1");
 	tap_ok(r[3] & (1u << 26), "CPUID.1:EDX.SSE2[26] = 1");
@@ -416,6 +417,36 @@ static void test_x87(void)
 	__asm__ volatile("fninit");
 }
 
+/* x87 arithmetic (SDM Vol. 1 chapter 8, Vol. 2 per instruction). */
+static void test_x87_arith(void)
+{
+	uint64_t d = 0;
+	uint16_t sw;
+	__asm__ volatile("fninit; fldpi; fstpl %0" : "=m"(d));
+	tap_eq(d, 0x400921fb54442d18ull, "FLDPI, FSTP m64: pi rounded to double (SDM 2A FLDPI, 1 8.3.8)");
+	uint64_t fl;
+	__asm__ volatile("fninit; fld1; fldz; fcomip %%st(1), %%st; pushfq; pop %0; fstp %%st(0)" : "=r"(fl) : : "cc");
+	tap_eq(fl & (RFLAGS_ZF | RFLAGS_PF | RFLAGS_CF), RFLAGS_CF,
+	       "FCOMIP 0.0 with 1.0: less than, CF = 1, ZF = PF = 0 (SDM 2A FCOMI Table 3-31)");
+	__asm__ volatile("fninit; fxam; fnstsw %0" : "=m"(sw));
+	tap_eq(sw & (FSW_C3 | FSW_C2 | FSW_C0), FSW_C3 | FSW_C0, "FXAM of an empty ST(0): C3 = C0 = 1 (SDM 2A FXAM)");
+	__asm__ volatile("fninit; faddp; fnstsw %0; fninit" : "=m"(sw));
+	tap_eq(sw & (FSW_IE | FSW_SF | FSW_C1), FSW_IE | FSW_SF,
+	       "FADDP on an empty stack: stack underflow, IE and SF set, C1 = 0 (SDM 1 8.5.1.1)");
+	int32_t big = 100000;
+	int16_t small = 0;
+	__asm__ volatile("fninit; fildl %1; fistps %0" : "=m"(small) : "m"(big));
+	tap_eq((uint16_t)small, 0x8000, "FISTP m16 of 100000: integer indefinite, IE masked (SDM 2A FIST)");
+	/* An unmasked divide-by-zero is pending, not raised, until the next
+	 * waiting instruction (SDM 1 8.6). */
+	uint16_t cw_zm = FCW_INIT & ~FSW_ZE;
+	__asm__ volatile("fninit; fldcw %0; fld1; fldz; fdivrp" : : "m"(cw_zm) : "memory");
+	sw = fnstsw();
+	tap_ok((sw & (FSW_ZE | FSW_ES)) == (FSW_ZE | FSW_ES), "1/0 with ZM = 0: ZE set and pending (ES), no fault yet");
+	tap_eq(TRY("fwait", ), X86_MF, "the next WAIT raises #MF (SDM 3A 6.15 Interrupt 16)");
+	__asm__ volatile("fninit");
+}
+
 int main(const struct tortuga_bootinfo *bi)
 {
 	(void)bi;
@@ -427,5 +458,6 @@ int main(const struct tortuga_bootinfo *bi)
 	test_control_bits();
 	test_xsave();
 	test_x87();
+	test_x87_arith();
 	return tap_done();
 }

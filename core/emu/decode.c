@@ -241,8 +241,11 @@ static void fill_insn(struct emu_insn *in, const ZydisDecodedInstruction *zi, co
 		in->flags |= EI_REP;
 	if (zi->attributes & (ZYDIS_ATTRIB_HAS_REPNE | ZYDIS_ATTRIB_HAS_REPNZ))
 		in->flags |= EI_REPNE;
-	/* Condition codes: the low nibble of the Jcc/SETcc/CMOVcc opcode. */
+	/* Condition codes: the low nibble of the Jcc/SETcc/CMOVcc opcode; for
+	 * the x87 escapes D8-DF, the ModRM byte (ops_x87.c runs the encoding). */
 	in->cc = zi->opcode & 0xf;
+	if (zi->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && zi->opcode >= 0xd8 && zi->opcode <= 0xdf)
+		in->cc = (uint8_t)(zi->raw.modrm.mod << 6 | zi->raw.modrm.reg << 3 | zi->raw.modrm.rm);
 
 	uint8_t fl = 0;
 	emu_fn fn = emu_handler_for(zi->mnemonic, &fl);

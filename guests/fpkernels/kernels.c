@@ -3,8 +3,8 @@
  * code as gcc -O2 compiles it for x86-64 with SSE2 -- scalar and packed
  * single and double precision arithmetic, square roots, compares,
  * conversions in every direction, the rounding modes and FTZ/DAZ of MXCSR,
- * special values, and integer loops the vectorizer turns into SSE2 integer
- * instructions. The results are emitted as bits: the guest and the native
+ * special values, integer loops the vectorizer turns into SSE2 integer
+ * instructions, and long double arithmetic on the x87 FPU. The results are emitted as bits: the guest and the native
  * build must print the same ones.
  */
 #include "kernels.h"
@@ -397,6 +397,32 @@ static void sorting(void)
 	check(sorted);
 }
 
+/* Double extended precision: long double is the x87's 80-bit format in
+ * the x86-64 ABI, so gcc compiles this to x87 code -- FLD/FSTP of 80-bit
+ * values, FADD/FMUL/FDIV, FSQRT, FCOMI, and the FNSTCW/FLDCW dance around
+ * FISTP that truncating conversions need. */
+static void extended(void)
+{
+	long double sum = 0, prod = 1;
+	for (int k = 1; k <= 500; k++) {
+		sum += 1.0L / (long double)k;
+		prod *= 1.0L + 1.0L / ((long double)k * k);
+	}
+	long double root = __builtin_sqrtl(sum * prod);
+	long long trunc = (long long)(root * 1e15L);
+	int cmp = sum > prod;
+	uint64_t m;
+	uint16_t e;
+	__builtin_memcpy(&m, &root, 8);
+	__builtin_memcpy(&e, (const char *)&root + 8, 2);
+	out("extended.root.mantissa", m);
+	out("extended.root.exponent", e);
+	out("extended.trunc", (uint64_t)trunc);
+	out("extended.cmp", (uint64_t)cmp);
+	emit_d("extended.as_double", (double)sum);
+	check(sum > 6.79L && sum < 6.80L && prod > 3.6L && prod < 3.7L);
+}
+
 unsigned fpk_run(fpk_emit emit)
 {
 	out = emit;
@@ -410,5 +436,6 @@ unsigned fpk_run(fpk_emit emit)
 	rounding();
 	vector_int();
 	sorting();
+	extended();
 	return failed;
 }

@@ -41,6 +41,8 @@ static void shape_text(char *buf, size_t len, const struct opspec *o, unsigned f
 	case K_XM: snprintf(buf, len, "xmm/m%u", 8 * sz); break;
 	case K_MM: snprintf(buf, len, "mm"); break;
 	case K_MMM: snprintf(buf, len, "mm/m%u", 8 * sz); break;
+	case K_ST0: snprintf(buf, len, "st0"); break;
+	case K_STI: snprintf(buf, len, "st(i)"); break;
 	default: buf[0] = 0;
 	}
 }

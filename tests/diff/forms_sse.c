@@ -258,13 +258,103 @@ static void state_forms(void)
 	vf(ZYDIS_MNEMONIC_FNSTSW, G_X87CTL, VT_BYTES, 0, 1, OPS_(K_ACC, 2), NONE, NONE);
 }
 
+#define ST0 OPS_(K_ST0, 10)
+#define STI OPS_(K_STI, 10)
+
+/* x87 forms (SDM Vol. 2 opcode tables A-7 to A-22): memory operands of each
+ * type, register forms with ST(i), and the operand-less instructions. */
+static void x87_forms(void)
+{
+	static const ZydisMnemonic arith[] = { ZYDIS_MNEMONIC_FADD, ZYDIS_MNEMONIC_FSUB, ZYDIS_MNEMONIC_FSUBR,
+					       ZYDIS_MNEMONIC_FMUL, ZYDIS_MNEMONIC_FDIV, ZYDIS_MNEMONIC_FDIVR };
+	static const ZydisMnemonic arith_p[] = { ZYDIS_MNEMONIC_FADDP, ZYDIS_MNEMONIC_FSUBP, ZYDIS_MNEMONIC_FSUBRP,
+						 ZYDIS_MNEMONIC_FMULP, ZYDIS_MNEMONIC_FDIVP, ZYDIS_MNEMONIC_FDIVRP };
+	static const ZydisMnemonic arith_i[] = { ZYDIS_MNEMONIC_FIADD, ZYDIS_MNEMONIC_FISUB, ZYDIS_MNEMONIC_FISUBR,
+						 ZYDIS_MNEMONIC_FIMUL, ZYDIS_MNEMONIC_FIDIV, ZYDIS_MNEMONIC_FIDIVR };
+	for (unsigned k = 0; k < 6; k++) {
+		vf(arith[k], G_X87, VT_F32, 0, 1, M(4), NONE, NONE);
+		vf(arith[k], G_X87, VT_F64, 0, 1, M(8), NONE, NONE);
+		vf(arith[k], G_X87, VT_F80, 0, 2, ST0, STI, NONE);
+		vf(arith[k], G_X87, VT_F80, 0, 2, STI, ST0, NONE);
+		vf(arith_p[k], G_X87, VT_F80, 0, 2, STI, ST0, NONE);
+		vf(arith_i[k], G_X87, VT_I16, 0, 1, M(2), NONE, NONE);
+		vf(arith_i[k], G_X87, VT_I32, 0, 1, M(4), NONE, NONE);
+	}
+	/* One operand: memory of the size given, or ST(i) (size 0). */
+	static const struct {
+		ZydisMnemonic m;
+		uint8_t vt, size;
+	} one[] = {
+		{ ZYDIS_MNEMONIC_FLD, VT_F32, 4 },    { ZYDIS_MNEMONIC_FLD, VT_F64, 8 },
+		{ ZYDIS_MNEMONIC_FLD, VT_F80, 10 },   { ZYDIS_MNEMONIC_FLD, VT_F80, 0 },
+		{ ZYDIS_MNEMONIC_FILD, VT_I16, 2 },   { ZYDIS_MNEMONIC_FILD, VT_I32, 4 },
+		{ ZYDIS_MNEMONIC_FILD, VT_I64, 8 },   { ZYDIS_MNEMONIC_FBLD, VT_BYTES, 10 },
+		{ ZYDIS_MNEMONIC_FST, VT_F32, 4 },    { ZYDIS_MNEMONIC_FST, VT_F64, 8 },
+		{ ZYDIS_MNEMONIC_FST, VT_F80, 0 },    { ZYDIS_MNEMONIC_FSTP, VT_F32, 4 },
+		{ ZYDIS_MNEMONIC_FSTP, VT_F64, 8 },   { ZYDIS_MNEMONIC_FSTP, VT_F80, 10 },
+		{ ZYDIS_MNEMONIC_FSTP, VT_F80, 0 },   { ZYDIS_MNEMONIC_FIST, VT_I16, 2 },
+		{ ZYDIS_MNEMONIC_FIST, VT_I32, 4 },   { ZYDIS_MNEMONIC_FISTP, VT_I16, 2 },
+		{ ZYDIS_MNEMONIC_FISTP, VT_I32, 4 },  { ZYDIS_MNEMONIC_FISTP, VT_I64, 8 },
+		{ ZYDIS_MNEMONIC_FBSTP, VT_BYTES, 10 }, { ZYDIS_MNEMONIC_FXCH, VT_F80, 0 },
+		{ ZYDIS_MNEMONIC_FFREE, VT_F80, 0 },  { ZYDIS_MNEMONIC_FCOM, VT_F32, 4 },
+		{ ZYDIS_MNEMONIC_FCOM, VT_F64, 8 },   { ZYDIS_MNEMONIC_FCOM, VT_F80, 0 },
+		{ ZYDIS_MNEMONIC_FCOMP, VT_F32, 4 },  { ZYDIS_MNEMONIC_FCOMP, VT_F64, 8 },
+		{ ZYDIS_MNEMONIC_FCOMP, VT_F80, 0 },  { ZYDIS_MNEMONIC_FICOM, VT_I16, 2 },
+		{ ZYDIS_MNEMONIC_FICOM, VT_I32, 4 },  { ZYDIS_MNEMONIC_FICOMP, VT_I16, 2 },
+		{ ZYDIS_MNEMONIC_FICOMP, VT_I32, 4 }, { ZYDIS_MNEMONIC_FUCOM, VT_F80, 0 },
+		{ ZYDIS_MNEMONIC_FFREEP, VT_F80, 0 },
+		{ ZYDIS_MNEMONIC_FNSTENV, VT_BYTES, 28 }, { ZYDIS_MNEMONIC_FLDENV, VT_BYTES, 28 },
+		{ ZYDIS_MNEMONIC_FNSAVE, VT_BYTES, 108 }, { ZYDIS_MNEMONIC_FRSTOR, VT_BYTES, 108 },
+	};
+	for (unsigned k = 0; k < sizeof(one) / sizeof(one[0]); k++)
+		vf(one[k].m, G_X87, (enum vtype)one[k].vt, 0, 1, one[k].size ? M(one[k].size) : STI, NONE, NONE);
+	vf(ZYDIS_MNEMONIC_FUCOMP, G_X87, VT_F80, 0, 2, ST0, STI, NONE);
+	static const ZydisMnemonic comi[] = { ZYDIS_MNEMONIC_FCOMI, ZYDIS_MNEMONIC_FCOMIP, ZYDIS_MNEMONIC_FUCOMI,
+					      ZYDIS_MNEMONIC_FUCOMIP, ZYDIS_MNEMONIC_FCMOVB, ZYDIS_MNEMONIC_FCMOVE,
+					      ZYDIS_MNEMONIC_FCMOVBE, ZYDIS_MNEMONIC_FCMOVU, ZYDIS_MNEMONIC_FCMOVNB,
+					      ZYDIS_MNEMONIC_FCMOVNE, ZYDIS_MNEMONIC_FCMOVNBE, ZYDIS_MNEMONIC_FCMOVNU };
+	for (unsigned k = 0; k < sizeof(comi) / sizeof(comi[0]); k++)
+		vf(comi[k], G_X87, VT_F80, 0, 2, ST0, STI, NONE);
+	static const ZydisMnemonic none[] = {
+		ZYDIS_MNEMONIC_FCOMPP, ZYDIS_MNEMONIC_FUCOMPP, ZYDIS_MNEMONIC_FTST,    ZYDIS_MNEMONIC_FXAM,
+		ZYDIS_MNEMONIC_FLD1,   ZYDIS_MNEMONIC_FLDL2T,  ZYDIS_MNEMONIC_FLDL2E,  ZYDIS_MNEMONIC_FLDPI,
+		ZYDIS_MNEMONIC_FLDLG2, ZYDIS_MNEMONIC_FLDLN2,  ZYDIS_MNEMONIC_FLDZ,    ZYDIS_MNEMONIC_FCHS,
+		ZYDIS_MNEMONIC_FABS,   ZYDIS_MNEMONIC_FSQRT,   ZYDIS_MNEMONIC_FSCALE,  ZYDIS_MNEMONIC_FPREM,
+		ZYDIS_MNEMONIC_FPREM1, ZYDIS_MNEMONIC_FRNDINT, ZYDIS_MNEMONIC_FXTRACT, ZYDIS_MNEMONIC_F2XM1,
+		ZYDIS_MNEMONIC_FYL2X,  ZYDIS_MNEMONIC_FYL2XP1, ZYDIS_MNEMONIC_FPTAN,   ZYDIS_MNEMONIC_FPATAN,
+		ZYDIS_MNEMONIC_FSIN,   ZYDIS_MNEMONIC_FCOS,    ZYDIS_MNEMONIC_FSINCOS, ZYDIS_MNEMONIC_FINCSTP,
+		ZYDIS_MNEMONIC_FDECSTP, ZYDIS_MNEMONIC_FNOP,
+	};
+	for (unsigned k = 0; k < sizeof(none) / sizeof(none[0]); k++)
+		vf(none[k], G_X87, VT_F80, 0, 0, NONE, NONE, NONE);
+}
+
 /* 32-bit compatibility-mode clones: no REX, so no 64-bit general-purpose
- * operands, no XMM8-XMM15 and no *64 state forms. */
+ * operands, no XMM8-XMM15 and no *64 state forms. The x87 forms also get
+ * 16-bit clones: 16-bit addressing, and the 16-bit formats of the x87
+ * environment (SDM Vol. 1 8.1.10, Figures 8-10 and 8-11). */
 static void add_compat(unsigned first)
 {
 	unsigned n = nforms;
 	for (unsigned k = first; k < n && nforms < MAX_FORMS; k++) {
 		const struct form *f = &forms[k];
+		if (f->group == G_X87) {
+			unsigned sz = f->sz;
+			if (f->mnem == ZYDIS_MNEMONIC_FNSTENV || f->mnem == ZYDIS_MNEMONIC_FLDENV)
+				sz = 14;
+			else if (f->mnem == ZYDIS_MNEMONIC_FNSAVE || f->mnem == ZYDIS_MNEMONIC_FRSTOR)
+				sz = 94;
+			struct opspec a = f->op[0];
+			if (a.k == K_M)
+				a.sz = (uint16_t)sz;
+			struct form *h = add_form(f->mnem, G_X87, sz, f->nops, a, f->op[1], f->op[2]);
+			if (!h)
+				return;
+			h->vt = f->vt;
+			h->compat = h->code16 = true;
+			size_t len = strlen(h->name);
+			snprintf(h->name + len, sizeof(h->name) - len, " [c16]");
+		}
 		bool gpr64 = false;
 		for (unsigned j = 0; j < f->nops; j++)
 			gpr64 |= (f->op[j].k == K_R || f->op[j].k == K_RM) && f->op[j].sz == 8;
@@ -301,5 +391,6 @@ void forms_sse_build(void)
 	move_forms();
 	mmx_forms();
 	state_forms();
+	x87_forms();
 	add_compat(first);
 }

@@ -202,14 +202,28 @@ static uint64_t mem_get(const struct diff_case *c, uint64_t addr, unsigned sz)
 	return v;
 }
 
+/*
+ * Operands the processor accesses in pieces: the x87 environment and state
+ * images (FLDENV, FNSTENV, FRSTOR, FNSAVE, FXSAVE...), field by field, and
+ * 80-bit x87 operands, as 8 + 2 bytes on some processors. Which piece comes
+ * first -- and so CR2 when one runs into an unmapped page, or whether a
+ * limit violation or a page fault of an earlier piece wins -- is the
+ * processor's own business.
+ */
+static bool in_pieces(const struct form *f, unsigned sz)
+{
+	return sz > 16 || (f->group == G_X87 && sz > 8);
+}
+
 /* An address for an sz-byte operand well inside the window; a third of them
  * straddle the page boundary in its middle. `slack` keeps room for BT bit
- * offsets that address beyond the operand. */
-static uint64_t mem_addr(struct rng *r, unsigned sz, unsigned slack)
+ * offsets that address beyond the operand. Operands accessed in pieces
+ * (but 80-bit ones) stay off the unmapped tail. */
+static uint64_t mem_addr(struct rng *r, const struct form *f, unsigned sz, unsigned slack)
 {
 	uint64_t mid = DIFF_WIN_VA + DIFF_WIN_SIZE / 2; /* the page boundary */
 	uint64_t end = DIFF_TAIL_VA + DIFF_TAIL_SIZE; /* unmapped from here */
-	if (!slack && sz <= DIFF_TAIL_SIZE && rng_below(r, 32) == 0) {
+	if (!slack && (!in_pieces(f, sz) || sz == 10) && rng_below(r, 32) == 0) {
 		/* At the end of the data pages: inside, running off it (#PF on
 		 * the next page, nothing written), or wholly beyond it. */
 		switch (rng_below(r, 3)) {
@@ -906,6 +920,11 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 			eo->type = ZYDIS_OPERAND_TYPE_REGISTER;
 			eo->reg.value = (ZydisRegister)(ZYDIS_REGISTER_MM0 + rng_below(r, 8));
 			break;
+		case K_ST0:
+		case K_STI:
+			eo->type = ZYDIS_OPERAND_TYPE_REGISTER;
+			eo->reg.value = (ZydisRegister)(ZYDIS_REGISTER_ST0 + (kind == K_STI ? rng_below(r, 8) : 0));
+			break;
 		case K_R: {
 			unsigned id;
 			bool hi8 = sz == 1 && rng_below(r, 5) == 0;
@@ -1005,11 +1024,11 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 			;
 		unsigned msz = v.osz[k];
 		if (f->mnem == ZYDIS_MNEMONIC_CMPXCHG16B) {
-			v.mem.addr = (mem_addr(r, 16, 16) & ~15ull) + (rng_below(r, 5) == 0 ? 8 * rng_below(r, 2) + rng_below(r, 8) : 0);
+			v.mem.addr = (mem_addr(r, f, 16, 16) & ~15ull) + (rng_below(r, 5) == 0 ? 8 * rng_below(r, 2) + rng_below(r, 8) : 0);
 		} else if (f->mnem == ZYDIS_MNEMONIC_CMPXCHG8B) {
-			v.mem.addr = mem_addr(r, 8, 8);
+			v.mem.addr = mem_addr(r, f, 8, 8);
 		} else {
-			v.mem.addr = mem_addr(r, msz, slack);
+			v.mem.addr = mem_addr(r, f, msz, slack);
 		}
 		/* Instructions that need an aligned operand mostly get one
 		 * (a misaligned one faults: #GP(0)). */
@@ -1021,7 +1040,7 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 		/* 16-bit code: now and then an operand at the 64-KByte segment
 		 * limit, straddling it (#GP(0), #SS(0) for BP-based) or just
 		 * inside (#PF: nothing is mapped there). */
-		if (f->code16 && !slack && rng_below(r, 32) == 0)
+		if (f->code16 && !slack && !in_pieces(f, msz) && rng_below(r, 32) == 0)
 			v.mem.addr = DIFF_DATA_VA + 0x10000 - 1 - rng_below(r, msz);
 		/* Now and then a segment prefix: GS adds its base (the same
 		 * on both sides), the others are ignored in 64-bit mode. 16-bit
@@ -1137,7 +1156,7 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 				v.mem.base = (int)id;
 				v.mem.index = -1;
 				v.mem.asz = 8;
-				v.mem.addr = mem_addr(r, v.osz[k], slack);
+				v.mem.addr = mem_addr(r, f, v.osz[k], slack);
 				v.mem.off = v.mem.addr;
 			}
 		}

@@ -59,6 +59,7 @@ enum group {
 	G_X87CTL, /* FNINIT FLDCW FNSTCW FNSTSW FNCLEX FWAIT EMMS */
 	G_FXSAVE, /* FXSAVE FXRSTOR */
 	G_XSAVE, /* XSAVE XSAVEOPT XRSTOR: EDX:EAX is the request */
+	G_X87, /* x87 data, arithmetic and environment instructions */
 };
 
 /* Element types of vector operands: what their random values look like. */
@@ -70,6 +71,7 @@ enum vtype {
 	VT_I64,
 	VT_F32,
 	VT_F64,
+	VT_F80, /* x87 double extended */
 };
 
 /* Operand kinds of a form's shape. */
@@ -92,6 +94,8 @@ enum opk {
 	K_XM, /* XMM register or memory, drawn per case */
 	K_MM, /* MMX register */
 	K_MMM, /* MMX register or memory */
+	K_ST0, /* x87 ST(0) */
+	K_STI, /* x87 ST(i), i drawn per case */
 };
 
 struct opspec {

@@ -97,6 +97,31 @@ static uint64_t f64_value(struct rng *r)
 	}
 }
 
+/* An x87 double extended value (SDM Vol. 1 4.2.2, Table 4-3, and 8.2.2
+ * for the encodings the x87 FPU does not support): zeros, normals,
+ * infinities, QNaNs and SNaNs, denormals and pseudo-denormals (exponent 0),
+ * unnormals and pseudo-infinities (J bit clear). */
+static void f80_value(struct rng *r, uint8_t *out)
+{
+	uint64_t m = rng_next(r), j = 1ull << 63;
+	uint16_t sign = (uint16_t)((rng_next(r) & 1) << 15), e;
+	switch (rng_below(r, 16)) {
+	case 0: m = 0; e = 0; break;
+	case 1: m = j; e = 0x3fff; break;
+	case 2: m = j; e = 0x7fff; break;
+	case 3: m |= j | (1ull << 62); e = 0x7fff; break; /* QNaN */
+	case 4: m = (m & ~(3ull << 62)) | j | 1; e = 0x7fff; break; /* SNaN */
+	case 5: m &= ~j; e = 0; break; /* denormal */
+	case 6: m |= j; e = 0; break; /* pseudo-denormal */
+	case 7: m &= ~j; e = (uint16_t)(1 + rng_below(r, 0x7ffe)); break; /* unnormal, pseudo-infinity */
+	case 8: m |= j; e = (uint16_t)(rng_below(r, 2) ? 1 + rng_below(r, 64) : 0x7ffe - rng_below(r, 64)); break;
+	default: m |= j; e = (uint16_t)(0x3ff0 + rng_below(r, 0x20)); break;
+	}
+	e |= sign;
+	memcpy(out, &m, 8);
+	memcpy(out + 8, &e, 2);
+}
+
 /* Fill len bytes with lanes of type vt. */
 static void fill(struct rng *r, uint8_t *p, unsigned len, enum vtype vt)
 {
@@ -110,6 +135,13 @@ static void fill(struct rng *r, uint8_t *p, unsigned len, enum vtype vt)
 		case VT_I16: v = gen_value(r, 2); n = 2; break;
 		case VT_I32: v = gen_value(r, 4); n = 4; break;
 		case VT_I64: v = gen_value(r, 8); n = 8; break;
+		case VT_F80:
+			if (len - k >= 10) {
+				f80_value(r, p + k);
+				k += 10;
+				continue;
+			}
+			/* fall through */
 		default: v = rng_next(r); n = 8; break;
 		}
 		if (n > len - k)
@@ -291,8 +323,14 @@ void gen_sse_values(struct rng *r, struct diff_case *c, const struct form *f, ui
 	fill(r, c->in.fx + FX_XMM0, 256, vt);
 	fx_put(c->in.fx, FX_MXCSR, 4, mxcsr_value(r));
 	bool mmx = v.mmx[0] >= 0 || v.mmx[1] >= 0 || v.mnem == ZYDIS_MNEMONIC_EMMS;
-	if (mmx || f->group == G_X87CTL || f->group == G_FXSAVE || f->group == G_XSAVE)
+	if (mmx || f->group == G_X87CTL || f->group == G_FXSAVE || f->group == G_XSAVE || f->group == G_X87)
 		x87_random(r, c->in.fx);
+	if (f->group == G_X87) {
+		/* Values an x87 program holds, and mostly valid tags. */
+		for (unsigned k = 0; k < 8; k++)
+			f80_value(r, c->in.fx + FX_ST0 + 16 * k);
+		c->in.fx[FX_FTW] = (uint8_t)(rng_next(r) | rng_next(r));
+	}
 
 	uint8_t mem[FX_SIZE + 64];
 	if (mem_size > sizeof(mem))
@@ -346,6 +384,23 @@ void gen_sse_values(struct rng *r, struct diff_case *c, const struct form *f, ui
 		}
 		break;
 	}
+	case G_X87:
+		fill(r, mem, mem_size, vt);
+		/* The stored environment's pointers, opcode and selectors are the
+		 * processor's (see main.c fx_parts). */
+		if (v.mnem == ZYDIS_MNEMONIC_FNSTENV || v.mnem == ZYDIS_MNEMONIC_FNSAVE) {
+			/* 32-bit format: bytes 27:12; 16-bit format (14-byte
+			 * environment): bytes 13:6 (SDM Vol. 1 8.1.10). */
+			unsigned from = f->code16 ? 6 : 12, len = f->code16 ? 8 : 16;
+			int a = gen_mem_index(mem_addr + from);
+			c->nskip = 0;
+			if (a >= 0 && gen_mem_index(mem_addr + from + len - 1) == a + (int)len - 1) {
+				c->mem_skip[0].off = (uint16_t)a;
+				c->mem_skip[0].len = (uint16_t)len;
+				c->nskip = 1;
+			}
+		}
+		break;
 	default:
 		fill(r, mem, mem_size, vt);
 		break;
