@@ -87,11 +87,17 @@ struct diff_case {
 		uint16_t off, len;
 	} mem_skip[2];
 	uint8_t nskip;
+	/* x87 forms: which of the last-instruction pointers to compare when
+	 * the case leaves an exception pending (main.c compare()). */
+	uint8_t x87_pointers; /* 0, DIFF_X87_FIP (FOP and FIP), | DIFF_X87_FDP */
 	bool compat; /* 32-bit or 16-bit code in compatibility mode */
 	bool code16; /* 16-bit code: DS, ES, SS based at DIFF_DATA_VA, 64 KiB */
 	uint64_t target; /* branch cases: where a taken branch goes (0: none) */
 	const char *form; /* the form's name, for reports */
 };
+
+#define DIFF_X87_FIP 1
+#define DIFF_X87_FDP 2
 
 struct diff_out {
 	struct diff_regs r; /* at completion, or at the fault */

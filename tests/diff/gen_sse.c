@@ -330,6 +330,12 @@ void gen_sse_values(struct rng *r, struct diff_case *c, const struct form *f, ui
 		for (unsigned k = 0; k < 8; k++)
 			f80_value(r, c->in.fx + FX_ST0 + 16 * k);
 		c->in.fx[FX_FTW] = (uint8_t)(rng_next(r) | rng_next(r));
+		/* Canonical pointers (bits 63:47 equal): some processors
+		 * keep only 48 bits of FIP and FDP (see main.c fx_pointers). */
+		for (unsigned k = 0; k < 2; k++) {
+			uint64_t p = (uint64_t)((int64_t)(rng_next(r) << 16) >> 16);
+			memcpy(c->in.fx + (k ? FX_FDP : FX_FIP), &p, 8);
+		}
 	}
 
 	uint8_t mem[FX_SIZE + 64];
@@ -386,6 +392,10 @@ void gen_sse_values(struct rng *r, struct diff_case *c, const struct form *f, ui
 	}
 	case G_X87:
 		fill(r, mem, mem_size, vt);
+		/* Not the control instructions: they keep the pointers. */
+		if (v.mnem != ZYDIS_MNEMONIC_FNSTENV && v.mnem != ZYDIS_MNEMONIC_FNSAVE &&
+		    v.mnem != ZYDIS_MNEMONIC_FLDENV && v.mnem != ZYDIS_MNEMONIC_FRSTOR)
+			c->x87_pointers = DIFF_X87_FIP | (f->op[0].k == K_M ? DIFF_X87_FDP : 0);
 		/* The stored environment's pointers, opcode and selectors are the
 		 * processor's (see main.c fx_parts). */
 		if (v.mnem == ZYDIS_MNEMONIC_FNSTENV || v.mnem == ZYDIS_MNEMONIC_FNSAVE) {

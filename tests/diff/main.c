@@ -68,8 +68,8 @@ static const char *fault_text(int v, char *buf)
  * The parts of the FXSAVE image both sides define: FCW, FSW, the abridged
  * FTW (bytes 5:0), MXCSR, the x87/MMX registers and the XMM registers. FOP,
  * FIP and FDP are left out (AMD processors save them only while an x87
- * exception is pending), as are MXCSR_MASK (the processor's own) and bytes
- * 511:416 (not state).
+ * exception is pending: x87_pointers_equal()), as are MXCSR_MASK (the
+ * processor's own) and bytes 511:416 (not state).
  */
 static const struct {
 	uint16_t off, len;
@@ -80,6 +80,25 @@ static const struct {
 	{ FX_ST0, 128, "st/mm" },
 	{ FX_XMM0, 256, "xmm" },
 };
+
+/*
+ * The last x87 instruction's opcode, instruction pointer and operand pointer
+ * (SDM Vol. 1 8.1.8, 8.1.9), which a non-control x87 instruction records.
+ * Compared where both vendors store them: when the case leaves an unmasked
+ * exception pending that was not pending before (AMD processors save them
+ * only then; Intel's FOP too, 8.1.9.1). FDP only for instructions with a
+ * memory operand: "if the last non-control instruction ... did not have a
+ * memory operand, the value in the data pointer register is undefined".
+ */
+static bool x87_pointers_equal(const struct diff_case *c, const struct diff_out *h, const struct diff_out *e)
+{
+	if (!c->x87_pointers || h->fault != DIFF_NO_FAULT || (fx_get(c->in.fx, FX_FSW, 2) & FSW_ES) ||
+	    !(fx_get(h->r.fx, FX_FSW, 2) & FSW_ES))
+		return true;
+	if (fx_get(h->r.fx, FX_FOP, 2) != fx_get(e->r.fx, FX_FOP, 2) || memcmp(h->r.fx + FX_FIP, e->r.fx + FX_FIP, 8))
+		return false;
+	return !(c->x87_pointers & DIFF_X87_FDP) || !memcmp(h->r.fx + FX_FDP, e->r.fx + FX_FDP, 8);
+}
 
 static bool fx_equal(const uint8_t *a, const uint8_t *b)
 {
@@ -104,7 +123,7 @@ static bool mem_equal(const struct diff_case *c, const uint8_t *a, const uint8_t
 }
 
 /* Where the two sides disagree, as a bit set: 1 fault, 2 RIP, 4 GPRs,
- * 8 flags, 16 memory, 32 x87/SSE state. */
+ * 8 flags, 16 memory, 32 x87/SSE state, 64 x87 pointers. */
 static unsigned compare(const struct diff_case *c, const struct diff_out *h, const struct diff_out *e)
 {
 	unsigned bad = 0;
@@ -132,6 +151,8 @@ static unsigned compare(const struct diff_case *c, const struct diff_out *h, con
 		bad |= 16;
 	if (!fx_equal(h->r.fx, e->r.fx))
 		bad |= 32;
+	if (!x87_pointers_equal(c, h, e))
+		bad |= 64;
 	return bad;
 }
 
@@ -177,6 +198,16 @@ static void report(const struct diff_case *c, const struct diff_out *h, const st
 					fprintf(stderr, "%02x", e->r.fx[o + k]);
 				fprintf(stderr, "%s\n", memcmp(h->r.fx + o, e->r.fx + o, n) ? "  <--" : "");
 			}
+		}
+	}
+	if (bad & 64) {
+		const struct diff_out *o[2] = { h, e };
+		for (unsigned k = 0; k < 2; k++) {
+			uint64_t fip, fdp;
+			memcpy(&fip, o[k]->r.fx + FX_FIP, 8);
+			memcpy(&fdp, o[k]->r.fx + FX_FDP, 8);
+			fprintf(stderr, "  x87 pointers %-7s fop %03x fip %016" PRIx64 " fdp %016" PRIx64 "  <--\n",
+				k ? "tortuga" : "host", fx_get(o[k]->r.fx, FX_FOP, 2), fip, fdp);
 		}
 	}
 	if (bad & 16) {
