@@ -86,6 +86,21 @@ static inline uint32_t fx_mxcsr(const uint8_t *fx)
 }
 
 /*
+ * Recompute the exception summary ES (and B, which mirrors it) of the x87
+ * status word from the exception flags and masks: ES "is set when any of
+ * the unmasked exception flags are set" (Vol. 1 8.1.3.1), and cleared
+ * otherwise. Processors do so whenever FCW or FSW is loaded (FLDCW, FLDENV,
+ * FRSTOR, FXRSTOR, XRSTOR), so an image's ES bit itself is ignored.
+ */
+static inline void fpu_fsw_summary(uint8_t *fx)
+{
+	uint32_t fcw = fx_get(fx, FX_FCW, 2), fsw = fx_get(fx, FX_FSW, 2) & ~(FSW_ES | FSW_B);
+	if (fsw & ~fcw & FSW_EXC)
+		fsw |= FSW_ES | FSW_B;
+	fx_put(fx, FX_FSW, 2, fsw);
+}
+
+/*
  * Set the x87 top-of-stack pointer (FSW.TOP, Vol. 1 8.1.2). The image holds
  * the registers in stack order -- slot i is ST(i), physical register
  * (TOP + i) mod 8 -- so a new TOP moves physical register Rk from slot

@@ -57,10 +57,7 @@ void op_fldcw(struct emu_cpu *c, const struct emu_insn *i)
 	x87_enter(c, X87_WAITING);
 	uint32_t fcw = ((uint32_t)emu_op_read(c, i, 0) & FCW_WRITABLE) | FCW_ONE;
 	fx_put(c->s->fxsave, FX_FCW, 2, fcw);
-	uint32_t fsw = fsw_get(c) & ~(FSW_ES | FSW_B);
-	if (fsw & ~fcw & FSW_EXC)
-		fsw |= FSW_ES | FSW_B;
-	fsw_put(c, fsw);
+	fpu_fsw_summary(c->s->fxsave);
 }
 
 /* FNSTSW m16 / FNSTSW AX. */
@@ -159,6 +156,7 @@ static void x87_load(struct emu_cpu *c, const uint8_t *img, struct legacy_fmt f)
 	uint8_t *fx = c->s->fxsave;
 	memcpy(fx, img, 8);
 	fx[5] = 0;
+	fpu_fsw_summary(fx);
 	memset(fx + FX_FIP, 0, 16);
 	if (f.ptr64) {
 		memcpy(fx + FX_FIP, img + FX_FIP, 16);

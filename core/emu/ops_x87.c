@@ -167,6 +167,11 @@ static void x87_run(struct emu_cpu *c, const struct emu_insn *i, unsigned kind)
 	 * and a pending exception (#MF) for the waiting instructions. */
 	if (!cpu_has(&c->vm->model, CPUF_FPU))
 		emu_raise_noerr(c, X86_UD);
+	/* The state's ES agrees with its flags and masks (every load
+	 * recomputes it); restated here for state from elsewhere, as the
+	 * host's FRSTOR would, so that x87_enter() raises #MF exactly when the
+	 * host would take it. */
+	fpu_fsw_summary(c->s->fxsave);
 	x87_enter(c, (kind & XK_NOWAIT) ? X87_NOWAIT : X87_WAITING);
 	/* The real-address-mode formats of the environment (Vol. 1 8.1.10,
 	 * Figures 8-10 and 8-12: 20-bit linear FIP and FDP) are not

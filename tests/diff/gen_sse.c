@@ -286,11 +286,15 @@ static uint8_t *operand_bytes(struct diff_case *c, const struct vops *v, unsigne
 }
 
 /* An FXSAVE image for FXRSTOR/XRSTOR: a random x87 state, a valid MXCSR
- * (a reserved bit one time in 16: #GP), typed XMM registers. */
+ * (a reserved bit one time in 16: #GP), typed XMM registers. One time in
+ * 8 its FSW.ES and B contradict the flags and masks: the processor
+ * recomputes them (SDM Vol. 1 8.1.3). */
 static void image(struct rng *r, uint8_t *img, enum vtype vt)
 {
 	fill(r, img, FX_SIZE, VT_BYTES);
 	x87_random(r, img);
+	if (rng_below(r, 8) == 0)
+		fx_put(img, FX_FSW, 2, fx_get(img, FX_FSW, 2) ^ (FSW_ES | (rng_below(r, 2) ? FSW_B : 0)));
 	uint32_t mx = mxcsr_value(r);
 	if (rng_below(r, 16) == 0)
 		mx |= mxcsr_reserved_bit(r);
