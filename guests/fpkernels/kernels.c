@@ -4,8 +4,9 @@
  * single and double precision arithmetic, square roots, compares,
  * conversions in every direction, the rounding modes and FTZ/DAZ of MXCSR,
  * special values, integer loops the vectorizer turns into SSE2 integer
- * instructions, and long double arithmetic on the x87 FPU. The results are emitted as bits: the guest and the native
- * build must print the same ones.
+ * instructions, long double arithmetic on the x87 FPU, and legacy x87
+ * code. The results are emitted as bits: the guest and the native build
+ * must print the same ones.
  */
 #include "kernels.h"
 
@@ -423,6 +424,77 @@ static void extended(void)
 	check(sum > 6.79L && sum < 6.80L && prod > 3.6L && prod < 3.7L);
 }
 
+/*
+ * Legacy x87 code, as 32-bit compilers and hand-written math libraries emit
+ * it (SDM Vol. 1 chapter 8, Vol. 2 per instruction): 2^x with FRNDINT,
+ * F2XM1 and FSCALE; log2 with FYL2X; FSINCOS, FPATAN; fmod with an FPREM
+ * loop on FNSTSW AX / SAHF / JP; FUCOMPP compares read through SAHF; a BCD
+ * round trip through FBSTP/FBLD; FXTRACT; arithmetic at single precision
+ * (FCW.PC). Each result and the status word after it are emitted: the
+ * transcendental results are the processor's own, and the native run is on
+ * the same processor.
+ */
+static void x87_op(const char *name, double r, uint16_t sw)
+{
+	emit_d(name, r);
+	out("x87.fsw", sw & ~0x3800u); /* without TOP: it is 0 after each */
+}
+
+static void legacy_x87(void)
+{
+	double worst = 0;
+	for (int k = 0; k < 24; k++) {
+		double x = uniform(-6, 6), y = uniform(0.25, 3), r;
+		uint16_t sw;
+		__asm__ volatile("fninit; fldl %2; fld %%st(0); frndint; fsubr %%st, %%st(1); fxch; f2xm1; fld1;"
+				 "faddp; fscale; fstp %%st(1); fstpl %0; fnstsw %1"
+				 : "=m"(r), "=m"(sw) : "m"(x) : "st", "st(1)", "st(2)");
+		x87_op("x87.exp2", r, sw);
+		check(r > 0);
+		__asm__ volatile("fninit; fld1; fldl %2; fyl2x; fstpl %0; fnstsw %1" : "=m"(r), "=m"(sw) : "m"(y) : "st", "st(1)");
+		x87_op("x87.log2", r, sw);
+		double c;
+		__asm__ volatile("fninit; fldl %3; fsincos; fstpl %1; fstpl %0; fnstsw %2"
+				 : "=m"(r), "=m"(c), "=m"(sw) : "m"(x) : "st", "st(1)");
+		x87_op("x87.sin", r, sw);
+		emit_d("x87.cos", c);
+		double one = r * r + c * c - 1;
+		worst = one < 0 ? (-one > worst ? -one : worst) : (one > worst ? one : worst);
+		__asm__ volatile("fninit; fldl %2; fldl %3; fpatan; fstpl %0; fnstsw %1"
+				 : "=m"(r), "=m"(sw) : "m"(x), "m"(y) : "st", "st(1)");
+		x87_op("x87.atan2", r, sw);
+		double big = x * 1e6;
+		__asm__ volatile("fninit; fldl %3; fldl %2; 1: fprem; fnstsw %%ax; sahf; jp 1b; fstp %%st(1); fstpl %0;"
+				 "fnstsw %1"
+				 : "=m"(r), "=m"(sw) : "m"(big), "m"(y) : "rax", "cc", "st", "st(1)");
+		x87_op("x87.fmod", r, sw);
+		check(r > -y && r < y);
+		uint8_t flags;
+		__asm__ volatile("fninit; fldl %2; fldl %1; fucompp; fnstsw %%ax; sahf; setb %0"
+				 : "=r"(flags) : "m"(x), "m"(y) : "rax", "cc", "st", "st(1)");
+		out("x87.x_lt_y", flags);
+		check(flags == (x < y));
+		uint8_t bcd[10];
+		double scaled = x * 1e12;
+		__asm__ volatile("fninit; fldl %2; fbstp %0; fbld %0; fstpl %1" : "=m"(bcd), "=m"(r) : "m"(scaled) : "st");
+		uint64_t lo;
+		__builtin_memcpy(&lo, bcd, 8);
+		out("x87.bcd", lo);
+		emit_d("x87.bcd_back", r);
+		check(r == __builtin_rint(scaled));
+		double m;
+		__asm__ volatile("fninit; fldl %2; fxtract; fstpl %0; fstpl %1" : "=m"(m), "=m"(r) : "m"(big) : "st", "st(1)");
+		emit_d("x87.mantissa", m);
+		emit_d("x87.exponent", r);
+		uint16_t pc_single = 0x07f;
+		__asm__ volatile("fninit; fldcw %3; fldl %2; fldl %4; fdivrp; fstpl %0; fnstsw %1; fninit"
+				 : "=m"(r), "=m"(sw) : "m"(x), "m"(pc_single), "m"(y) : "st", "st(1)");
+		x87_op("x87.div_single", r, sw);
+		check((double)(float)r == r);
+	}
+	check(worst < 1e-15);
+}
+
 unsigned fpk_run(fpk_emit emit)
 {
 	out = emit;
@@ -437,5 +509,6 @@ unsigned fpk_run(fpk_emit emit)
 	vector_int();
 	sorting();
 	extended();
+	legacy_x87();
 	return failed;
 }
