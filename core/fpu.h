@@ -42,7 +42,10 @@ enum fx_offset {
 
 /* x87 status word (8.1.3, Figure 8-4) and control word (8.1.5, Figure 8-6). */
 #define FSW_IE (1u << 0)
+#define FSW_DE (1u << 1)
 #define FSW_ZE (1u << 2)
+#define FSW_OE (1u << 3)
+#define FSW_UE (1u << 4)
 #define FSW_SF (1u << 6)
 #define FSW_ES (1u << 7)
 #define FSW_C0 (1u << 8)

@@ -153,6 +153,21 @@ enum x87_form {
 	XK_NOWAIT = 8, /* FNSTENV, FNSAVE: no pending-exception check */
 };
 
+/*
+ * Whether FST(P), FIST(P) or FBSTP wrote its memory operand. An unmasked
+ * invalid-operation, denormal-operand, overflow or underflow exception
+ * leaves the destination unchanged; an unmasked precision exception does
+ * not (SDM Vol. 1 8.5.1, 8.5.2, 8.5.4, 8.5.5, 8.5.6, and 4.9.2 for the
+ * post-computation ones). No unmasked flag was set before the instruction
+ * (it would have been pending: #MF), so the ones set now are its own.
+ */
+static bool stores_result(uint32_t fsw_before, const uint8_t *fx)
+{
+	uint32_t fcw = fx_get(fx, FX_FCW, 2), fsw = fx_get(fx, FX_FSW, 2);
+	uint32_t raised = fsw & ~fsw_before & ~fcw & FSW_EXC;
+	return !(raised & (FSW_IE | FSW_DE | FSW_OE | FSW_UE));
+}
+
 static const struct emu_operand *mem_operand(const struct emu_insn *i)
 {
 	for (unsigned k = 0; k < i->nops; k++)
@@ -185,14 +200,14 @@ static void x87_run(struct emu_cpu *c, const struct emu_insn *i, unsigned kind)
 	uint64_t la = 0, ea = 0;
 	bool store = (kind & XK_STORE) != 0;
 	if (o) {
-		/* A store faults as a write (#PF with W set) before anything; it
-		 * reads the bytes first only to write back what an instruction
-		 * that stores nothing (an unmasked exception) leaves. */
+		/* A store faults as a write (#PF with W set) before anything;
+		 * the memory is not read. */
 		ea = emu_ea(c, i, o);
 		la = emu_la(c, o->seg, ea, o->size, store ? ACC_WRITE : ACC_READ);
 		if (store)
 			emu_probe_write(c, la, o->size);
-		vec_read_la(c, la, buf, o->size);
+		else
+			vec_read_la(c, la, buf, o->size);
 	}
 	unsigned op = i->opcode - 0xd8, modrm = i->cc;
 	const uint8_t *stub;
@@ -205,6 +220,7 @@ static void x87_run(struct emu_cpu *c, const struct emu_insn *i, unsigned kind)
 
 	uint8_t *fx = c->s->fxsave;
 	uint8_t fs[FS_SIZE];
+	uint32_t fsw_before = fx_get(fx, FX_FSW, 2);
 	to_fsave(fx, fs);
 	uint64_t rflags = (emu_flags(c) & RFLAGS_ARITH) | RFLAGS_FIXED1 | RFLAGS_IF;
 	((x87_stub)(uintptr_t)stub)(buf, fs, &rflags);
@@ -231,7 +247,7 @@ static void x87_run(struct emu_cpu *c, const struct emu_insn *i, unsigned kind)
 	}
 	if (kind & XK_EFLAGS)
 		emu_set_flags(c, (emu_flags(c) & ~RFLAGS_ARITH) | (rflags & RFLAGS_ARITH));
-	if (store && o)
+	if (store && o && ((kind & XK_ENV) || stores_result(fsw_before, fx)))
 		vec_write_la(c, la, buf, o->size);
 }
 
