@@ -445,6 +445,24 @@ static void test_x87_arith(void)
 	tap_ok((sw & (FSW_ZE | FSW_ES)) == (FSW_ZE | FSW_ES), "1/0 with ZM = 0: ZE set and pending (ES), no fault yet");
 	tap_eq(TRY("fwait", ), X86_MF, "the next WAIT raises #MF (SDM 3A 6.15 Interrupt 16)");
 	__asm__ volatile("fninit");
+
+	/* The environment an exception handler finds (SDM 1 8.1.8-8.1.10,
+	 * Figure 8-9): the offset of the faulting instruction, its opcode's
+	 * low 11 bits (bits 2:0 of the first byte, then the ModRM byte) and the
+	 * offset of its memory operand. Both vendors store them while the
+	 * exception is pending. */
+	static const double zero = 0.0;
+	uint32_t env[7];
+	const uint8_t *at;
+	__asm__ volatile("fninit; fldcw %2; fld1; lea 1f(%%rip), %0; 1: fdivl %3; fnstenv %1; fninit"
+			 : "=&r"(at), "=m"(env)
+			 : "m"(cw_zm), "m"(zero)
+			 : "memory");
+	tap_eq(env[1] & (FSW_ZE | FSW_ES), FSW_ZE | FSW_ES, "FDIV m64 by 0 with ZM = 0: ZE pending in FNSTENV's FSW");
+	tap_eq(env[3], (uint32_t)(uintptr_t)at, "FNSTENV: FIP is the offset of the FDIV (SDM 1 8.1.8)");
+	tap_eq((env[4] >> 16) & 0x7ff, (uint32_t)((at[0] & 7) << 8 | at[1]),
+	       "FNSTENV: FOP holds the FDIV's opcode bits 10:0 (SDM 1 8.1.9, Figure 8-8)");
+	tap_eq(env[5], (uint32_t)(uintptr_t)&zero, "FNSTENV: FDP is the offset of the FDIV's operand (SDM 1 8.1.8)");
 }
 
 int main(const struct tortuga_bootinfo *bi)
