@@ -3,7 +3,9 @@
 
 #include <tortuga/bootinfo.h>
 
+#include "arch.h"
 #include "boot.h"
+#include "fpu.h"
 #include "platform.h"
 #include "vm.h"
 
@@ -45,10 +47,7 @@ void boot_reset_vcpu(struct vcpu *v)
 	struct cpuid_ctx ctx = { .apic_id = v->id, .vcpus = 1, .apic_enabled = true };
 	cpuid_query(m, &ctx, 1, 0, sig);
 	s->gpr[GPR_RDX] = sig[0];
-	/* x87 FCW 0x40 after reset, MXCSR 0x1f80 (SDM Vol. 1 10.2.3.1). */
-	s->fxsave[0] = 0x40;
-	s->fxsave[24] = 0x80;
-	s->fxsave[25] = 0x1f;
+	fpu_reset(s->fxsave);
 	v->ctls->cr0_shadow = s->cr0;
 	v->ctls->cr4_shadow = s->cr4;
 }
@@ -198,7 +197,11 @@ int boot_direct(struct vm *vm, uint64_t entry, const char *cmdline)
 		return vm_error(vm, err, "cannot build the direct-boot structures");
 
 	s->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-	s->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	/* As firmware leaves it for an SSE-using OS (Vol. 3A 13.1.3, 13.1.4):
+	 * FXSAVE/FXRSTOR and SSE enabled with #XM reporting, the x87 FPU
+	 * initialised (FNINIT), MXCSR at its reset value. */
+	s->cr4 = (CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT) & arch_cr4_supported(v);
+	fpu_x87_init(s->fxsave);
 	s->cr3 = cr3;
 	s->efer = EFER_LME | EFER_LMA | EFER_NXE;
 	s->rflags = RFLAGS_FIXED1;

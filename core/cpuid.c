@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "cpuid.h"
+#include "fpu.h"
 
 static const struct cpu_feature_bit feature_bits[CPUF_COUNT] = {
 #define X(name_, leaf_, sub_, reg_, bit_, desc) \
@@ -39,8 +40,9 @@ int cpu_feature_by_name(const char *name)
  * tortuga would answer with #UD.
  */
 static const enum cpu_feature tortuga_features[] = {
-	CPUF_PSE, CPUF_TSC, CPUF_MSR, CPUF_PAE, CPUF_CX8, CPUF_APIC, CPUF_SEP, CPUF_PGE, CPUF_CMOV,
-	CPUF_PAT, CPUF_PSE36, CPUF_CLFSH,
+	CPUF_FPU, CPUF_PSE, CPUF_TSC, CPUF_MSR, CPUF_PAE, CPUF_CX8, CPUF_APIC, CPUF_SEP, CPUF_PGE, CPUF_CMOV,
+	CPUF_PAT, CPUF_PSE36, CPUF_CLFSH, CPUF_MMX, CPUF_FXSR, CPUF_SSE, CPUF_SSE2, CPUF_XSAVE, CPUF_XSAVEOPT,
+	CPUF_ZERO_FCS_FDS,
 	CPUF_CX16, CPUF_PCID, CPUF_X2APIC, CPUF_POPCNT, CPUF_TSC_DEADLINE, CPUF_MOVBE, CPUF_HYPERVISOR,
 	CPUF_BMI1, CPUF_SMEP, CPUF_ERMS, CPUF_SMAP, CPUF_UMIP,
 	CPUF_LAHF_LM, CPUF_ABM, CPUF_SYSCALL, CPUF_NX, CPUF_PDPE1GB, CPUF_RDTSCP, CPUF_LM, CPUF_INVTSC,
@@ -50,11 +52,12 @@ static const enum cpu_feature tortuga_features[] = {
  * A second, older model: the feature set of a Nehalem-generation Xeon
  * (family 6, model 0x1a) restricted to what tortuga implements; no PCID,
  * SMEP, SMAP, UMIP, x2APIC, TSC-deadline timer, MOVBE, BMI1, ERMS, 1-GByte
- * pages or invariant TSC. Guests that probe CPUID take their fallbacks.
+ * pages, invariant TSC or XSAVE (FXSAVE and SSE/SSE2 only). Guests that probe CPUID take their fallbacks.
  */
 static const enum cpu_feature nehalem_features[] = {
-	CPUF_PSE, CPUF_TSC, CPUF_MSR, CPUF_PAE, CPUF_CX8, CPUF_APIC, CPUF_SEP, CPUF_PGE, CPUF_CMOV,
-	CPUF_PAT, CPUF_PSE36, CPUF_CLFSH, CPUF_CX16, CPUF_POPCNT, CPUF_HYPERVISOR,
+	CPUF_FPU, CPUF_PSE, CPUF_TSC, CPUF_MSR, CPUF_PAE, CPUF_CX8, CPUF_APIC, CPUF_SEP, CPUF_PGE, CPUF_CMOV,
+	CPUF_PAT, CPUF_PSE36, CPUF_CLFSH, CPUF_MMX, CPUF_FXSR, CPUF_SSE, CPUF_SSE2, CPUF_CX16, CPUF_POPCNT,
+	CPUF_HYPERVISOR,
 	CPUF_LAHF_LM, CPUF_SYSCALL, CPUF_NX, CPUF_RDTSCP, CPUF_LM,
 };
 
@@ -138,7 +141,7 @@ static void put_str(uint32_t *regs, const char *s, int n)
 	memcpy(regs, buf, (size_t)n * 4);
 }
 
-#define MAX_BASIC_LEAF 0x7u
+#define MAX_BASIC_LEAF 0xdu
 #define MAX_EXT_LEAF 0x80000008u
 #define HV_LEAF 0x40000000u
 
@@ -191,6 +194,24 @@ void cpuid_query(const struct cpu_model *m, const struct cpuid_ctx *ctx, uint32_
 	case 7:
 		if (subleaf == 0)
 			apply_features(m, 7, 0, out);
+		break;
+	case 0xd:
+		/* Processor extended state enumeration (SDM Vol. 1 13.2,
+		 * Vol. 2A CPUID leaf 0DH): sub-leaf 0 gives the XCR0 bits
+		 * supported (x87, SSE) and the XSAVE area sizes -- the legacy
+		 * region and the header, whatever XCR0 enables of the two;
+		 * sub-leaf 1 the XSAVE variants. Components 2-62 are not
+		 * supported: their sub-leaves are zero. */
+		if (!cpu_has(m, CPUF_XSAVE))
+			break;
+		if (subleaf == 0) {
+			out[0] = (uint32_t)XFEATURE_SUPPORTED;
+			out[1] = XSAVE_SIZE;
+			out[2] = XSAVE_SIZE;
+			out[3] = (uint32_t)(XFEATURE_SUPPORTED >> 32);
+		} else if (subleaf == 1) {
+			apply_features(m, 0xd, 1, out);
+		}
 		break;
 	case HV_LEAF:
 		out[0] = HV_LEAF;

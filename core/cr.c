@@ -130,7 +130,13 @@ uint64_t arch_cr4_supported(const struct vcpu *v)
 {
 	const struct cpu_model *m = &v->vm->model;
 	uint64_t ok = CR4_PVI | CR4_VME | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE |
-		      CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+		      CR4_PCE;
+	/* OSFXSR and OSXMMEXCPT exist with FXSAVE/FXRSTOR and SSE (Vol. 3A
+	 * 2.5, 13.1.3, 13.1.4). */
+	if (cpu_has(m, CPUF_FXSR))
+		ok |= CR4_OSFXSR;
+	if (cpu_has(m, CPUF_SSE))
+		ok |= CR4_OSXMMEXCPT;
 	if (cpu_has(m, CPUF_UMIP))
 		ok |= CR4_UMIP;
 	if (cpu_has(m, CPUF_VMX))

@@ -213,14 +213,15 @@ static void test_ud(void)
 			 : "rax", "memory");
 	expect("#UD UD2", "3A 6.15 Interrupt 6", X86_UD, 0, at.rip, &at);
 
-	/* An x87 instruction: tortuga's CPU does not implement x87, which it
-	 * reports as #UD with a trace event naming the mnemonic. */
+	/* An SSE3 instruction: tortuga's CPU does not implement SSE3 (CPUID
+	 * says so), and reports it as #UD with a trace event naming the
+	 * mnemonic. */
 	exc_reset();
-	__asm__ volatile("lea 6661f(%%rip), %%rax; mov %%rax, %0\n\t" EXC_SAFE("fldpi")
+	__asm__ volatile("lea 6661f(%%rip), %%rax; mov %%rax, %0\n\t" EXC_SAFE(".byte 0xf2, 0x0f, 0x7c, 0xc1")
 			 : "=m"(at.rip)
 			 :
 			 : "rax", "memory");
-	expect("#UD unimplemented instruction (FLDPI)", "3A 6.15 Interrupt 6", X86_UD, 0, at.rip, NULL);
+	expect("#UD unimplemented instruction (HADDPS)", "3A 6.15 Interrupt 6", X86_UD, 0, at.rip, NULL);
 
 	/* INTO is invalid in 64-bit mode (SDM 2A INTO: "#UD If in 64-bit mode"). */
 	exc_reset();

@@ -112,6 +112,15 @@ static void conv_operand(const ZydisDecodedOperand *zo, struct emu_operand *o)
 		} else if (cl == ZYDIS_REGCLASS_DEBUG) {
 			o->kind = OPK_DR;
 			o->reg = (uint8_t)(r - ZYDIS_REGISTER_DR0);
+		} else if (cl == ZYDIS_REGCLASS_XMM) {
+			o->kind = OPK_XMM;
+			o->reg = (uint8_t)(r - ZYDIS_REGISTER_XMM0);
+		} else if (cl == ZYDIS_REGCLASS_MMX) {
+			o->kind = OPK_MMX;
+			o->reg = (uint8_t)(r - ZYDIS_REGISTER_MM0);
+		} else if (cl == ZYDIS_REGCLASS_X87) {
+			o->kind = OPK_ST;
+			o->reg = (uint8_t)(r - ZYDIS_REGISTER_ST0);
 		} else {
 			o->kind = OPK_OTHER;
 			o->reg = (uint8_t)ZydisRegisterGetId(r);
@@ -196,9 +205,10 @@ static emu_fn refine_form(const ZydisDecodedInstruction *zi, const struct emu_in
 	case ZYDIS_MNEMONIC_RET:
 		return zi->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR ? op_retf : fn;
 	case ZYDIS_MNEMONIC_MOVSD:
-	case ZYDIS_MNEMONIC_CMPSD:
 		/* The string forms live in the one-byte map; 0F-map forms are SSE2. */
-		return zi->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT ? fn : NULL;
+		return zi->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT ? fn : op_movsd_sse;
+	case ZYDIS_MNEMONIC_CMPSD:
+		return zi->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT ? fn : op_cmpsd_sse;
 	default:
 		return fn;
 	}
@@ -232,8 +242,11 @@ static void fill_insn(struct emu_insn *in, const ZydisDecodedInstruction *zi, co
 		in->flags |= EI_REP;
 	if (zi->attributes & (ZYDIS_ATTRIB_HAS_REPNE | ZYDIS_ATTRIB_HAS_REPNZ))
 		in->flags |= EI_REPNE;
-	/* Condition codes: the low nibble of the Jcc/SETcc/CMOVcc opcode. */
+	/* Condition codes: the low nibble of the Jcc/SETcc/CMOVcc opcode; for
+	 * the x87 escapes D8-DF, the ModRM byte (ops_x87.c runs the encoding). */
 	in->cc = zi->opcode & 0xf;
+	if (zi->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && zi->opcode >= 0xd8 && zi->opcode <= 0xdf)
+		in->cc = (uint8_t)(zi->raw.modrm.mod << 6 | zi->raw.modrm.reg << 3 | zi->raw.modrm.rm);
 
 	uint8_t fl = 0;
 	emu_fn fn = emu_handler_for(zi->mnemonic, &fl);

@@ -59,7 +59,10 @@ enum emu_opkind {
 	OPK_DR, /* debug register */
 	OPK_REL, /* relative branch target: disp is the offset from next RIP */
 	OPK_PTR, /* far pointer immediate: disp = offset, reg field unused, sel = selector */
-	OPK_OTHER, /* anything else Zydis reports (x87/SSE registers...) */
+	OPK_XMM, /* XMM register: reg 0-15 */
+	OPK_MMX, /* MMX register: reg 0-7 */
+	OPK_ST, /* x87 register ST(i): reg = i */
+	OPK_OTHER, /* anything else Zydis reports (YMM, mask, bound registers...) */
 };
 
 #define EMU_REG_NONE 0xff

@@ -16,6 +16,8 @@ void op_call_far(struct emu_cpu *c, const struct emu_insn *i);
 void op_retf(struct emu_cpu *c, const struct emu_insn *i);
 void op_mov_cr(struct emu_cpu *c, const struct emu_insn *i);
 void op_mov_dr(struct emu_cpu *c, const struct emu_insn *i);
+void op_movsd_sse(struct emu_cpu *c, const struct emu_insn *i);
+void op_cmpsd_sse(struct emu_cpu *c, const struct emu_insn *i);
 
 /* RFLAGS image merge for POPF/IRET (privilege rules). */
 uint64_t emu_flags_merge(struct emu_cpu *c, uint64_t old, uint64_t img, unsigned size, bool iret);

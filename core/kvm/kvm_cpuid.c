@@ -101,6 +101,20 @@ static int add_range(struct vm *vm, const struct cpuid_ctx *ctx, uint32_t first,
 		e->ebx = out[1];
 		e->ecx = out[2];
 		e->edx = out[3];
+		/* Leaf 0DH sub-leaf 1 enumerates the XSAVE variants
+		 * (XSAVEOPT, SDM Vol. 1 13.2). */
+		if (leaf == 0xd) {
+			struct kvm_cpuid_entry2 *e1 = &ents[(*n)++];
+			memset(e1, 0, sizeof(*e1));
+			cpuid_query(&vm->model, ctx, leaf, 1, out);
+			e1->function = leaf;
+			e1->index = 1;
+			e1->flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+			e1->eax = out[0];
+			e1->ebx = out[1];
+			e1->ecx = out[2];
+			e1->edx = out[3];
+		}
 	}
 	return 0;
 }

@@ -4,6 +4,7 @@
  *
  *  - 64-bit long mode, CPL 0, interrupts disabled (RFLAGS = 0x2).
  *  - CR0 = PE|MP|ET|NE|WP|PG, CR4 = PAE|OSFXSR|OSXMMEXCPT, EFER = LME|LMA|NXE.
+ *    The x87 FPU as FNINIT leaves it, MXCSR = 0x1f80: SSE code runs as is.
  *  - Paging: identity map of the low TORTUGA_BOOT_IDENTITY_GB GiB with 2 MiB
  *    pages and of any RAM above that with 1 GiB pages; read/write/execute,
  *    supervisor. Page tables start at TORTUGA_BOOT_PML4.

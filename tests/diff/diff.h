@@ -17,10 +17,11 @@
 #define DIFF_CODE_VA 0x800000ull /* one page: the instruction, then RET */
 #define DIFF_DATA_VA 0xa00000ull /* four pages of data */
 #define DIFF_DATA_SIZE 0x4000ull
-/* The bytes an instruction may touch: 512 bytes around the boundary between
- * the first and second data page, so page-crossing accesses are exercised. */
-#define DIFF_WIN_VA (DIFF_DATA_VA + 0x1000 - 256)
-#define DIFF_WIN_SIZE 512u
+/* The bytes an instruction may touch: 1 KiB around the boundary between
+ * the first and second data page, so page-crossing accesses are exercised
+ * (and a 576-byte XSAVE area fits on either side of it). */
+#define DIFF_WIN_SIZE 1024u
+#define DIFF_WIN_VA (DIFF_DATA_VA + 0x1000 - DIFF_WIN_SIZE / 2)
 /* The last bytes of the data pages: operands that run off their end fault
  * (#PF on the next page), and nothing of them may have been written. */
 #define DIFF_TAIL_VA (DIFF_DATA_VA + DIFF_DATA_SIZE - 64)
@@ -55,11 +56,18 @@
 #define DIFF_FLAGS 0x200cd5ull
 #define DIFF_IF 0x200ull
 
-/* Layout shared with native.S: 16 GPRs in encoding order, then RFLAGS. */
+/* Layout shared with native.S: 16 GPRs in encoding order, RFLAGS, then the
+ * x87/MMX/SSE state as an FXSAVE64 image (SDM Vol. 2A FXSAVE, Table 3-56):
+ * FXRSTOR64 loads it before the instruction, FXSAVE64 stores it after. */
+#define DIFF_FX_OFFSET 144
 struct diff_regs {
 	uint64_t gpr[16];
 	uint64_t rflags;
+	uint64_t pad;
+	uint8_t fx[512] __attribute__((aligned(16)));
 };
+_Static_assert(__builtin_offsetof(struct diff_regs, fx) == DIFF_FX_OFFSET, "native.S layout");
+
 
 #define DIFF_NO_FAULT (-1)
 
@@ -73,11 +81,23 @@ struct diff_case {
 	uint64_t flags_defined;
 	uint16_t regs_undefined;
 	bool mem_undefined;
+	/* Memory bytes whose result is implementation-specific (FXSAVE's
+	 * MXCSR_MASK and x87 pointers): [off, off + len) in mem[]. */
+	struct {
+		uint16_t off, len;
+	} mem_skip[2];
+	uint8_t nskip;
+	/* x87 forms: which of the last-instruction pointers to compare when
+	 * the case leaves an exception pending (main.c compare()). */
+	uint8_t x87_pointers; /* 0, DIFF_X87_FIP (FOP and FIP), | DIFF_X87_FDP */
 	bool compat; /* 32-bit or 16-bit code in compatibility mode */
 	bool code16; /* 16-bit code: DS, ES, SS based at DIFF_DATA_VA, 64 KiB */
 	uint64_t target; /* branch cases: where a taken branch goes (0: none) */
 	const char *form; /* the form's name, for reports */
 };
+
+#define DIFF_X87_FIP 1
+#define DIFF_X87_FDP 2
 
 struct diff_out {
 	struct diff_regs r; /* at completion, or at the fault */

@@ -25,7 +25,7 @@ static void shape_text(char *buf, size_t len, const struct opspec *o, unsigned f
 	static const char *acc[] = { [1] = "al", [2] = "ax", [4] = "eax", [8] = "rax" };
 	switch (o->k) {
 	case K_R: snprintf(buf, len, "r%s", size_suffix(sz)); break;
-	case K_M: snprintf(buf, len, "m%s", size_suffix(sz)); break;
+	case K_M: snprintf(buf, len, "m%u", 8 * sz); break;
 	case K_RM: snprintf(buf, len, "r/m%s", size_suffix(sz)); break;
 	case K_ACC: snprintf(buf, len, "%s", acc[sz]); break;
 	case K_CL: snprintf(buf, len, "cl"); break;
@@ -37,12 +37,18 @@ static void shape_text(char *buf, size_t len, const struct opspec *o, unsigned f
 	case K_IMM: snprintf(buf, len, "imm%s", size_suffix(sz)); break;
 	case K_REL8: snprintf(buf, len, "rel8"); break;
 	case K_REL32: snprintf(buf, len, "rel32"); break;
+	case K_X: snprintf(buf, len, "xmm"); break;
+	case K_XM: snprintf(buf, len, "xmm/m%u", 8 * sz); break;
+	case K_MM: snprintf(buf, len, "mm"); break;
+	case K_MMM: snprintf(buf, len, "mm/m%u", 8 * sz); break;
+	case K_ST0: snprintf(buf, len, "st0"); break;
+	case K_STI: snprintf(buf, len, "st(i)"); break;
 	default: buf[0] = 0;
 	}
 }
 
-static struct form *add_form(ZydisMnemonic m, enum group g, unsigned sz, unsigned nops, struct opspec a,
-			     struct opspec b, struct opspec c)
+struct form *add_form(ZydisMnemonic m, enum group g, unsigned sz, unsigned nops, struct opspec a,
+		      struct opspec b, struct opspec c)
 {
 	if (nforms == MAX_FORMS)
 		return NULL;
@@ -50,7 +56,7 @@ static struct form *add_form(ZydisMnemonic m, enum group g, unsigned sz, unsigne
 	memset(f, 0, sizeof(*f));
 	f->mnem = m;
 	f->group = (uint8_t)g;
-	f->sz = (uint8_t)sz;
+	f->sz = (uint16_t)sz;
 	f->nops = (uint8_t)nops;
 	f->op[0] = a;
 	f->op[1] = b;
@@ -442,6 +448,7 @@ void forms_build(void)
 	add_raw("lock cmpxchg r32, r32 (#UD)", G_CMPXCHG, 4, raw_cmpxchg_lock_rr, sizeof(raw_cmpxchg_lock_rr));
 	add_compat_forms(false);
 	add_compat_forms(true); /* skips the 32-bit clones: they are compat */
+	forms_sse_build();
 }
 
 unsigned gen_form_count(void)

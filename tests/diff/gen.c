@@ -76,6 +76,11 @@ static uint64_t value(struct rng *r, unsigned sz)
 	}
 }
 
+uint64_t gen_value(struct rng *r, unsigned sz)
+{
+	return value(r, sz);
+}
+
 /* Shift and rotate counts around the interesting boundaries. */
 static uint8_t count_value(struct rng *r, unsigned sz)
 {
@@ -149,7 +154,7 @@ static uint64_t reg_get(const struct diff_case *c, unsigned id, bool hi8, unsign
 /* ---- memory ---- */
 
 /* Index of a byte in diff_case.mem, or -1 (beyond the tail: unmapped). */
-static int mem_index(uint64_t a)
+int gen_mem_index(uint64_t a)
 {
 	if (a >= DIFF_WIN_VA && a < DIFF_WIN_VA + DIFF_WIN_SIZE)
 		return (int)(a - DIFF_WIN_VA);
@@ -161,9 +166,28 @@ static int mem_index(uint64_t a)
 static void mem_set(struct diff_case *c, uint64_t addr, unsigned sz, uint64_t v)
 {
 	for (unsigned k = 0; k < sz && k < 8; k++) {
-		int i = mem_index(addr + k);
+		int i = gen_mem_index(addr + k);
 		if (i >= 0)
 			c->mem[i] = (uint8_t)(v >> (8 * k));
+	}
+}
+
+void gen_mem_put(struct diff_case *c, uint64_t addr, const void *buf, unsigned len)
+{
+	const uint8_t *p = buf;
+	for (unsigned k = 0; k < len; k++) {
+		int i = gen_mem_index(addr + k);
+		if (i >= 0)
+			c->mem[i] = p[k];
+	}
+}
+
+void gen_mem_get(const struct diff_case *c, uint64_t addr, void *buf, unsigned len)
+{
+	uint8_t *p = buf;
+	for (unsigned k = 0; k < len; k++) {
+		int i = gen_mem_index(addr + k);
+		p[k] = i >= 0 ? c->mem[i] : 0;
 	}
 }
 
@@ -171,21 +195,35 @@ static uint64_t mem_get(const struct diff_case *c, uint64_t addr, unsigned sz)
 {
 	uint64_t v = 0;
 	for (unsigned k = 0; k < sz && k < 8; k++) {
-		int i = mem_index(addr + k);
+		int i = gen_mem_index(addr + k);
 		if (i >= 0)
 			v |= (uint64_t)c->mem[i] << (8 * k);
 	}
 	return v;
 }
 
+/*
+ * Operands the processor accesses in pieces: the x87 environment and state
+ * images (FLDENV, FNSTENV, FRSTOR, FNSAVE, FXSAVE...), field by field, and
+ * 80-bit x87 operands, as 8 + 2 bytes on some processors. Which piece comes
+ * first -- and so CR2 when one runs into an unmapped page, or whether a
+ * limit violation or a page fault of an earlier piece wins -- is the
+ * processor's own business.
+ */
+static bool in_pieces(const struct form *f, unsigned sz)
+{
+	return sz > 16 || (f->group == G_X87 && sz > 8);
+}
+
 /* An address for an sz-byte operand well inside the window; a third of them
  * straddle the page boundary in its middle. `slack` keeps room for BT bit
- * offsets that address beyond the operand. */
-static uint64_t mem_addr(struct rng *r, unsigned sz, unsigned slack)
+ * offsets that address beyond the operand. Operands accessed in pieces
+ * (but 80-bit ones) stay off the unmapped tail. */
+static uint64_t mem_addr(struct rng *r, const struct form *f, unsigned sz, unsigned slack)
 {
 	uint64_t mid = DIFF_WIN_VA + DIFF_WIN_SIZE / 2; /* the page boundary */
 	uint64_t end = DIFF_TAIL_VA + DIFF_TAIL_SIZE; /* unmapped from here */
-	if (!slack && rng_below(r, 32) == 0) {
+	if (!slack && (!in_pieces(f, sz) || sz == 10) && rng_below(r, 32) == 0) {
 		/* At the end of the data pages: inside, running off it (#PF on
 		 * the next page, nothing written), or wholly beyond it. */
 		switch (rng_below(r, 3)) {
@@ -199,7 +237,7 @@ static uint64_t mem_addr(struct rng *r, unsigned sz, unsigned slack)
 			return end + rng_below(r, 8);
 		}
 	}
-	if (rng_below(r, 3) == 0 && sz > 1)
+	if (rng_below(r, 3) == 0 && sz > 1 && sz <= DIFF_WIN_SIZE / 2)
 		return mid - 1 - rng_below(r, sz - 1);
 	uint64_t lo = DIFF_WIN_VA + slack, hi = DIFF_WIN_VA + DIFF_WIN_SIZE - slack - sz;
 	return lo + rng_below(r, hi - lo + 1);
@@ -446,6 +484,8 @@ static uint32_t implicit_regs(const struct form *f)
 		return 0xc3; /* RAX RCX RSI RDI */
 	case G_STACK:
 		return 0x30; /* RSP RBP */
+	case G_XSAVE:
+		return 0x5; /* EDX:EAX, the requested components */
 	case G_XLAT:
 		return 0x9; /* RAX RBX */
 	case G_BRANCH:
@@ -824,8 +864,12 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 		c->in.gpr[k] = rng_below(r, 4) ? rng_next(r) : value(r, 8);
 	c->in.rflags = 0x2 | (rng_next(r) & ARITH) | (rng_below(r, 8) == 0 ? DF : 0) |
 		       (rng_below(r, 2) ? ID : 0);
-	for (unsigned k = 0; k < DIFF_WIN_SIZE; k++)
-		c->mem[k] = (uint8_t)rng_next(r);
+	for (unsigned k = 0; k < DIFF_WIN_SIZE; k += 8) {
+		uint64_t x = rng_next(r);
+		memcpy(c->mem + k, &x, 8);
+	}
+	gen_fx_default(c->in.fx);
+	bool vec = f->group >= G_SSE;
 
 	struct opvals v;
 	memset(&v, 0, sizeof(v));
@@ -863,7 +907,24 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 		v.osz[k] = sz;
 		if (kind == K_RM)
 			kind = rng_below(r, 2) ? K_R : K_M;
+		else if (kind == K_XM)
+			kind = rng_below(r, 2) ? K_X : K_M;
+		else if (kind == K_MMM)
+			kind = rng_below(r, 2) ? K_MM : K_M;
 		switch (kind) {
+		case K_X:
+			eo->type = ZYDIS_OPERAND_TYPE_REGISTER;
+			eo->reg.value = (ZydisRegister)(ZYDIS_REGISTER_XMM0 + rng_below(r, nregs));
+			break;
+		case K_MM:
+			eo->type = ZYDIS_OPERAND_TYPE_REGISTER;
+			eo->reg.value = (ZydisRegister)(ZYDIS_REGISTER_MM0 + rng_below(r, 8));
+			break;
+		case K_ST0:
+		case K_STI:
+			eo->type = ZYDIS_OPERAND_TYPE_REGISTER;
+			eo->reg.value = (ZydisRegister)(ZYDIS_REGISTER_ST0 + (kind == K_STI ? rng_below(r, 8) : 0));
+			break;
 		case K_R: {
 			unsigned id;
 			bool hi8 = sz == 1 && rng_below(r, 5) == 0;
@@ -925,10 +986,15 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 		}
 		case K_I8U:
 			eo->type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
-			eo->imm.u = f->group == G_SHIFT || f->group == G_ROT || f->group == G_RCX ||
-						    f->group == G_SHXD ?
-					    count_value(r, sz) :
-					    (uint8_t)value(r, 1);
+			if (f->group == G_SSE_SHIFT)
+				eo->imm.u = count_value(r, 1u << (f->vt - VT_I8)); /* element size */
+			else if (f->group == G_SSE_CMP)
+				eo->imm.u = rng_below(r, 4) ? rng_below(r, 8) : (uint8_t)rng_next(r);
+			else
+				eo->imm.u = f->group == G_SHIFT || f->group == G_ROT || f->group == G_RCX ||
+							    f->group == G_SHXD ?
+						    count_value(r, sz) :
+						    (uint8_t)value(r, 1);
 			break;
 		case K_I16:
 			eo->type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
@@ -958,16 +1024,23 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 			;
 		unsigned msz = v.osz[k];
 		if (f->mnem == ZYDIS_MNEMONIC_CMPXCHG16B) {
-			v.mem.addr = (mem_addr(r, 16, 16) & ~15ull) + (rng_below(r, 5) == 0 ? 8 * rng_below(r, 2) + rng_below(r, 8) : 0);
+			v.mem.addr = (mem_addr(r, f, 16, 16) & ~15ull) + (rng_below(r, 5) == 0 ? 8 * rng_below(r, 2) + rng_below(r, 8) : 0);
 		} else if (f->mnem == ZYDIS_MNEMONIC_CMPXCHG8B) {
-			v.mem.addr = mem_addr(r, 8, 8);
+			v.mem.addr = mem_addr(r, f, 8, 8);
 		} else {
-			v.mem.addr = mem_addr(r, msz, slack);
+			v.mem.addr = mem_addr(r, f, msz, slack);
+		}
+		/* Instructions that need an aligned operand mostly get one
+		 * (a misaligned one faults: #GP(0)). */
+		if (f->align > 1 && rng_below(r, 8)) {
+			v.mem.addr &= ~(uint64_t)(f->align - 1);
+			if (v.mem.addr < DIFF_WIN_VA)
+				v.mem.addr += f->align;
 		}
 		/* 16-bit code: now and then an operand at the 64-KByte segment
 		 * limit, straddling it (#GP(0), #SS(0) for BP-based) or just
 		 * inside (#PF: nothing is mapped there). */
-		if (f->code16 && !slack && rng_below(r, 32) == 0)
+		if (f->code16 && !slack && !in_pieces(f, msz) && rng_below(r, 32) == 0)
 			v.mem.addr = DIFF_DATA_VA + 0x10000 - 1 - rng_below(r, msz);
 		/* Now and then a segment prefix: GS adds its base (the same
 		 * on both sides), the others are ignored in 64-bit mode. 16-bit
@@ -1083,7 +1156,7 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 				v.mem.base = (int)id;
 				v.mem.index = -1;
 				v.mem.asz = 8;
-				v.mem.addr = mem_addr(r, v.osz[k], slack);
+				v.mem.addr = mem_addr(r, f, v.osz[k], slack);
 				v.mem.off = v.mem.addr;
 			}
 		}
@@ -1178,6 +1251,8 @@ bool gen_case(unsigned fi, struct rng *r, struct diff_case *c)
 		break;
 	}
 
+	if (vec)
+		gen_sse_values(r, c, f, v.has_mem ? v.mem.addr : 0, v.has_mem ? v.mem.sz : 0);
 	if (d.ok && !noncanonical && !ea_in_window(c, &d))
 		return false;
 	if (!d.ok) {

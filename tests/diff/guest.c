@@ -13,6 +13,7 @@
 
 #include <Zydis/Zydis.h>
 
+#include "core/fpu.h"
 #include "core/loader.h"
 #include "core/vm.h"
 #include "tracing/trace.h"
@@ -155,7 +156,11 @@ int guest_init(void)
 	v->s.tr.limit = sizeof(img.tss) - 1;
 	v->s.tr.ar = SEG_AR_P | SYS_TYPE_TSS_BUSY;
 	v->s.seg[SEG_GS].base = DIFF_GS_BASE;
-	vm->be->state_changed(v, STATE_SEGS);
+	/* XSAVE enabled for the x87 and SSE components, as on the host
+	 * (whose XCR0 has more: the cases request only these two). */
+	v->s.cr4 |= CR4_OSXSAVE;
+	v->s.xcr0 = XFEATURE_X87 | XFEATURE_SSE;
+	vm->be->state_changed(v, STATE_SEGS | STATE_CRS);
 	if (build_page_tables())
 		return -1;
 	static uint8_t fixed[4096 - DIFF_CODE_FIXED];
@@ -207,6 +212,18 @@ static void set_segments(struct x86_state *s, const struct diff_case *c)
 			seg(&s->seg[k], 0x10, 0, 0xffffffff, 0xc093);
 }
 
+/* A case's segments, GPRs, x87/SSE state and flags into the vCPU. The FPU
+ * state is loaded as FXRSTOR64 loads it on the host: everything but
+ * MXCSR_MASK, which is the processor's. */
+static void load_case_state(struct x86_state *s, const struct diff_case *c)
+{
+	set_segments(s, c);
+	memcpy(s->gpr, c->in.gpr, sizeof(s->gpr));
+	memcpy(s->fxsave, c->in.fx, FX_MXCSR_MASK);
+	memcpy(s->fxsave + FX_ST0, c->in.fx + FX_ST0, FX_SIZE - FX_ST0);
+	s->rflags = (c->in.rflags & DIFF_FLAGS) | DIFF_IF | RFLAGS_FIXED1;
+}
+
 void guest_run(const struct diff_case *c, struct diff_out *o)
 {
 	struct vcpu *v = vm->vcpus[0];
@@ -218,9 +235,7 @@ void guest_run(const struct diff_case *c, struct diff_out *o)
 	aspace_write(&vm->as, DIFF_WIN_VA, c->mem, DIFF_WIN_SIZE);
 	aspace_write(&vm->as, DIFF_TAIL_VA, c->mem + DIFF_WIN_SIZE, DIFF_TAIL_SIZE);
 
-	set_segments(s, c);
-	memcpy(s->gpr, c->in.gpr, sizeof(s->gpr));
-	s->rflags = (c->in.rflags & DIFF_FLAGS) | DIFF_IF | RFLAGS_FIXED1;
+	load_case_state(s, c);
 	s->rip = c->code16 ? 0 : DIFF_CODE_VA; /* an offset in CS */
 	s->activity = ACT_ACTIVE;
 	vm->be->state_changed(v, STATE_GPRS | STATE_FLAGS | STATE_SEGS);
@@ -229,6 +244,7 @@ void guest_run(const struct diff_case *c, struct diff_out *o)
 	vm_run(vm);
 
 	memcpy(o->r.gpr, s->gpr, sizeof(o->r.gpr));
+	memcpy(o->r.fx, s->fxsave, sizeof(o->r.fx));
 	aspace_read(&vm->as, DIFF_WIN_VA, o->mem, DIFF_WIN_SIZE);
 	aspace_read(&vm->as, DIFF_TAIL_VA, o->mem + DIFF_WIN_SIZE, DIFF_TAIL_SIZE);
 	o->error = 0;
@@ -286,9 +302,7 @@ void guest_run_seq(const struct diff_case *c, const uint8_t *data, bool step, st
 	}
 	other_taken = true;
 	aspace_write(&vm->as, DIFF_DATA_VA, data, DIFF_DATA_SIZE);
-	set_segments(s, c);
-	memcpy(s->gpr, c->in.gpr, sizeof(s->gpr));
-	s->rflags = (c->in.rflags & DIFF_FLAGS) | DIFF_IF | RFLAGS_FIXED1;
+	load_case_state(s, c);
 	s->rip = DIFF_SEQ_VA;
 	s->activity = ACT_ACTIVE;
 	vm->be->state_changed(v, STATE_GPRS | STATE_FLAGS | STATE_SEGS);
@@ -308,7 +322,7 @@ void guest_run_seq(const struct diff_case *c, const uint8_t *data, bool step, st
 
 /*
  * Not a differential case: an instruction the host runs but tortuga does
- * not implement (ADDPS, SSE) must raise #UD in the guest and leave a
+ * not implement (HADDPS, SSE3) must raise #UD in the guest and leave a
  * TORTUGA_EV_UNIMPLEMENTED trace event naming it (DESIGN.md, issue #2).
  */
 int guest_check_unimplemented(void)
@@ -319,19 +333,19 @@ int guest_check_unimplemented(void)
 	static struct diff_case c;
 	static struct diff_out o;
 	memset(&c, 0, sizeof(c));
-	static const uint8_t addps[] = { 0x0f, 0x58, 0xc1 }; /* addps xmm0, xmm1 */
-	memcpy(c.code, addps, sizeof(addps));
-	c.len = sizeof(addps);
+	static const uint8_t haddps[] = { 0xf2, 0x0f, 0x7c, 0xc1 }; /* haddps xmm0, xmm1 */
+	memcpy(c.code, haddps, sizeof(haddps));
+	c.len = sizeof(haddps);
 	c.in.gpr[GPR_RSP] = DIFF_WIN_VA + DIFF_WIN_SIZE / 2;
 	guest_run(&c, &o);
 	bool traced = false;
 	uint32_t n;
 	while ((n = trace_read(vm->trace, ev, 64)) > 0)
 		for (uint32_t k = 0; k < n; k++)
-			if (ev[k].kind == TORTUGA_EV_UNIMPLEMENTED && ev[k].reason == ZYDIS_MNEMONIC_ADDPS)
+			if (ev[k].kind == TORTUGA_EV_UNIMPLEMENTED && ev[k].reason == ZYDIS_MNEMONIC_HADDPS)
 				traced = true;
 	if (o.fault != 6 || !traced) {
-		fprintf(stderr, "FAIL unimplemented ADDPS: fault %d (want #UD = 6), trace event %s\n", o.fault,
+		fprintf(stderr, "FAIL unimplemented HADDPS: fault %d (want #UD = 6), trace event %s\n", o.fault,
 			traced ? "present" : "missing");
 		return -1;
 	}

@@ -20,6 +20,7 @@
 
 #include <Zydis/Zydis.h>
 
+#include "core/fpu.h"
 #include "diff.h"
 
 #define DEFAULT_CASES 1000
@@ -63,8 +64,66 @@ static const char *fault_text(int v, char *buf)
 	return buf;
 }
 
+/*
+ * The parts of the FXSAVE image both sides define: FCW, FSW, the abridged
+ * FTW (bytes 5:0), MXCSR, the x87/MMX registers and the XMM registers. FOP,
+ * FIP and FDP are left out (AMD processors save them only while an x87
+ * exception is pending: x87_pointers_equal()), as are MXCSR_MASK (the
+ * processor's own) and bytes 511:416 (not state).
+ */
+static const struct {
+	uint16_t off, len;
+	const char *name;
+} fx_parts[] = {
+	{ 0, 6, "fcw/fsw/ftw" },
+	{ FX_MXCSR, 4, "mxcsr" },
+	{ FX_ST0, 128, "st/mm" },
+	{ FX_XMM0, 256, "xmm" },
+};
+
+/*
+ * The last x87 instruction's opcode, instruction pointer and operand pointer
+ * (SDM Vol. 1 8.1.8, 8.1.9), which a non-control x87 instruction records.
+ * Compared where both vendors store them: when the case leaves an unmasked
+ * exception pending that was not pending before (AMD processors save them
+ * only then; Intel's FOP too, 8.1.9.1). FDP only for instructions with a
+ * memory operand: "if the last non-control instruction ... did not have a
+ * memory operand, the value in the data pointer register is undefined".
+ */
+static bool x87_pointers_equal(const struct diff_case *c, const struct diff_out *h, const struct diff_out *e)
+{
+	if (!c->x87_pointers || h->fault != DIFF_NO_FAULT || (fx_get(c->in.fx, FX_FSW, 2) & FSW_ES) ||
+	    !(fx_get(h->r.fx, FX_FSW, 2) & FSW_ES))
+		return true;
+	if (fx_get(h->r.fx, FX_FOP, 2) != fx_get(e->r.fx, FX_FOP, 2) || memcmp(h->r.fx + FX_FIP, e->r.fx + FX_FIP, 8))
+		return false;
+	return !(c->x87_pointers & DIFF_X87_FDP) || !memcmp(h->r.fx + FX_FDP, e->r.fx + FX_FDP, 8);
+}
+
+static bool fx_equal(const uint8_t *a, const uint8_t *b)
+{
+	for (unsigned k = 0; k < sizeof(fx_parts) / sizeof(fx_parts[0]); k++)
+		if (memcmp(a + fx_parts[k].off, b + fx_parts[k].off, fx_parts[k].len))
+			return false;
+	return true;
+}
+
+static bool mem_equal(const struct diff_case *c, const uint8_t *a, const uint8_t *b)
+{
+	if (!c->nskip)
+		return !memcmp(a, b, DIFF_MEM_SIZE);
+	for (unsigned k = 0; k < DIFF_MEM_SIZE; k++) {
+		bool skip = false;
+		for (unsigned j = 0; j < c->nskip; j++)
+			skip |= k >= c->mem_skip[j].off && k < c->mem_skip[j].off + c->mem_skip[j].len;
+		if (!skip && a[k] != b[k])
+			return false;
+	}
+	return true;
+}
+
 /* Where the two sides disagree, as a bit set: 1 fault, 2 RIP, 4 GPRs,
- * 8 flags, 16 memory. */
+ * 8 flags, 16 memory, 32 x87/SSE state, 64 x87 pointers. */
 static unsigned compare(const struct diff_case *c, const struct diff_out *h, const struct diff_out *e)
 {
 	unsigned bad = 0;
@@ -88,8 +147,12 @@ static unsigned compare(const struct diff_case *c, const struct diff_out *h, con
 	uint64_t fm = h->fault == DIFF_NO_FAULT ? c->flags_defined : DIFF_FLAGS;
 	if ((h->r.rflags ^ e->r.rflags) & fm)
 		bad |= 8;
-	if ((h->fault != DIFF_NO_FAULT || !c->mem_undefined) && memcmp(h->mem, e->mem, DIFF_MEM_SIZE))
+	if ((h->fault != DIFF_NO_FAULT || !c->mem_undefined) && !mem_equal(c, h->mem, e->mem))
 		bad |= 16;
+	if (!fx_equal(h->r.fx, e->r.fx))
+		bad |= 32;
+	if (!x87_pointers_equal(c, h, e))
+		bad |= 64;
 	return bad;
 }
 
@@ -118,6 +181,35 @@ static void report(const struct diff_case *c, const struct diff_out *h, const st
 		(bad & 8) ? "  <--" : "");
 	if (bad & 2)
 		fprintf(stderr, "  rip  host %" PRIx64 " tortuga %" PRIx64 "\n", h->rip, e->rip);
+	if (bad & 32) {
+		for (unsigned p = 0; p < sizeof(fx_parts) / sizeof(fx_parts[0]); p++) {
+			for (unsigned o = fx_parts[p].off; o < fx_parts[p].off + fx_parts[p].len; o += 16) {
+				unsigned n = fx_parts[p].len < 16 ? fx_parts[p].len : 16;
+				if (!memcmp(h->r.fx + o, e->r.fx + o, n) && !memcmp(c->in.fx + o, h->r.fx + o, n))
+					continue;
+				fprintf(stderr, "  %-6s+%-3u in ", fx_parts[p].name, o - fx_parts[p].off);
+				for (unsigned k = n; k-- > 0;)
+					fprintf(stderr, "%02x", c->in.fx[o + k]);
+				fprintf(stderr, " host ");
+				for (unsigned k = n; k-- > 0;)
+					fprintf(stderr, "%02x", h->r.fx[o + k]);
+				fprintf(stderr, " tortuga ");
+				for (unsigned k = n; k-- > 0;)
+					fprintf(stderr, "%02x", e->r.fx[o + k]);
+				fprintf(stderr, "%s\n", memcmp(h->r.fx + o, e->r.fx + o, n) ? "  <--" : "");
+			}
+		}
+	}
+	if (bad & 64) {
+		const struct diff_out *o[2] = { h, e };
+		for (unsigned k = 0; k < 2; k++) {
+			uint64_t fip, fdp;
+			memcpy(&fip, o[k]->r.fx + FX_FIP, 8);
+			memcpy(&fdp, o[k]->r.fx + FX_FDP, 8);
+			fprintf(stderr, "  x87 pointers %-7s fop %03x fip %016" PRIx64 " fdp %016" PRIx64 "  <--\n",
+				k ? "tortuga" : "host", fx_get(o[k]->r.fx, FX_FOP, 2), fip, fdp);
+		}
+	}
 	if (bad & 16) {
 		for (unsigned k = 0; k < DIFF_MEM_SIZE; k++)
 			if (h->mem[k] != e->mem[k])
@@ -129,7 +221,8 @@ static void report(const struct diff_case *c, const struct diff_out *h, const st
 /*
  * Forms whose instruction the host CPU may lack (CPUID, SDM Vol. 2A): the
  * reference cannot run them, so they are skipped (tortuga implements them
- * all). TZCNT and LZCNT would even run, as BSF and BSR.
+ * all). TZCNT and LZCNT would even run, as BSF and BSR. SSE, SSE2 and
+ * FXSAVE are part of x86-64.
  */
 static bool host_has(unsigned m)
 {
@@ -159,6 +252,18 @@ static bool host_has(unsigned m)
 	case ZYDIS_MNEMONIC_LAHF:
 	case ZYDIS_MNEMONIC_SAHF:
 		return c81 & 1u; /* in 64-bit mode */
+	case ZYDIS_MNEMONIC_XSAVE:
+	case ZYDIS_MNEMONIC_XSAVE64:
+	case ZYDIS_MNEMONIC_XRSTOR:
+	case ZYDIS_MNEMONIC_XRSTOR64:
+		return c1 & (1u << 27); /* OSXSAVE: the kernel enabled XSAVE */
+	case ZYDIS_MNEMONIC_XSAVEOPT:
+	case ZYDIS_MNEMONIC_XSAVEOPT64: {
+		unsigned a0 = 0, b0, c0, d0;
+		if (!__get_cpuid_count(0xd, 1, &a0, &b0, &c0, &d0))
+			a0 = 0;
+		return (c1 & (1u << 27)) && (a0 & 1u);
+	}
 	default:
 		return true;
 	}
@@ -273,9 +378,10 @@ int main(int argc, char **argv)
 		       compat_skipped);
 	printf("diff: %" PRIu64 " cases in %" PRIu64 " forms, %.1f s, seed %" PRIu64 ": ", total, forms_run,
 	       dt, seed);
-	printf("(faults: #DE %" PRIu64 " #UD %" PRIu64 " #SS %" PRIu64 " #GP %" PRIu64 " #PF %" PRIu64
-	       "; memory written %" PRIu64 ") ",
-	       faults[0], faults[6], faults[12], faults[13], faults[14], mem_changed);
+	printf("(faults: #DE %" PRIu64 " #UD %" PRIu64 " #NM %" PRIu64 " #SS %" PRIu64 " #GP %" PRIu64
+	       " #PF %" PRIu64 " #MF %" PRIu64 " #XM %" PRIu64 "; memory written %" PRIu64 ") ",
+	       faults[0], faults[6], faults[7], faults[12], faults[13], faults[14], faults[16], faults[19],
+	       mem_changed);
 	if (failed) {
 		printf("%" PRIu64 " FAILED in %" PRIu64 " forms\n", failed, bad_forms);
 		printf("reproduce: %s --seed %" PRIu64 " --filter '<form>'\n", argv[0], seed);

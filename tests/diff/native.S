@@ -1,13 +1,15 @@
 /*
  * void diff_native_call(struct diff_regs *r, const void *code)
  *
- * Loads all 16 GPRs (RSP included) and RFLAGS from *r and jumps to code: the
- * instruction under test followed by "jmp [rip+0]" to diff_native_return,
- * which stores the GPRs and RFLAGS back into *r and returns to the caller on
- * the caller's stack. struct diff_regs: gpr[16] in encoding order at 8*n,
- * rflags at 128. Between POPFQ and PUSHFQ only MOV and JMP run: neither
- * touches RFLAGS. Faults are signals (native.c), taken on an alternate stack
- * because RSP belongs to the case.
+ * Loads the x87/SSE state (FXRSTOR64), all 16 GPRs (RSP included) and
+ * RFLAGS from *r and jumps to code: the instruction under test followed by
+ * "jmp [rip+0]" to diff_native_return, which stores the GPRs, RFLAGS and the
+ * x87/SSE state (FXSAVE64) back into *r and returns to the caller on the
+ * caller's stack, with a clean x87 state and MXCSR for the C code.
+ * struct diff_regs: gpr[16] in encoding order at 8*n, rflags at 128, the
+ * FXSAVE64 image at 144. Between POPFQ and PUSHFQ only MOV and JMP run:
+ * neither touches RFLAGS (nor the x87/SSE state). Faults are signals
+ * (native.c), taken on an alternate stack because RSP belongs to the case.
  */
 	.bss
 	.balign	8
@@ -15,6 +17,10 @@ saved_rsp:	.quad	0
 saved_regs:	.quad	0
 saved_rdi:	.quad	0
 code_ptr:	.quad	0
+	.section .rodata
+	.balign	4
+mxcsr_default:	.long	0x1f80
+	.bss
 	.globl	diff_native_taken
 diff_native_taken:	.byte	0
 
@@ -32,6 +38,7 @@ diff_native_call:
 	mov	%rsi, code_ptr(%rip)
 	mov	%rsp, saved_rsp(%rip)
 
+	fxrstor64	144(%rdi)
 	pushq	128(%rdi)
 	popfq
 	mov	0(%rdi), %rax
@@ -86,6 +93,9 @@ diff_native_return:
 	mov	%r15, 120(%rdi)
 	mov	saved_rdi(%rip), %rax
 	mov	%rax, 56(%rdi)
+	fxsave64	144(%rdi)
+	fninit
+	ldmxcsr	mxcsr_default(%rip)
 
 	/* The C ABI wants DF clear; AC (which a POPF case may set) would
 	 * make unaligned accesses fault. */

@@ -70,6 +70,10 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 	for (int k = 0; k < 16; k++)
 		fault_regs.gpr[k] = (uint64_t)uc->uc_mcontext.gregs[greg_of[k]];
 	fault_regs.rflags = (uint64_t)uc->uc_mcontext.gregs[REG_EFL];
+	/* The x87/SSE state at the fault: the signal frame's FXSAVE image
+	 * (with the MXCSR flags a #XM set). */
+	if (uc->uc_mcontext.fpregs)
+		memcpy(fault_regs.fx, uc->uc_mcontext.fpregs, sizeof(fault_regs.fx));
 	fault_rip = rip;
 	fault_vector = (int)uc->uc_mcontext.gregs[REG_TRAPNO];
 	fault_error = (uint32_t)uc->uc_mcontext.gregs[REG_ERR];

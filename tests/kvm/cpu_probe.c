@@ -78,7 +78,7 @@ int main(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_signal;
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-	int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGTRAP };
+	int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE };
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
 	unsigned long nc = 0x8000000000000000ul; /* non-canonical */
@@ -105,5 +105,20 @@ int main(void)
 	      "lea 8f(%%rip), %%rcx\n\tmov %%rcx, probe_int3_rip(%%rip)\n\t"
 	      "mov %0, %%rcx\n\tmov (%%rcx), %%rcx\n8: int3",
 	      "r"(nc));
+	/* SDM 2A LDMXCSR: #GP(0) (trap 13) for a reserved MXCSR bit. */
+	static unsigned int mxcsr_bad = 0x11f80, mxcsr_zm = 0x1d80, mxcsr_default = 0x1f80;
+	PROBE("LDMXCSR with reserved bit 16", "ldmxcsr %0", "m"(mxcsr_bad));
+	/* SDM 1 11.5.4, 3A Table 13-1: an unmasked divide-by-zero raises #XM
+	 * (trap 19, SIGFPE) with CR4.OSXMMEXCPT = 1, as Linux runs. */
+	static const float one = 1.0f, zero = 0.0f;
+	PROBE("DIVSS 1/0 with ZM = 0", "ldmxcsr %0\n\tmovss %1, %%xmm0\n\tdivss %2, %%xmm0", "m"(mxcsr_zm),
+	      "m"(one), "m"(zero));
+	__asm__ volatile("ldmxcsr %0" : : "m"(mxcsr_default));
+	/* SDM 2A FLDCW, 1 8.6: a set flag that FLDCW unmasks is raised (#MF,
+	 * trap 16, SIGFPE) by the next waiting instruction. */
+	static unsigned short fcw_zm = 0x037b;
+	PROBE("FLDCW unmasking a set ZE, then WAIT", "fninit\n\tfld1\n\tfldz\n\tfdivrp\n\tfldcw %0\n\tfwait",
+	      "m"(fcw_zm));
+	__asm__ volatile("fninit");
 	return 0;
 }

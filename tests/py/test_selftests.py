@@ -9,7 +9,7 @@ import pytest
 import tortuga
 from conftest import guest_path, run_cli
 
-SELFTESTS = ["selftest-insn", "selftest-paging", "selftest-exceptions"]
+SELFTESTS = ["selftest-insn", "selftest-paging", "selftest-exceptions", "selftest-fpu"]
 
 # Generous: each guest retires well under 10 million instructions.
 MAX_INSNS = 200_000_000
@@ -73,17 +73,18 @@ def test_exception_events_match_the_guest():
 
 
 def test_unimplemented_instruction_is_traced():
-    """FLDPI (D9 EB) is not implemented: #UD and an event with its bytes."""
+    """HADDPS (F2 0F 7C C1, SSE3) is not implemented: #UD and an event with
+    its bytes."""
     _, _, events = selftest("selftest-exceptions")
     unimpl = [e for e in events if e.kind_name == "unimplemented"]
-    assert unimpl and all(e.aux & 0xffff == 0xebd9 for e in unimpl)
+    assert unimpl and all(e.aux & 0xffffffff == 0xc17c0ff2 for e in unimpl)
 
 
 def test_unimplemented_instruction_warns_on_stderr(guest):
     p = run_cli("run", "-q", guest("selftest-exceptions"))
     assert p.returncode == 1, p.stdout[-2000:] + p.stderr
     lines = [l for l in p.stderr.splitlines() if "unimplemented" in l]
-    assert len(lines) == 1 and "fldpi" in lines[0]
+    assert len(lines) == 1 and "haddps" in lines[0]
 
 
 def test_triple_fault_stops_with_status_4_and_dump(guest):
