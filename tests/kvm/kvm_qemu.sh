@@ -136,7 +136,7 @@ BUSYBOX=$(command -v busybox || true)
 [[ -n $BUSYBOX ]] || bail "busybox is not installed (Debian package busybox-static)"
 ROOT=$CACHE/root
 rm -rf "$ROOT"
-mkdir -p "$ROOT"/{bin,dev,proc,sys,tmp,modules,tortuga/lib,tortuga/guests}
+mkdir -p "$ROOT"/{bin,dev,proc,sys,tmp,modules,tortuga/lib,tortuga/guests/pc}
 
 # copy_with_libs FILE DEST: FILE to DEST, and the shared libraries it needs
 # (system ones at their own path, the build's own in /tortuga/lib).
@@ -158,6 +158,11 @@ copy_with_libs "$BUILD/cli/tortuga" "$ROOT/tortuga/tortuga"
 copy_with_libs "$BUILD/tests/kvm/test_kvm_vm" "$ROOT/tortuga/test_kvm_vm"
 [[ -x $BUILD/tests/kvm/cpu_probe ]] && copy_with_libs "$BUILD/tests/kvm/cpu_probe" "$ROOT/tortuga/cpu_probe"
 cp "$BUILD"/guests/*.elf "$ROOT/tortuga/guests/"
+# The Multiboot PC-platform guests (guests/pc/): only the images tortuga
+# boots (NAME.elf), not their ELF64 intermediates.
+for g in "$BUILD"/guests/pc/*.elf; do
+	case $g in *-elf64.elf) ;; *) cp "$g" "$ROOT/tortuga/guests/pc/" ;; esac
+done
 cp "$INNER" "$ROOT/tortuga/inner.sh"
 for f in "${DATA_FILES[@]}"; do
 	cp "$f" "$ROOT/tortuga/" || bail "cannot copy $f"

@@ -60,7 +60,20 @@ int pc_failures(void)
 int pc_done(void)
 {
 	printf("# %d checks, %d failed\n", checks, failures);
+	printf("1..%d\n", checks);
 	return failures;
+}
+
+uint64_t pc_tsc_hz(void)
+{
+	uint32_t r[4];
+	pc_cpuid(0, 0, r);
+	if (r[0] < 0x15)
+		return 0;
+	pc_cpuid(0x15, 0, r);
+	if (!r[0] || !r[1] || !r[2])
+		return 0;
+	return (uint64_t)r[2] * r[1] / r[0];
 }
 
 #ifndef __x86_64__
