@@ -618,8 +618,9 @@ static void deliver_one(struct lapic *t, const struct apic_msg *m)
 		break;
 	default:
 		vm_guest_warn(v->vm, "APIC delivery mode %u is not modelled; message dropped", m->mode);
-		break;
+		return;
 	}
+	vcpu_notify(v);
 }
 
 void apic_deliver(struct vm *vm, struct lapic *src, const struct apic_msg *m)

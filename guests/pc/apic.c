@@ -139,19 +139,31 @@ static void test_xapic_basics(void)
 		 nmi_seen_inside, hits[2]);
 }
 
+/* TSC ticks in `ms` milliseconds, at the rate CPUID 15H reports (1 GHz if
+ * it reports none). */
+static uint64_t tsc_ms(unsigned ms)
+{
+	uint64_t hz = pc_tsc_hz() ? pc_tsc_hz() : 1000000000ull;
+	return hz / 1000 * ms;
+}
+
 static void test_timer(void)
 {
 	trap_set_handler(0x40, on_irq);
 	apic_write(APIC_TDCR, 0xb); /* divide by 1 */
-	/* One-shot. */
+	/* One-shot, 10 ms at the TSC rate (the APIC timer counts at the core
+	 * crystal clock, which CPUID 15H reports at the TSC's rate): long
+	 * enough to read the count back where exits are slow (KVM inside
+	 * QEMU TCG: up to milliseconds). */
+	uint32_t count = (uint32_t)tsc_ms(10);
 	apic_write(APIC_LVT_TIMER, 0x40);
 	uint64_t t0 = pc_rdtsc();
-	apic_write(APIC_TMICT, 200000);
+	apic_write(APIC_TMICT, count);
 	uint32_t c1 = apic_read(APIC_TMCCT);
-	pc_check(c1 > 0 && c1 <= 200000, "current count counts down (%u)", c1);
+	pc_check(c1 > 0 && c1 <= count, "current count counts down (%u of %u)", c1, count);
 	wait_for(0x40, 1);
 	pc_check_eq(hits[0x40], 1, "one-shot timer interrupt");
-	pc_check(hit_tsc[0x40] - t0 >= 200000, "  not before 200000 ticks (%llu)",
+	pc_check(hit_tsc[0x40] - t0 >= count, "  not before %u ticks (%llu)", count,
 		 (unsigned long long)(hit_tsc[0x40] - t0));
 	pc_check_eq(apic_read(APIC_TMCCT), 0, "  current count stays 0");
 
@@ -162,16 +174,19 @@ static void test_timer(void)
 	wait_for(0x40, 2);
 	pc_check(hit_tsc[0x40] - t0 >= 160000, "divide by 16 (%llu)", (unsigned long long)(hit_tsc[0x40] - t0));
 
-	/* Periodic. */
+	/* Periodic, every 2 ms: longer than an interrupt's round trip through
+	 * the handler and its EOI, even where exits are slow (else the next
+	 * interrupt would always be pending when the handler returns). */
 	apic_write(APIC_TDCR, 0xb);
 	apic_write(APIC_LVT_TIMER, 0x40 | (1u << 17));
+	uint32_t period = (uint32_t)tsc_ms(2);
 	t0 = pc_rdtsc();
-	apic_write(APIC_TMICT, 50000);
+	apic_write(APIC_TMICT, period);
 	wait_for(0x40, 7);
 	uint64_t t1 = pc_rdtsc();
 	apic_write(APIC_TMICT, 0);
 	pc_check(hits[0x40] >= 7, "periodic timer: 5 more interrupts");
-	pc_check(t1 - t0 >= 5 * 50000, "  spaced by the period (%llu)", (unsigned long long)(t1 - t0));
+	pc_check(t1 - t0 >= 5ull * period, "  spaced by the period (%llu)", (unsigned long long)(t1 - t0));
 
 	/* Masked: the count runs, no interrupt. */
 	unsigned before = hits[0x40];
@@ -187,7 +202,7 @@ static void test_timer(void)
 	pc_cpuid(1, 0, r);
 	if (r[2] & (1u << 24)) {
 		apic_write(APIC_LVT_TIMER, 0x40 | (2u << 17));
-		uint64_t dl = pc_rdtsc() + 300000;
+		uint64_t dl = pc_rdtsc() + tsc_ms(10);
 		pc_wrmsr(MSR_TSC_DEADLINE, dl);
 		pc_check_eq(pc_rdmsr(MSR_TSC_DEADLINE), dl, "IA32_TSC_DEADLINE reads back while armed");
 		before = hits[0x40];
@@ -330,18 +345,21 @@ static uint16_t pit_read_count(unsigned ch)
 	return (uint16_t)(lo | (hi << 8));
 }
 
+#define PIT_COUNT 59659
+
 static void test_pit(void)
 {
 	/* Counter 2, mode 0, gated by port 0x61 bit 0: OUT2 (bit 5) rises
-	 * after N clocks of 1.193182 MHz. 11932 clocks are 10 ms. */
+	 * after N clocks of 1.193182 MHz. 59659 clocks are 50 ms, long enough
+	 * to latch the count before it runs out where exits are slow. */
 	outb(0x61, (uint8_t)((inb(0x61) & ~0x02) | 0x01));
 	outb(0x43, 0xb0); /* counter 2, LSB then MSB, mode 0, binary */
-	outb(0x42, 11932 & 0xff);
-	outb(0x42, 11932 >> 8);
+	outb(0x42, PIT_COUNT & 0xff);
+	outb(0x42, PIT_COUNT >> 8);
 	uint64_t t0 = pc_rdtsc();
 	pc_check(!(inb(0x61) & 0x20), "mode 0: OUT2 low while counting");
 	uint16_t c1 = pit_read_count(2), c2 = pit_read_count(2);
-	pc_check(c1 <= 11932 && c2 <= c1, "counter latch: the count decreases (%u, %u)", c1, c2);
+	pc_check(c1 <= PIT_COUNT && c2 <= c1, "counter latch: the count decreases (%u, %u)", c1, c2);
 	outb(0x43, 0xe8); /* read-back: status of counter 2 */
 	uint8_t st = inb(0x42);
 	pc_check_eq(st & 0x3f, 0x30, "read-back status: LSB/MSB, mode 0, binary");
@@ -349,13 +367,12 @@ static void test_pit(void)
 	while (!(inb(0x61) & 0x20) && spins < 100000000)
 		spins++;
 	uint64_t dt = pc_rdtsc() - t0;
-	/* 11932 clocks of 1.193182 MHz in TSC ticks at the rate CPUID 15H
+	/* PIT_COUNT clocks of 1.193182 MHz in TSC ticks at the rate CPUID 15H
 	 * reports (1 GHz if it reports none); at most twice that. */
-	uint64_t hz = pc_tsc_hz() ? pc_tsc_hz() : 1000000000ull;
-	uint64_t want = 11932 * hz / 1193182;
+	uint64_t want = tsc_ms(50);
 	pc_check(dt >= want - want / 100 && dt < 2 * want,
-		 "OUT2 rises after 10 ms of TSC time (%llu ticks, %llu expected at %llu kHz)", (unsigned long long)dt,
-		 (unsigned long long)want, (unsigned long long)(hz / 1000));
+		 "OUT2 rises after 50 ms of TSC time (%llu ticks, %llu expected)", (unsigned long long)dt,
+		 (unsigned long long)want);
 	pc_check(inb(0x61) & 0x20, "  and stays high");
 	outb(0x61, inb(0x61) & ~0x01);
 }
@@ -368,10 +385,11 @@ static void test_ioapic_pit(void)
 	/* IRQ 0 is wired to pin 2; edge, active high, fixed, to APIC ID 0. */
 	ioapic_route(2, 0x48);
 	pc_check_eq(ioapic_read(0x10 + 2 * 2), 0x48, "redirection entry reads back");
-	/* Counter 0, mode 2: 1193 clocks = 1 ms periods. */
+	/* Counter 0, mode 2: 2386 clocks = 2 ms periods (longer than an
+	 * interrupt's round trip where exits are slow). */
 	outb(0x43, 0x34);
-	outb(0x40, 1193 & 0xff);
-	outb(0x40, 1193 >> 8);
+	outb(0x40, 2386 & 0xff);
+	outb(0x40, 2386 >> 8);
 	wait_for(0x48, 5);
 	pc_check(hits[0x48] >= 5, "PIT mode 2 through the I/O APIC: %u interrupts", hits[0x48]);
 	ioapic_route(2, 0x48 | (1ull << 16));
