@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 
 #include "core/devices/lapic.h"
+#include "core/intr.h"
 #include "kvm.h"
 #include "kvm_smm.h"
 
@@ -294,8 +295,12 @@ int kvm_vcpu_run(struct vcpu *v)
 			break;
 		kvm_events_after_exit(v);
 		if (r < 0) {
-			/* A kick: another vCPU's event, a stop, or the host timer. */
+			/* A kick: an event another vCPU made pending for this one
+			 * (look at what to inject), a stop, or the host timer (the
+			 * loop's top fires it). */
 			kvm_kick_drain(v);
+			vcpu_inject_pending(v);
+			vcpu_update_poll(v);
 			continue;
 		}
 		kvm_guest_progressed(v);

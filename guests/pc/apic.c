@@ -345,33 +345,36 @@ static uint16_t pit_read_count(unsigned ch)
 	return (uint16_t)(lo | (hi << 8));
 }
 
-#define PIT_COUNT 59659
+/* 23864 clocks of 1.193182 MHz are 20 ms. */
+#define PIT_COUNT 23864
+#define PIT_MS 20
 
 static void test_pit(void)
 {
 	/* Counter 2, mode 0, gated by port 0x61 bit 0: OUT2 (bit 5) rises
-	 * after N clocks of 1.193182 MHz. 59659 clocks are 50 ms, long enough
-	 * to latch the count before it runs out where exits are slow. */
+	 * after PIT_COUNT clocks. Nothing is printed until OUT2 rose, so that
+	 * slow exits (KVM inside QEMU TCG) do not stretch the time measured. */
 	outb(0x61, (uint8_t)((inb(0x61) & ~0x02) | 0x01));
 	outb(0x43, 0xb0); /* counter 2, LSB then MSB, mode 0, binary */
 	outb(0x42, PIT_COUNT & 0xff);
 	outb(0x42, PIT_COUNT >> 8);
 	uint64_t t0 = pc_rdtsc();
-	pc_check(!(inb(0x61) & 0x20), "mode 0: OUT2 low while counting");
+	int low = !(inb(0x61) & 0x20);
 	uint16_t c1 = pit_read_count(2), c2 = pit_read_count(2);
-	pc_check(c1 <= PIT_COUNT && c2 <= c1, "counter latch: the count decreases (%u, %u)", c1, c2);
 	outb(0x43, 0xe8); /* read-back: status of counter 2 */
 	uint8_t st = inb(0x42);
-	pc_check_eq(st & 0x3f, 0x30, "read-back status: LSB/MSB, mode 0, binary");
 	unsigned spins = 0;
 	while (!(inb(0x61) & 0x20) && spins < 100000000)
 		spins++;
 	uint64_t dt = pc_rdtsc() - t0;
-	/* PIT_COUNT clocks of 1.193182 MHz in TSC ticks at the rate CPUID 15H
-	 * reports (1 GHz if it reports none); at most twice that. */
-	uint64_t want = tsc_ms(50);
+	pc_check(low, "mode 0: OUT2 low while counting");
+	pc_check(c1 <= PIT_COUNT && c2 <= c1, "counter latch: the count decreases (%u, %u)", c1, c2);
+	pc_check_eq(st & 0x3f, 0x30, "read-back status: LSB/MSB, mode 0, binary");
+	/* PIT_MS in TSC ticks at the rate CPUID 15H reports (1 GHz if it
+	 * reports none); at most twice that. */
+	uint64_t want = tsc_ms(PIT_MS);
 	pc_check(dt >= want - want / 100 && dt < 2 * want,
-		 "OUT2 rises after 50 ms of TSC time (%llu ticks, %llu expected)", (unsigned long long)dt,
+		 "OUT2 rises after %u ms of TSC time (%llu ticks, %llu expected)", PIT_MS, (unsigned long long)dt,
 		 (unsigned long long)want);
 	pc_check(inb(0x61) & 0x20, "  and stays high");
 	outb(0x61, inb(0x61) & ~0x01);
