@@ -160,7 +160,12 @@ static void test_timer(void)
 	uint64_t t0 = pc_rdtsc();
 	apic_write(APIC_TMICT, count);
 	uint32_t c1 = apic_read(APIC_TMCCT);
-	pc_check(c1 > 0 && c1 <= count, "current count counts down (%u of %u)", c1, count);
+	uint64_t dt = pc_rdtsc() - t0;
+	/* The count reaches 0 only once `count` ticks have passed (SDM 3A
+	 * 11.5.4): where the read itself took that long (a host that
+	 * preempted the vCPU), 0 is the right answer. */
+	pc_check((c1 > 0 && c1 <= count) || (c1 == 0 && dt >= count), "current count counts down (%u of %u)", c1,
+		 count);
 	wait_for(0x40, 1);
 	pc_check_eq(hits[0x40], 1, "one-shot timer interrupt");
 	pc_check(hit_tsc[0x40] - t0 >= count, "  not before %u ticks (%llu)", count,
@@ -204,7 +209,11 @@ static void test_timer(void)
 		apic_write(APIC_LVT_TIMER, 0x40 | (2u << 17));
 		uint64_t dl = pc_rdtsc() + tsc_ms(10);
 		pc_wrmsr(MSR_TSC_DEADLINE, dl);
-		pc_check_eq(pc_rdmsr(MSR_TSC_DEADLINE), dl, "IA32_TSC_DEADLINE reads back while armed");
+		/* It reads back until the deadline passes, then 0 (SDM 3A
+		 * 11.5.4.1): accept 0 where the read came that late. */
+		uint64_t rd = pc_rdmsr(MSR_TSC_DEADLINE);
+		pc_check(rd == dl || (rd == 0 && pc_rdtsc() >= dl), "IA32_TSC_DEADLINE reads back while armed (0x%llx)",
+			 (unsigned long long)rd);
 		before = hits[0x40];
 		wait_for(0x40, before + 1);
 		pc_check_eq(hits[0x40], before + 1, "TSC-deadline interrupt");
