@@ -262,7 +262,7 @@ static void test_x2apic(void)
 	uint32_t r[4];
 	pc_cpuid(1, 0, r);
 	if (!(r[2] & (1u << 21))) {
-		pc_check(1, "no x2APIC: skipped");
+		pc_skip(3, "no x2APIC in CPUID"); /* the results below */
 		return;
 	}
 	for (unsigned i = 1; i < ncpus; i++) {
