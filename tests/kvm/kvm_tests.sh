@@ -218,21 +218,24 @@ tap_case() {
 	[ -n "$EMU_ONLY" ] && return 0
 	# QEMU TCG's VMRUN drops the guest's interrupt shadow (divergences.txt,
 	# "lost wake-up"): now and then a guest waiting with STI; HLT takes its
-	# interrupt before the HLT and halts for good. One retry for a kvm run
-	# that halted (8) or ran out of time (12: stopped by timeout's signal;
-	# 124), said in the comparison's notes.
+	# interrupt before the HLT and halts for good. Up to two retries for a
+	# kvm run that halted (8) or ran out of time (12: stopped by timeout's
+	# signal; 124), said in the comparison's notes.
 	retried=
-	case $KVM_ENV/$(rc "$tn.kvm") in
-	qemu-tcg-svm/8 | qemu-tcg-svm/12 | qemu-tcg-svm/124)
-		retried="# kvm run retried: the first ended with status $(rc "$tn.kvm") after $(grep -c '^ok' "$T/$tn.kvm.out") ok results (QEMU's lost wake-up)"
+	for try in 2 3; do
+		case $KVM_ENV/$(rc "$tn.kvm") in
+		qemu-tcg-svm/8 | qemu-tcg-svm/12 | qemu-tcg-svm/124) ;;
+		*) break ;;
+		esac
+		retried="$retried# kvm run $try: run $((try - 1)) ended with status $(rc "$tn.kvm") after $(grep -c '^ok' "$T/$tn.kvm.out") ok results (QEMU's lost wake-up)
+"
 		krun "$tn.kvm" "$@"
-		;;
-	esac
+	done
 	awk -f "$DATA/tap_compare.awk" -v env="$KVM_ENV" -v guest="$tg" -v table="$DATA/divergences.txt" \
 		-v emu="$T/$tn.emu.out" -v kvm="$T/$tn.kvm.out" -v emu_rc="$(rc "$tn.emu")" \
 		-v kvm_rc="$(rc "$tn.kvm")" >"$T/$tn.cmp"
 	tst=$?
-	[ -z "$retried" ] || echo "$retried" >>"$T/$tn.cmp"
+	printf '%s' "$retried" >>"$T/$tn.cmp"
 	[ $tst -eq 0 ] || grep '^tortuga: ' "$T/$tn.kvm.err" | head -2 | sed 's/^/# kvm: /' >>"$T/$tn.cmp"
 	return $tst
 }
