@@ -141,7 +141,8 @@ static void put_str(uint32_t *regs, const char *s, int n)
 	memcpy(regs, buf, (size_t)n * 4);
 }
 
-#define MAX_BASIC_LEAF 0xdu
+/* Through 16H, so that leaf 15H can say how fast the TSC runs. */
+#define MAX_BASIC_LEAF 0x16u
 #define MAX_EXT_LEAF 0x80000008u
 #define HV_LEAF 0x40000000u
 
@@ -212,6 +213,26 @@ void cpuid_query(const struct cpu_model *m, const struct cpuid_ctx *ctx, uint32_
 		} else if (subleaf == 1) {
 			apply_features(m, 0xd, 1, out);
 		}
+		break;
+	case 0x15:
+		/*
+		 * TSC and core crystal clock (SDM Vol. 2A CPUID, leaf 15H; Vol. 3B
+		 * "Determining the Processor Base Frequency": nominal TSC
+		 * frequency = ECX * EBX / EAX). The crystal is
+		 * reported at the TSC's own rate (ratio 1/1) because the local APIC
+		 * timer counts at the core crystal clock when this leaf enumerates
+		 * it (Vol. 3A 11.5.4), and tortuga's APIC timer counts at the TSC
+		 * rate. A rate that does not fit ECX is not enumerated (ECX = 0).
+		 */
+		out[0] = 1;
+		out[1] = 1;
+		out[2] = m->tsc_hz <= UINT32_MAX ? (uint32_t)m->tsc_hz : 0;
+		break;
+	case 0x16:
+		/* Processor frequency information (SDM Vol. 2A CPUID, leaf 16H):
+		 * base, maximum and bus (reference) frequency in MHz, bits 15:0.
+		 * The bus is the crystal of leaf 15H. */
+		out[0] = out[1] = out[2] = (uint32_t)((m->tsc_hz + 500000) / 1000000) & 0xffff;
 		break;
 	case HV_LEAF:
 		out[0] = HV_LEAF;

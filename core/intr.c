@@ -81,8 +81,9 @@ bool vcpu_wake(struct vcpu *v)
 	 * waits for a SIPI. A SIPI starts a waiting vCPU in real mode at
 	 * vector * 4096 (9.4.4.1); it is ignored otherwise. */
 	if (v->init_pending && !(v->nested && nested_init_blocked(v))) {
+		/* A pending SIPI came after the INIT (apic_deliver() voids
+		 * earlier ones). */
 		v->init_pending = false;
-		v->sipi_pending = false;
 		boot_init_vcpu(v);
 		lapic_init_signal(v->lapic);
 	}

@@ -13,8 +13,28 @@ int vm_timer_register(struct vm *vm, struct vm_timer *t)
 	if (vm->ntimers == VM_MAX_TIMERS)
 		return -ENOSPC;
 	t->deadline = TIMER_NEVER;
+	t->vm = vm;
 	vm->timers[vm->ntimers++] = t;
 	return 0;
+}
+
+/* Which vCPU's thread fires t: its owner; a platform timer, any vCPU that
+ * gets there first, or vCPU 0 in a threaded run (one thread, so that a
+ * periodic platform timer does not interrupt every vCPU). */
+static bool serves(const struct vm *vm, const struct vm_timer *t, const struct vcpu *v)
+{
+	if (t->owner)
+		return t->owner == v;
+	return !vm->threaded || v->id == 0;
+}
+
+void vm_timer_arm(struct vm_timer *t, uint64_t deadline)
+{
+	uint64_t was = t->deadline;
+	t->deadline = deadline;
+	struct vm *vm = t->vm;
+	if (vm && vm->threaded && deadline < was)
+		vcpu_notify(t->owner ? t->owner : vm->vcpus[0]);
 }
 
 static uint64_t host_ns(void)
@@ -27,6 +47,8 @@ static uint64_t host_ns(void)
 uint64_t vcpu_now(const struct vcpu *v)
 {
 	const struct vm *vm = v->vm;
+	if (vm->be && vm->be->clock)
+		return vm->be->clock(vm);
 	if (vm->cfg.clock != TORTUGA_CLOCK_HOST) {
 		/* Modelled cycles up to the running instruction: the backend
 		 * may not have retired the current block into v->cycles yet. */
@@ -54,10 +76,26 @@ uint64_t vm_next_deadline(const struct vm *vm, const struct vcpu *v)
 	uint64_t d = TIMER_NEVER;
 	for (unsigned i = 0; i < vm->ntimers; i++) {
 		const struct vm_timer *t = vm->timers[i];
-		if ((!t->owner || t->owner == v) && t->deadline < d)
+		if (serves(vm, t, v) && t->deadline < d)
 			d = t->deadline;
 	}
 	return d;
+}
+
+uint64_t vm_next_wakeup(const struct vm *vm)
+{
+	uint64_t d = TIMER_NEVER;
+	for (unsigned i = 0; i < vm->ntimers; i++)
+		if (vm->timers[i]->deadline < d)
+			d = vm->timers[i]->deadline;
+	return d;
+}
+
+uint64_t vm_ticks_to_ns(const struct vm *vm, uint64_t ticks)
+{
+	if (vm->be && vm->be->ticks_to_ns)
+		return vm->be->ticks_to_ns(vm, ticks);
+	return (uint64_t)((unsigned __int128)ticks * 1000000000u / vm->model.tsc_hz);
 }
 
 bool vm_timers_run(struct vm *vm, struct vcpu *v, uint64_t now)
@@ -71,7 +109,7 @@ bool vm_timers_run(struct vm *vm, struct vcpu *v, uint64_t now)
 		again = false;
 		for (unsigned i = 0; i < vm->ntimers; i++) {
 			struct vm_timer *t = vm->timers[i];
-			if ((t->owner && t->owner != v) || t->deadline > now)
+			if (!serves(vm, t, v) || t->deadline > now)
 				continue;
 			uint64_t was = t->deadline;
 			t->deadline = TIMER_NEVER;
@@ -101,7 +139,7 @@ void vcpu_update_poll(struct vcpu *v)
 		if (v->cycles + left < at)
 			at = v->cycles + left;
 	}
-	if (v->vm->cfg.clock == TORTUGA_CLOCK_HOST) {
+	if (v->vm->cfg.clock == TORTUGA_CLOCK_HOST && !v->vm->be->clock) {
 		uint64_t p = v->cycles + HOST_POLL_CYCLES;
 		if (p < at)
 			at = p;

@@ -62,6 +62,8 @@ void vm_stop(struct vm *vm, uint32_t reason, int32_t status)
 		vm->exit_status = status;
 	}
 	atomic_store(&vm->stop_requested, 1);
+	if (vm->threaded)
+		vm_wake_all(vm);
 }
 
 static void vcpu_destroy(struct vcpu *v)
@@ -216,6 +218,12 @@ int vm_create(const struct tortuga_config *ucfg, struct vm **out)
 	memcpy(&vm->cfg, ucfg, ucfg->size <= sizeof(vm->cfg) ? ucfg->size : sizeof(vm->cfg));
 	vm->cfg.size = sizeof(vm->cfg);
 	vm->warn_budget = VM_WARN_LINES;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&vm->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	*out = vm;
 
 	int err = check_config(ucfg, vm->err, sizeof(vm->err));
@@ -313,6 +321,8 @@ void vm_destroy(struct vm *vm)
 	ram_fini(&vm->ram);
 	free(vm->io_bitmap);
 	free(vm->msr_bitmap);
+	pthread_cond_destroy(&vm->wake);
+	pthread_mutex_destroy(&vm->lock);
 	free(vm);
 }
 
@@ -336,7 +346,7 @@ static bool idle_until(struct vm *vm, struct vcpu *v, uint64_t until)
 		if (vm->cfg.clock == TORTUGA_CLOCK_HOST) {
 			uint64_t now = vcpu_now(v);
 			if (d > now) {
-				uint64_t ns = (uint64_t)((unsigned __int128)(d - now) * 1000000000u / vm->model.tsc_hz);
+				uint64_t ns = vm_ticks_to_ns(vm, d - now);
 				struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
 				nanosleep(&ts, NULL);
 			}
@@ -374,21 +384,6 @@ static int run_vcpu(struct vm *vm, struct vcpu *v, uint64_t end, bool *ran)
 	return 0;
 }
 
-/*
- * The earliest deadline of any timer: where time jumps to when every vCPU
- * is idle. TIMER_NEVER: nothing can ever wake them.
- */
-static uint64_t next_wakeup(const struct vm *vm)
-{
-	uint64_t d = TIMER_NEVER;
-	for (uint32_t i = 0; i < vm->nvcpus; i++) {
-		uint64_t t = vm_next_deadline(vm, vm->vcpus[i]);
-		if (t < d)
-			d = t;
-	}
-	return d;
-}
-
 int vm_run(struct vm *vm)
 {
 	if (!vm->image.loaded)
@@ -401,6 +396,10 @@ int vm_run(struct vm *vm)
 
 	uint64_t t0 = now_ns();
 	int err = 0;
+	if (vm->be->threaded) {
+		err = vm_run_threaded(vm);
+		goto done;
+	}
 	/*
 	 * Deterministic scheduling: the vCPUs run one after another in rounds;
 	 * with several vCPUs each round is VM_TIME_SLICE modelled cycles of
@@ -429,7 +428,8 @@ int vm_run(struct vm *vm)
 		}
 		if (ran || vm_should_stop(vm))
 			continue;
-		uint64_t d = next_wakeup(vm);
+		/* Every vCPU is idle: time jumps to the next timer deadline. */
+		uint64_t d = vm_next_wakeup(vm);
 		if (d == TIMER_NEVER) {
 			vm_stop(vm, TORTUGA_STOP_HALTED, TORTUGA_STATUS_HALTED);
 			break;
@@ -437,6 +437,7 @@ int vm_run(struct vm *vm)
 		for (uint32_t i = 0; i < vm->nvcpus && !vm_should_stop(vm); i++)
 			idle_until(vm, vm->vcpus[i], d);
 	}
+done:
 	vm->wall_ns += now_ns() - t0;
 	for (uint32_t i = 0; i < vm->nvcpus; i++)
 		vcpu_account_level(vm->vcpus[i]);

@@ -6,6 +6,7 @@
 #ifndef CORE_VM_H
 #define CORE_VM_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -82,6 +83,23 @@ struct backend_ops {
 	 * NULL if the backend cannot (nested VMX then needs the emu backend). */
 	int (*access_linear)(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write,
 			     uint32_t *error);
+
+	/*
+	 * Backends whose vCPUs run on real hardware (kvm) run each vCPU on a
+	 * host thread of its own, concurrently, on host time (core/vm_threads.c);
+	 * the others (emu) run them one after another on the caller's thread,
+	 * on modelled or host time, deterministically (core/vm.c).
+	 */
+	bool threaded;
+	/* Guest time now (TSC ticks before the TSC offset), when the backend
+	 * has a clock of its own (kvm: the host TSC); NULL: core/timer.c's. */
+	uint64_t (*clock)(const struct vm *vm);
+	/* Time to wait on the host for `ticks` of guest time, in ns. */
+	uint64_t (*ticks_to_ns)(const struct vm *vm, uint64_t ticks);
+	/* The vCPU's host thread starts / ends (threaded backends; run on
+	 * that thread, without the VM lock). */
+	int (*thread_init)(struct vcpu *v);
+	void (*thread_fini)(struct vcpu *v);
 };
 
 extern const struct backend_ops emu_backend_ops;
@@ -164,6 +182,9 @@ struct vcpu {
 	bool sipi_pending;
 	uint8_t sipi_vector;
 	uint64_t cur_exit_seq; /* seq of the exit being handled (parent of events) */
+	/* Threaded: another vCPU's thread made an event pending for this one
+	 * since its thread last looked (vcpu_notify()). */
+	bool notified;
 
 	struct vcpu_stats stats;
 	struct vcpu_level_stats lstats[VCPU_LEVELS];
@@ -198,7 +219,21 @@ struct vm {
 
 	uint32_t nvcpus;
 	struct vcpu *vcpus[VM_MAX_VCPUS];
-	struct vcpu *cur; /* the vCPU running now, or NULL */
+	/* The vCPU running now, or NULL; threaded: the vCPU whose thread holds
+	 * the VM lock. */
+	struct vcpu *cur;
+
+	/*
+	 * Threaded runs (backend_ops.threaded): one host thread per vCPU. The
+	 * lock guards the platform -- devices, interrupt controllers, timers,
+	 * trace, stats, every struct vcpu field but the backend's -- and is
+	 * released only while a vCPU's guest code runs (KVM_RUN) or its thread
+	 * sleeps; `wake` wakes sleeping vCPU threads.
+	 */
+	bool threaded;
+	pthread_mutex_t lock;
+	pthread_cond_t wake; /* CLOCK_MONOTONIC */
+	uint32_t idle; /* threaded: vCPU threads sleeping with nothing to run */
 
 	/* Time (core/timer.h). */
 	struct vm_timer *timers[VM_MAX_TIMERS];
@@ -247,6 +282,25 @@ static inline bool vm_should_stop(struct vm *vm)
 int vm_error(struct vm *vm, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A rate-limited diagnostic caused by the guest (never fatal). */
 void vm_guest_warn(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- threaded runs (core/vm_threads.c) ---- */
+/* Run every vCPU on a host thread of its own until the VM stops. */
+int vm_run_threaded(struct vm *vm);
+/* The platform lock (no-ops unless the run is threaded). */
+void vm_lock(struct vm *vm);
+void vm_unlock(struct vm *vm);
+/* A vCPU's thread lets go of the platform while its guest runs, and takes
+ * it back (vm->cur follows). */
+void vcpu_release(struct vcpu *v);
+void vcpu_acquire(struct vcpu *v);
+/* An event (interrupt, NMI, INIT, SIPI, an earlier timer deadline) became
+ * pending for v on another vCPU's thread: wake v's thread, or make its
+ * guest leave KVM_RUN, so that it looks. Caller holds the lock. */
+void vcpu_notify(struct vcpu *v);
+/* The 8259's INTR went up: notify the vCPUs whose LINT0 takes ExtINT. */
+void vm_notify_extint(struct vm *vm);
+/* Wake every vCPU thread (the VM is stopping). */
+void vm_wake_all(struct vm *vm);
 
 /* ---- vCPU helpers used by exit handlers and devices ---- */
 /* Retire the instruction that exited (RIP += instruction length). */

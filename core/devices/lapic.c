@@ -608,9 +608,15 @@ static void deliver_one(struct lapic *t, const struct apic_msg *m)
 		v->nmi_pending = true;
 		break;
 	case APIC_DM_INIT:
-		/* INIT level de-assert (level 0, level-triggered) is a no-op. */
-		if (m->level || !m->trigger_level)
+		/* INIT level de-assert (level 0, level-triggered) is a no-op.
+		 * A SIPI that came before the INIT is void (the INIT resets the
+		 * processor, which then waits for a SIPI: SDM 9.4.2); one that
+		 * comes after it starts the processor, even if its thread has
+		 * not yet handled the INIT (threaded runs). */
+		if (m->level || !m->trigger_level) {
 			v->init_pending = true;
+			v->sipi_pending = false;
+		}
 		break;
 	case APIC_DM_SIPI:
 		v->sipi_pending = true;
@@ -618,8 +624,9 @@ static void deliver_one(struct lapic *t, const struct apic_msg *m)
 		break;
 	default:
 		vm_guest_warn(v->vm, "APIC delivery mode %u is not modelled; message dropped", m->mode);
-		break;
+		return;
 	}
+	vcpu_notify(v);
 }
 
 void apic_deliver(struct vm *vm, struct lapic *src, const struct apic_msg *m)

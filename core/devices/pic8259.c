@@ -95,6 +95,8 @@ void pic_set_irq(struct pic8259 *p, unsigned irq, bool level)
 		return;
 	chip_line(&p->c[irq >> 3], irq & 7, level);
 	cascade(p);
+	if (level && pic_has_interrupt(p))
+		vm_notify_extint(p->vm);
 }
 
 bool pic_has_interrupt(const struct pic8259 *p)
@@ -277,6 +279,10 @@ static void pic_write(void *opaque, uint16_t port, unsigned size, uint32_t val)
 		write_odd(p, which, (uint8_t)val);
 	else
 		write_even(p, which, (uint8_t)val);
+	/* An unmask or an EOI can let a request through (threaded runs: the
+	 * vCPU taking ExtINT may be another one). */
+	if (pic_has_interrupt(p))
+		vm_notify_extint(p->vm);
 }
 
 static const struct io_ops pic_ops = { .read = pic_read, .write = pic_write };

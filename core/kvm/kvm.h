@@ -15,6 +15,8 @@
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/types.h>
+#include <time.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -148,6 +150,9 @@ int kvm_state_push(struct vcpu *v, unsigned parts);
 int kvm_state_pull(struct vcpu *v, unsigned parts);
 /* Choose the MSRs to transfer (those of the table KVM knows); at vCPU init. */
 int kvm_state_init_msrs(struct vcpu *v);
+/* IA32_APIC_BASE to KVM (KVM_SET_MSRS, host-initiated), after tortuga's
+ * local APIC changed it: KVM derives CPUID.1:EDX.APIC from it. */
+int kvm_state_push_apic_base(struct vcpu *v);
 
 /* ---- CPUID (kvm_cpuid.c) and nested virtualization (kvm_nested.c) ---- */
 
@@ -184,7 +189,14 @@ struct kvm_vm_data {
 	uint32_t *msr_index; /* KVM_GET_MSR_INDEX_LIST */
 	uint32_t nmsr_index;
 	struct kvm_slot slots[KVM_AS_COUNT][KVM_SLOTS_PER_AS];
-	uint64_t tsc0; /* host TSC when the VM was created */
+	uint64_t tsc0; /* host TSC when the VM was created: guest time 0 */
+	/* KVM_VCPU_TSC_OFFSET can be read (kvm_time.c). */
+	bool tsc_offset_attr;
+	/* MSRs of tortuga's platform reach user space: the x2APIC MSRs, which
+	 * KVM without a local APIC of its own answers with #GP, as
+	 * KVM_MSR_EXIT_REASON_INVAL, and IA32_APIC_BASE and IA32_TSC_DEADLINE
+	 * through the MSR filter (KVM_CAP_X86_USER_SPACE_MSR, _MSR_FILTER). */
+	bool platform_msrs;
 	enum kvm_nested_kind nested;
 	const struct aspace *smm_view; /* address space 1, once kvm_smm_set_view() gave it */
 };
@@ -194,9 +206,19 @@ struct kvm_vm_data {
 struct kvm_vcpu_data {
 	int fd;
 	struct kvm_run *run;
-	bool io_pending; /* an I/O or MMIO exit awaits completion by KVM_RUN */
-	volatile int in_run; /* inside KVM_RUN (for kick from another thread) */
-	pthread_t thread;
+	/* An I/O, MMIO or MSR exit awaits completion by the next KVM_RUN. */
+	bool io_pending;
+	/* The vCPU's host thread (kvm_time.c): its kernel thread id while it
+	 * runs the vCPU (0 otherwise), for kicks; its signal mask before; the
+	 * host timer and the guest-time deadline it is armed for. */
+	pid_t tid;
+	sigset_t saved_mask;
+	timer_t timer;
+	uint64_t timer_armed;
+	/* Least time the guest runs before the host timer ends KVM_RUN, and
+	 * KVM_RUNs ended by kicks alone in a row (kvm_time.c). */
+	uint64_t quantum_ns;
+	unsigned kick_streak;
 	uint32_t msrs[KVM_MAX_SYNC_MSRS]; /* indexes into the MSR map that KVM accepts */
 	uint32_t nmsrs;
 	struct kvm_vcpu_events events; /* as last read from KVM */
@@ -219,12 +241,38 @@ static inline struct kvm_vcpu_data *kvm_vcpu_of(const struct vcpu *v)
  * of `view`: stale slots are deleted, new ones added. */
 int kvm_mem_sync(struct vm *vm, unsigned as_id, const struct aspace *view);
 
-/* Interrupts KVM_RUN when a stop is requested from another thread. Its
- * handler does nothing; tortuga installs it only over the default action. */
+/* Ends KVM_RUN (kvm_time.c): blocked on vCPU threads but inside KVM_RUN.
+ * A handler that does nothing is installed over the default action, in case
+ * one arrives after a thread unblocked it. */
 #define KVM_KICK_SIGNAL (SIGRTMIN + 3)
 
 /* The run loop (kvm_run.c). */
 int kvm_vcpu_run(struct vcpu *v);
+
+/* Time and kicks (kvm_time.c). */
+uint64_t kvm_clock(const struct vm *vm);
+uint64_t kvm_ticks_to_ns(const struct vm *vm, uint64_t ticks);
+/* The guest's TSC rate into vm->model.tsc_hz (vCPU 0, before CPUID). */
+int kvm_tsc_rate_init(struct vcpu *v);
+/* KVM's TSC offset into v->s.tsc_offset (guest TSC = vcpu_now + offset). */
+int kvm_tsc_offset_pull(struct vcpu *v);
+int kvm_thread_init(struct vcpu *v);
+void kvm_thread_fini(struct vcpu *v);
 void kvm_vcpu_kick(struct vcpu *v);
+/* Arm the vCPU thread's host timer for a guest-time deadline. */
+void kvm_timer_arm(struct vcpu *v, uint64_t deadline);
+/* KVM_RUN returned -EINTR: drain the kick signals, re-arm on next entry. */
+void kvm_kick_drain(struct vcpu *v);
+/* KVM_RUN ended with a real exit: the guest ran. */
+void kvm_guest_progressed(struct vcpu *v);
+
+/* Events into KVM (kvm_events.c). */
+/* After KVM_RUN: CR8 into the local APIC's TPR, interruptibility. */
+void kvm_events_after_exit(struct vcpu *v);
+/* Before KVM_RUN: TPR into CR8, queued interrupt/NMI/exception to KVM,
+ * interrupt-window request. 0 or -errno. */
+int kvm_events_before_entry(struct vcpu *v);
+/* Does tortuga's platform own this MSR (the local APIC's)? */
+bool kvm_msr_is_platform(uint32_t msr);
 
 #endif

@@ -59,9 +59,24 @@ static uint32_t *entry_reg(struct kvm_cpuid_entry2 *e, unsigned reg)
  * note names them. Fields that are not flags (signature, brand, vendor) stay
  * the model's. OSXSAVE is computed by KVM from CR4 (api.rst 4.73 notes).
  */
+/*
+ * Features of tortuga's user-space local APIC, which KVM's supported CPUID
+ * does not speak for (it lists what its own local APIC offers, and the
+ * TSC-deadline timer not at all): the guest has them when the APIC's MSRs
+ * reach user space (kvm_vm.c), else not.
+ */
+static bool platform_feature(const struct kvm_vm_data *kv, int f, bool *offered)
+{
+	if (f != CPUF_X2APIC && f != CPUF_TSC_DEADLINE)
+		return false;
+	*offered = kv->platform_msrs;
+	return true;
+}
+
 static void filter_features(struct vm *vm, struct kvm_cpuid_entry2 *ents, uint32_t n, char *dropped, size_t len)
 {
-	const struct kvm_cpuid2 *sup = kvm_vm_of(vm)->supported;
+	const struct kvm_vm_data *kv = kvm_vm_of(vm);
+	const struct kvm_cpuid2 *sup = kv->supported;
 	size_t pos = strlen(dropped);
 	for (int f = 0; f < CPUF_COUNT; f++) {
 		if (!cpu_has(&vm->model, f) || f == CPUF_OSXSAVE)
@@ -70,7 +85,9 @@ static void filter_features(struct vm *vm, struct kvm_cpuid_entry2 *ents, uint32
 		const struct kvm_cpuid_entry2 *s = kvm_cpuid_find(sup, fb->leaf, fb->subleaf);
 		uint32_t mask = 1u << fb->bit;
 		struct kvm_cpuid_entry2 host = s ? *s : (struct kvm_cpuid_entry2){ 0 };
-		if (*entry_reg(&host, fb->reg) & mask)
+		bool offered = (*entry_reg(&host, fb->reg) & mask) != 0;
+		platform_feature(kv, f, &offered);
+		if (offered)
 			continue;
 		for (uint32_t i = 0; i < n; i++)
 			if (ents[i].function == fb->leaf && ents[i].index == fb->subleaf)

@@ -15,6 +15,9 @@
  *                          34/41 when VMX reports those), qualification =
  *                          KVM's hardware_entry_failure_reason
  *   KVM_EXIT_SET_TPR    43 TPR below threshold (the guest lowered CR8)
+ *   KVM_EXIT_X86_RDMSR  31 RDMSR, KVM_EXIT_X86_WRMSR 32 WRMSR: MSRs of
+ *                          tortuga's platform (the local APIC's), which
+ *                          KVM hands to user space (kvm_vm.c)
  *
  * KVM's own failures (INTERNAL_ERROR, SYSTEM_EVENT, anything unexpected) are
  * not hardware exits: they stop the VM with a message and no exit record.
@@ -243,6 +246,17 @@ enum kvm_exit_action kvm_exit_decode(struct kvm_run *run, size_t run_size, const
 		 * trap-like exit, RIP already after the MOV, qualification 0.
 		 */
 		e->reason = TORTUGA_EXIT_TPR_BELOW_THRESHOLD;
+		return KVM_ACT_HANDLE;
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR:
+		/* SDM Vol. 3C 26.1.3: RDMSR/WRMSR exit when the MSR bitmaps say
+		 * so; ECX is the MSR (qualification 0), EDX:EAX the value written.
+		 * Both instructions are two bytes (0F 32, 0F 30; SDM Vol. 2B). */
+		e->reason = run->exit_reason == KVM_EXIT_X86_RDMSR ? TORTUGA_EXIT_RDMSR : TORTUGA_EXIT_WRMSR;
+		e->insn_len = 2;
+		e->aux = run->msr.index;
+		e->msr.index = run->msr.index;
+		e->msr.value = run->exit_reason == KVM_EXIT_X86_WRMSR ? run->msr.data : 0;
 		return KVM_ACT_HANDLE;
 	case KVM_EXIT_INTR:
 		return KVM_ACT_RESUME;

@@ -7,14 +7,20 @@
  * events into kvm_run at every exit (api.rst 5, "kvm_valid_regs"), so v->s's
  * registers and sregs are current after every exit without an ioctl; the
  * rest (MSRs, FPU, debug registers, XCR0) is read by sync_state on demand.
+ *
+ * Each vCPU runs on a host thread of its own (core/vm_threads.c) and holds
+ * the VM lock except inside KVM_RUN. KVM_RUN ends with -EINTR when the
+ * thread is kicked (kvm_time.c): an event another vCPU made pending for
+ * this one, a stop, or the host timer at the vCPU's next timer deadline.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <x86intrin.h>
 
+#include "core/devices/lapic.h"
+#include "core/intr.h"
 #include "kvm.h"
 #include "kvm_smm.h"
 
@@ -143,17 +149,53 @@ static bool hlt_retired(struct vcpu *v, const struct aspace *as)
 	return !(b[0] != 0xf4 && b[1] == 0xf4);
 }
 
-/* Handle one exit; 0 to continue, or a negative errno with vm->err set. */
-static int handle_exit(struct vcpu *v)
+/*
+ * An RDMSR/WRMSR that KVM handed to user space. KVM completes the instruction
+ * at the next KVM_RUN from kvm_run.msr (api.rst 5, KVM_EXIT_X86_RDMSR): the
+ * value read, or error = 1 for #GP(0). MSRs of tortuga's platform (the local
+ * APIC's) are answered by its exit handlers as on the emu backend; any other
+ * MSR reaches user space only because KVM refuses it (#GP,
+ * KVM_MSR_EXIT_REASON_INVAL): KVM's verdict stands, and the handler's answer
+ * and side effects are undone.
+ */
+static int handle_msr(struct vcpu *v, struct vm_exit *e)
+{
+	struct kvm_run *run = kvm_vcpu_of(v)->run;
+	bool platform = kvm_msr_is_platform(e->msr.index);
+	uint64_t apic_base = v->s.apic_base;
+	int err = 0;
+	if (!platform) {
+		struct x86_state saved = v->s;
+		err = vcpu_handle_exit(v, e);
+		v->s = saved;
+		run->msr.error = 1;
+	} else {
+		/* IA32_TSC_DEADLINE compares with the guest's TSC, which KVM
+		 * offsets (and the guest may have written). */
+		err = kvm_tsc_offset_pull(v);
+		if (!err)
+			err = vcpu_handle_exit(v, e);
+		run->msr.error = 0;
+		run->msr.data = e->msr.value;
+	}
+	if (v->inject.valid && ((uint32_t)v->inject.type << 8) == INTR_TYPE_HW_EXCEPTION) {
+		run->msr.error = 1; /* the handler's #GP */
+		v->inject.valid = false;
+	}
+	if (!err && v->s.apic_base != apic_base)
+		err = kvm_state_push_apic_base(v);
+	return err;
+}
+
+/* Handle one exit (v->s is the state at the exit, at_exit its registers);
+ * 0 to continue, or a negative errno with vm->err set. */
+static int handle_exit(struct vcpu *v, const struct kvm_regs *at_exit)
 {
 	struct vm *vm = v->vm;
 	struct kvm_vm_data *kv = kvm_vm_of(vm);
 	struct kvm_vcpu_data *kc = kvm_vcpu_of(v);
 	struct kvm_run *run = kc->run;
-	struct kvm_regs at_exit;
-	int err = pull_exit_state(v, &at_exit);
-	if (err)
-		return err;
+	int err;
 	bool smm = (run->flags & KVM_RUN_X86_SMM) != 0;
 	if (smm)
 		kc->smm_exits++;
@@ -174,15 +216,28 @@ static int handle_exit(struct vcpu *v)
 		return vm_error(vm, -EIO, "%s", msg);
 
 	/* The record carries the exiting instruction's RIP. HLT: the handler
-	 * retires it, so step back over it if KVM already did. I/O and MMIO: KVM
-	 * finishes the instruction itself; RIP goes back to what KVM has. */
+	 * retires it, so step back over it if KVM already did. I/O, MMIO and
+	 * MSRs: KVM finishes the instruction itself at the next KVM_RUN; the
+	 * registers go back to what KVM has. */
 	if (run->exit_reason == KVM_EXIT_HLT && hlt_retired(v, as))
 		v->s.rip -= e.insn_len;
 	v->s.rip = run->exit_reason == KVM_EXIT_IO ? insn_rip : v->s.rip;
-	kc->io_pending = run->exit_reason == KVM_EXIT_IO || run->exit_reason == KVM_EXIT_MMIO;
-	err = vcpu_handle_exit(v, &e);
+	bool msr = run->exit_reason == KVM_EXIT_X86_RDMSR || run->exit_reason == KVM_EXIT_X86_WRMSR;
+	kc->io_pending = run->exit_reason == KVM_EXIT_IO || run->exit_reason == KVM_EXIT_MMIO || msr;
+	/* The local APIC page is a device of the vCPU, not a region of the
+	 * address space: as on emu, its accesses are EPT misconfigurations
+	 * (SDM Vol. 3C 29.3.3.1), and its timer may compare with the TSC. */
+	bool lapic = e.reason == TORTUGA_EXIT_EPT_VIOLATION && lapic_mmio_claims(v->lapic, e.mmio.gpa);
+	if (lapic) {
+		e.reason = TORTUGA_EXIT_EPT_MISCONFIG;
+		e.qual = 0;
+		err = kvm_tsc_offset_pull(v);
+		if (err)
+			return err;
+	}
+	err = msr ? handle_msr(v, &e) : vcpu_handle_exit(v, &e);
 	if (kc->io_pending)
-		v->s.rip = at_exit.rip;
+		kvm_regs_to_x86(&v->s, at_exit);
 	if (run->exit_reason == KVM_EXIT_MMIO && !e.mmio.write)
 		memcpy(run->mmio.data, &mmio_val, e.mmio.size);
 	if (run->exit_reason == KVM_EXIT_FAIL_ENTRY)
@@ -193,20 +248,19 @@ static int handle_exit(struct vcpu *v)
 	 * RIP and RAX of an I/O or MMIO instruction) hands them back. */
 	struct kvm_regs now;
 	kvm_regs_from_x86(&now, &v->s);
-	if (memcmp(&now, &at_exit, sizeof(now)))
+	if (memcmp(&now, at_exit, sizeof(now)))
 		return kvm_state_push(v, KVM_PART_REGS);
 	return 0;
 }
 
-static void set_in_run(struct kvm_vcpu_data *kc, int on)
-{
-	__atomic_store_n(&kc->in_run, on, __ATOMIC_SEQ_CST);
-}
-
+/*
+ * Run the vCPU until it stops, halts, or an INIT or the VM's stop needs its
+ * thread. Called with the VM lock held (core/vm_threads.c); the lock is let
+ * go only around KVM_RUN.
+ */
 int kvm_vcpu_run(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
-	struct kvm_vm_data *kv = kvm_vm_of(vm);
 	struct kvm_vcpu_data *kc = kvm_vcpu_of(v);
 	struct kvm_run *run = kc->run;
 	int err = 0;
@@ -214,49 +268,52 @@ int kvm_vcpu_run(struct vcpu *v)
 	if (v->insn_limit)
 		return vm_error(vm, -ENOTSUP, "an instruction limit needs the emu backend: KVM does not count guest "
 				"instructions");
-	/* A kick from an earlier run is spent; a stop requested since is seen
-	 * by the loop condition below (the kick sets the flag first). */
-	__atomic_store_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
-	kc->thread = pthread_self();
-	while (!vm_should_stop(vm) && v->s.activity == ACT_ACTIVE) {
-		if (v->inject.valid && (err = kvm_state_push(v, KVM_PART_EVENTS)))
-			break;
-		/* Interrupt-window exiting, as core/intr.c asked for it. */
-		run->request_interrupt_window = (v->ctls->proc & VMX_PROC_INTR_WINDOW_EXITING) != 0;
-		set_in_run(kc, 1);
-		int r = ioctl(kc->fd, KVM_RUN, 0);
-		set_in_run(kc, 0);
-		v->cycles = __rdtsc() - kv->tsc0;
-		kc->io_pending = false; /* KVM_RUN completes a pending I/O first */
-		if (r < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			err = vm_error(vm, -errno, "kvm: KVM_RUN failed on vCPU %u: %s", v->id, strerror(errno));
-			break;
+	while (!err && !vm_should_stop(vm) && v->s.activity == ACT_ACTIVE && !v->init_pending) {
+		/* A timer due now: the host timer would have interrupted the
+		 * guest (an EXTERNAL_INTERRUPT exit, core/timer.c). */
+		if (v->poll_at <= vcpu_now(v)) {
+			vcpu_poll(v);
+			continue;
 		}
-		err = handle_exit(v);
+		err = kvm_events_before_entry(v);
 		if (err)
 			break;
+		kvm_timer_arm(v, v->poll_at);
+		vcpu_release(v);
+		int r = ioctl(kc->fd, KVM_RUN, 0);
+		int e = errno;
+		vcpu_acquire(v);
+		v->cycles = kvm_clock(vm);
+		kc->io_pending = false; /* KVM_RUN completes a pending I/O first */
+		if (r < 0 && e != EINTR && e != EAGAIN) {
+			err = vm_error(vm, -e, "kvm: KVM_RUN failed on vCPU %u: %s", v->id, strerror(e));
+			break;
+		}
+		struct kvm_regs at_exit;
+		err = pull_exit_state(v, &at_exit);
+		if (err)
+			break;
+		kvm_events_after_exit(v);
+		if (r < 0) {
+			/* A kick: an event another vCPU made pending for this one
+			 * (look at what to inject), a stop, or the host timer (the
+			 * loop's top fires it). */
+			kvm_kick_drain(v);
+			vcpu_inject_pending(v);
+			vcpu_update_poll(v);
+			continue;
+		}
+		kvm_guest_progressed(v);
+		err = handle_exit(v, &at_exit);
 	}
 	/* Let KVM finish the last I/O instruction (store IN data, advance RIP)
 	 * without running further: api.rst 5, "immediate_exit". */
 	if (kc->io_pending && !err) {
-		__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		run->immediate_exit = 1;
 		if (ioctl(kc->fd, KVM_RUN, 0) == 0 || errno == EINTR)
 			kc->io_pending = false;
+		run->immediate_exit = 0;
+		kvm_kick_drain(v);
 	}
 	return err;
-}
-
-void kvm_vcpu_kick(struct vcpu *v)
-{
-	struct kvm_vcpu_data *kc = kvm_vcpu_of(v);
-	if (!kc || !kc->run)
-		return;
-	/* Async-signal-safe. Dekker-style with kvm_vcpu_run(): either the vCPU
-	 * thread sees immediate_exit when KVM_RUN starts, or we see in_run and
-	 * interrupt the ioctl with a signal. */
-	__atomic_store_n(&kc->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&kc->in_run, __ATOMIC_SEQ_CST) && !pthread_equal(pthread_self(), kc->thread))
-		pthread_kill(kc->thread, KVM_KICK_SIGNAL);
 }

@@ -364,6 +364,9 @@ static int pull_fpu(struct vcpu *v)
 	return err;
 }
 
+/* The interruptibility and NMI-blocking state of v->s (SDM Vol. 3C Table
+ * 24-3), for a state tortuga sets as a whole (reset, INIT, SIPI, boot).
+ * Pending events go through kvm_events_before_entry(). */
 static int push_events(struct vcpu *v)
 {
 	struct kvm_vcpu_data *kc = kvm_vcpu_of(v);
@@ -374,31 +377,22 @@ static int push_events(struct vcpu *v)
 	ev.interrupt.shadow = kvm_shadow_from_intr(v->s.interruptibility);
 	ev.nmi.masked = (v->s.interruptibility & INTR_BLOCK_NMI) != 0;
 	ev.flags = KVM_VCPUEVENT_VALID_SHADOW;
-	/* The event an exit handler or core/intr.c queued is delivered by KVM
-	 * at the next entry (SDM Vol. 3C 27.6): an external interrupt, an NMI
-	 * or an exception, by its interruption type. */
-	if (v->inject.valid) {
-		switch ((uint32_t)v->inject.type << 8) {
-		case INTR_TYPE_EXT_INTR:
-			ev.interrupt.injected = 1;
-			ev.interrupt.nr = v->inject.vector;
-			ev.interrupt.soft = 0;
-			break;
-		case INTR_TYPE_NMI:
-			ev.nmi.injected = 1;
-			break;
-		default:
-			ev.exception.injected = 1;
-			ev.exception.nr = v->inject.vector;
-			ev.exception.has_error_code = v->inject.has_error;
-			ev.exception.error_code = v->inject.error;
-		}
-		v->inject.valid = false;
-	}
 	err = vcpu_ioctl(v, KVM_SET_VCPU_EVENTS, &ev, "KVM_SET_VCPU_EVENTS");
 	if (!err)
 		kc->events = ev;
 	return err;
+}
+
+int kvm_state_push_apic_base(struct vcpu *v)
+{
+	struct msr_buf b = { .hdr.nmsrs = 1 };
+	b.e[0].index = MSR_IA32_APIC_BASE;
+	b.e[0].data = v->s.apic_base;
+	int r = ioctl(kvm_vcpu_of(v)->fd, KVM_SET_MSRS, &b);
+	if (r != 1)
+		return vm_error(v->vm, r < 0 ? -errno : -EINVAL, "kvm: KVM refuses IA32_APIC_BASE = 0x%llx on vCPU %u",
+				(unsigned long long)v->s.apic_base, v->id);
+	return 0;
 }
 
 int kvm_state_push(struct vcpu *v, unsigned parts)
@@ -413,7 +407,8 @@ int kvm_state_push(struct vcpu *v, unsigned parts)
 		err = vcpu_ioctl(v, KVM_SET_SREGS, &sr, "KVM_SET_SREGS");
 		/* Without an in-kernel local APIC, KVM_RUN loads CR8 from
 		 * kvm_run.cr8 on every entry (api.rst 5, "cr8"): keep it equal,
-		 * or the next entry would undo the CR8 just set. */
+		 * or the next entry would undo the CR8 just set
+		 * (kvm_events_before_entry() keeps it equal to the TPR). */
 		if (!err)
 			kvm_vcpu_of(v)->run->cr8 = s->cr8;
 	}

@@ -3,8 +3,11 @@
  * (api.rst 4.2 KVM_CREATE_VM, 4.7 KVM_CREATE_VCPU, 4.8 KVM_GET_VCPU_MMAP_SIZE,
  * 4.45 KVM_GET_SUPPORTED_CPUID, 4.3 KVM_GET_MSR_INDEX_LIST).
  *
- * No in-kernel interrupt controller is created: tortuga's platform has none
- * yet, and without one KVM hands HLT to user space (KVM_EXIT_HLT).
+ * No in-kernel interrupt controller is created: the platform's local APICs,
+ * I/O APIC, 8259s and PIT are tortuga's own, in user space, the same on both
+ * backends (core/devices/), so a guest's interrupts behave and trace alike
+ * on emu and kvm. Without an irqchip KVM hands HLT to user space
+ * (KVM_EXIT_HLT) and takes interrupts through KVM_INTERRUPT (kvm_events.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +18,7 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
+#include "core/devices/lapic.h"
 #include "kvm.h"
 
 /*
@@ -91,12 +95,45 @@ static int set_private_pages(struct vm *vm, struct kvm_vm_data *kv)
 	return 0;
 }
 
+/*
+ * The MSRs of tortuga's local APIC reach user space (api.rst
+ * KVM_CAP_X86_USER_SPACE_MSR, KVM_X86_SET_MSR_FILTER): KVM without a local
+ * APIC of its own refuses the x2APIC MSRs 0x800-0x8ff (#GP), and MSR
+ * filters cannot name them, so refused accesses go to user space
+ * (KVM_MSR_EXIT_REASON_INVAL); IA32_APIC_BASE and IA32_TSC_DEADLINE, which
+ * KVM would answer itself, are denied by the filter
+ * (KVM_MSR_EXIT_REASON_FILTER). Without both capabilities the guest does not
+ * see x2APIC and the TSC-deadline timer (kvm_cpuid.c).
+ */
+static int platform_msrs_init(struct vm *vm, struct kvm_vm_data *kv)
+{
+	if (!kv->caps.val[KCAP_X86_USER_SPACE_MSR] || !kv->caps.val[KCAP_X86_MSR_FILTER])
+		return 0;
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR,
+				      .args = { KVM_MSR_EXIT_REASON_INVAL | KVM_MSR_EXIT_REASON_FILTER } };
+	if (ioctl(kv->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+		return vm_error(vm, -errno, "kvm: KVM_ENABLE_CAP(KVM_CAP_X86_USER_SPACE_MSR) failed: %s", strerror(errno));
+	/* One MSR per range, its bit clear: denied, for reads and writes. */
+	static const uint32_t denied[] = { MSR_IA32_APIC_BASE, MSR_TSC_DEADLINE };
+	static uint8_t deny_bitmap[1];
+	struct kvm_msr_filter f = { .flags = KVM_MSR_FILTER_DEFAULT_ALLOW };
+	for (unsigned i = 0; i < sizeof(denied) / sizeof(denied[0]); i++)
+		f.ranges[i] = (struct kvm_msr_filter_range){ .flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
+							     .nmsrs = 1, .base = denied[i], .bitmap = deny_bitmap };
+	if (ioctl(kv->vm_fd, KVM_X86_SET_MSR_FILTER, &f) < 0)
+		return vm_error(vm, -errno, "kvm: KVM_X86_SET_MSR_FILTER failed: %s", strerror(errno));
+	kv->platform_msrs = true;
+	return 0;
+}
+
 static void kick_handler(int sig)
 {
 	(void)sig;
 }
 
-/* Install the kick signal's handler unless the application has its own. */
+/* Install a handler for the kick signal unless the application has its
+ * own: vCPU threads block it outside KVM_RUN (kvm_time.c), but a kick that
+ * arrives after a thread let go of it must not end the process. */
 static void install_kick_handler(void)
 {
 	struct sigaction old;
@@ -138,6 +175,9 @@ static int kvm_vm_init(struct vm *vm)
 		err = set_private_pages(vm, kv);
 	if (!err)
 		err = kvm_mem_sync(vm, 0, &vm->as);
+	if (err)
+		return err;
+	err = platform_msrs_init(vm, kv);
 	if (err)
 		return err;
 	if (vm->cfg.flags & TORTUGA_CFG_NESTED) {
@@ -196,13 +236,23 @@ static int kvm_vcpu_init(struct vcpu *v)
 	kc->run = run;
 	uint64_t sync = (uint64_t)kv->caps.val[KCAP_SYNC_REGS] & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
 	kc->run->kvm_valid_regs = sync;
-	int err = kvm_cpuid_setup(v);
+	int err = 0;
+	if (v->id == 0) {
+		/* Before CPUID, which reports the rate (leaf 15H). */
+		err = kvm_tsc_rate_init(v);
+		struct kvm_device_attr a = { .group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET };
+		kv->tsc_offset_attr = kv->caps.val[KCAP_VCPU_ATTRIBUTES] && ioctl(kc->fd, KVM_HAS_DEVICE_ATTR, &a) == 0;
+	}
+	if (!err)
+		err = kvm_cpuid_setup(v);
 	if (!err)
 		err = kvm_nested_vcpu_setup(v);
 	if (!err)
 		err = kvm_state_init_msrs(v);
 	if (!err)
 		err = kvm_state_push(v, KVM_PART_ALL);
+	if (!err)
+		err = kvm_tsc_offset_pull(v);
 	return err;
 }
 
@@ -264,4 +314,9 @@ const struct backend_ops kvm_backend_ops = {
 	.flush_page = kvm_flush_page,
 	.sync_state = kvm_sync_state,
 	.kick = kvm_vcpu_kick,
+	.threaded = true,
+	.clock = kvm_clock,
+	.ticks_to_ns = kvm_ticks_to_ns,
+	.thread_init = kvm_thread_init,
+	.thread_fini = kvm_thread_fini,
 };

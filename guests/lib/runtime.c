@@ -14,6 +14,7 @@ int guest_start(const struct tortuga_bootinfo *bi)
 
 void guest_exit(uint32_t code)
 {
+	serial_flush();
 	outl(GUEST_DEBUG_EXIT_PORT, code);
 	for (;;)
 		hlt();

@@ -72,23 +72,25 @@ static void poke_bsp(struct trap_frame *f)
 	ipi(0, ICR_FIXED | 0x54);
 }
 
-/* 0x56 on an AP: set its TPR from ap_tpr[]. */
+/* 0x56 on an AP: set its TPR from ap_tpr[]. The BSP waits for the count,
+ * so the count comes last (the CPUs run concurrently on KVM). */
 static void set_tpr(struct trap_frame *f)
 {
-	count(f);
 	unsigned id = my_id();
 	if (x2apic_on())
 		pc_wrmsr(MSR_X2APIC(APIC_TPR), ap_tpr[id]);
 	else
 		apic_write(APIC_TPR, ap_tpr[id]);
+	count(f);
 }
 
-/* 0x58 on an AP: switch to x2APIC mode. */
+/* 0x58 on an AP: switch to x2APIC mode (then count, as above; EOI goes
+ * through the x2APIC MSR). */
 static void go_x2apic(struct trap_frame *f)
 {
-	count(f);
 	pc_wrmsr(MSR_APIC_BASE, pc_rdmsr(MSR_APIC_BASE) | (1u << 10));
 	x2[my_id()] = 1;
+	count(f);
 }
 
 /* 0x5a on an AP: stop taking interrupts for good. */
@@ -260,7 +262,7 @@ static void test_x2apic(void)
 	uint32_t r[4];
 	pc_cpuid(1, 0, r);
 	if (!(r[2] & (1u << 21))) {
-		pc_check(1, "no x2APIC: skipped");
+		pc_skip(3, "no x2APIC in CPUID"); /* the results below */
 		return;
 	}
 	for (unsigned i = 1; i < ncpus; i++) {

@@ -4,12 +4,16 @@
 # emulates AMD SVM with nested paging, load kvm_amd there, and run the inner
 # script against the /dev/kvm that appears. Results come back as TAP.
 #
-#   kvm_qemu.sh --build BUILD_DIR --inner SCRIPT [--data FILE]... [--bench] [--keep]
+#   kvm_qemu.sh --build BUILD_DIR --inner SCRIPT [--data FILE]... [--emu-side] [--bench] [--keep]
 #
 #   --build   meson build directory (tortuga, libtortuga, guests, test_kvm_vm)
 #   --inner   the POSIX sh script to run inside (tests/kvm/kvm_tests.sh, or
 #             bench/kvm_bench.sh with --bench)
 #   --data    a file the inner script reads, put next to it
+#   --emu-side  run the inner script (kvm_tests.sh) on the host first with
+#             KVM_EMU_ONLY, and give its results to the run inside as
+#             KVM_EMU_CACHE: the emu half of every comparison is computed at
+#             native speed
 #   --bench   the inner script is a benchmark: its output is shown as TAP
 #             comments and its status decides pass/fail
 #
@@ -34,12 +38,14 @@ INNER=
 DATA_FILES=()
 BENCH=0
 KEEP=0
+EMU_SIDE=0
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--build) BUILD=$2; shift 2 ;;
 	--inner) INNER=$2; shift 2 ;;
 	--data) DATA_FILES+=("$2"); shift 2 ;;
 	--bench) BENCH=1; shift ;;
+	--emu-side) EMU_SIDE=1; shift ;;
 	--keep) KEEP=1; shift ;;
 	*) echo "Bail out! kvm_qemu.sh: unknown argument $1"; exit 2 ;;
 	esac
@@ -136,7 +142,7 @@ BUSYBOX=$(command -v busybox || true)
 [[ -n $BUSYBOX ]] || bail "busybox is not installed (Debian package busybox-static)"
 ROOT=$CACHE/root
 rm -rf "$ROOT"
-mkdir -p "$ROOT"/{bin,dev,proc,sys,tmp,modules,tortuga/lib,tortuga/guests}
+mkdir -p "$ROOT"/{bin,dev,proc,sys,tmp,modules,tortuga/lib,tortuga/guests/pc}
 
 # copy_with_libs FILE DEST: FILE to DEST, and the shared libraries it needs
 # (system ones at their own path, the build's own in /tortuga/lib).
@@ -158,10 +164,24 @@ copy_with_libs "$BUILD/cli/tortuga" "$ROOT/tortuga/tortuga"
 copy_with_libs "$BUILD/tests/kvm/test_kvm_vm" "$ROOT/tortuga/test_kvm_vm"
 [[ -x $BUILD/tests/kvm/cpu_probe ]] && copy_with_libs "$BUILD/tests/kvm/cpu_probe" "$ROOT/tortuga/cpu_probe"
 cp "$BUILD"/guests/*.elf "$ROOT/tortuga/guests/"
+# The Multiboot PC-platform guests (guests/pc/), the 64-bit ones in both
+# forms tortuga boots (NAME.elf: ELF32 carrying 64-bit code; NAME-elf64.elf).
+cp "$BUILD"/guests/pc/*.elf "$ROOT/tortuga/guests/pc/"
 cp "$INNER" "$ROOT/tortuga/inner.sh"
 for f in "${DATA_FILES[@]}"; do
 	cp "$f" "$ROOT/tortuga/" || bail "cannot copy $f"
 done
+# The emu half of the comparisons, run here on the host (the emu backend is
+# deterministic; inside QEMU TCG it would run about 30 times slower).
+EMU_CACHE=
+if [[ $EMU_SIDE -eq 1 ]]; then
+	mkdir -p "$ROOT/tortuga/emu"
+	TORTUGA_CLI=$BUILD/cli/tortuga TORTUGA_GUESTS=$BUILD/guests TORTUGA_TEST_KVM_VM=$BUILD/tests/kvm/test_kvm_vm \
+		KVM_EMU_ONLY=$ROOT/tortuga/emu KVM_TEST_DATA=$(dirname "${DATA_FILES[0]:-$INNER}") \
+		sh "$INNER" >"$CACHE/emu-side.log" 2>&1 || bail "the emu side failed on the host: $(tail -1 "$CACHE/emu-side.log")"
+	EMU_CACHE="KVM_EMU_CACHE=/tortuga/emu"
+	note "emu side of the comparisons: $(ls "$ROOT/tortuga/emu" | grep -c '\.rc$') runs on the host, $(elapsed) s"
+fi
 for m in "${MODULES[@]}"; do
 	cp "$KDIR/x/lib/modules/$KVER/kernel/$m" "$ROOT/modules/"
 done
@@ -186,7 +206,7 @@ stty -F \$out raw -echo 2>/dev/null
 	echo "# kvm-qemu: guest kernel \$(uname -r), \$(grep -c ^processor /proc/cpuinfo) vCPU(s), /dev/kvm \$(test -c /dev/kvm && echo present || echo missing), kvm_amd nested=\$(cat /sys/module/kvm_amd/parameters/nested 2>/dev/null || echo -)"
 	TORTUGA_CLI=/tortuga/tortuga TORTUGA_GUESTS=/tortuga/guests TORTUGA_TEST_KVM_VM=/tortuga/test_kvm_vm \\
 		TORTUGA_CPU_PROBE=/tortuga/cpu_probe \\
-		KVM_STRICT=1 KVM_EXPECT_NESTED=svm KVM_ENV=qemu-tcg-svm sh /tortuga/inner.sh
+		KVM_STRICT=1 KVM_EXPECT_NESTED=svm KVM_ENV=qemu-tcg-svm $EMU_CACHE sh /tortuga/inner.sh
 	echo "# kvm-qemu: inner status \$?"
 	echo "KVM-QEMU-DONE"
 } >\$out 2>&1

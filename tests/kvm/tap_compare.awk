@@ -21,7 +21,7 @@
 # Prints one "# " line per finding; exits 0 when the runs agree.
 
 function note(s) { print "# " s }
-function bad(s) { note(s); failed = 1 }
+function bad(s) { note("FAIL: " s); failed = 1 }
 
 # Parse a TAP stream (guests/lib/tap.c) into res_ok[pfx, n], res_todo[pfx, n]
 # and res_name[pfx, n]; sets cnt[pfx], plan[pfx] (-1: none), order[pfx] (1:

@@ -20,6 +20,7 @@ int pc_start(uint32_t magic, uint32_t info)
 
 void guest_exit(uint32_t code)
 {
+	serial_flush();
 	outl(GUEST_DEBUG_EXIT_PORT, code);
 	for (;;)
 		__asm__ volatile("cli; hlt");
@@ -45,6 +46,12 @@ void pc_check(int ok, const char *fmt, ...)
 	printf("\n");
 }
 
+void pc_skip(int n, const char *why)
+{
+	for (int i = 0; i < n; i++)
+		printf("ok %d - %s # SKIP\n", ++checks, why);
+}
+
 void pc_check_eq(uint64_t got, uint64_t want, const char *what)
 {
 	pc_check(got == want, "%s", what);
@@ -60,7 +67,20 @@ int pc_failures(void)
 int pc_done(void)
 {
 	printf("# %d checks, %d failed\n", checks, failures);
+	printf("1..%d\n", checks);
 	return failures;
+}
+
+uint64_t pc_tsc_hz(void)
+{
+	uint32_t r[4];
+	pc_cpuid(0, 0, r);
+	if (r[0] < 0x15)
+		return 0;
+	pc_cpuid(0x15, 0, r);
+	if (!r[0] || !r[1] || !r[2])
+		return 0;
+	return (uint64_t)r[2] * r[1] / r[0];
 }
 
 #ifndef __x86_64__

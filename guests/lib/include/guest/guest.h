@@ -25,6 +25,9 @@ __attribute__((noreturn)) void guest_exit(uint32_t code);
 
 void serial_init(void);
 void serial_putc(char c);
+/* Send what serial_putc() queued (guests built with SERIAL_FIFO_BURST
+ * queue up to a line; the others send each character at once). */
+void serial_flush(void);
 void serial_write(const char *s, size_t n);
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int vprintf(const char *fmt, va_list ap);

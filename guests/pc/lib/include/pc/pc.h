@@ -29,12 +29,20 @@ const char *pc_cmdline_get(const struct mb_info *mbi, const char *key);
 
 /* ---- checks (TAP-like lines: "ok N - what" / "not ok N - what") ---- */
 void pc_check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* n results that cannot run here (a feature CPUID does not report), as
+ * TAP "# SKIP" lines: the numbering stays the same on every CPU, so that
+ * the runs on two backends compare result by result. */
+void pc_skip(int n, const char *why);
 /* Check a == b; prints both on failure. */
 void pc_check_eq(uint64_t got, uint64_t want, const char *what);
 /* Failed checks so far. */
 int pc_failures(void);
-/* Print the summary line and return the number of failures. */
+/* Print the summary line and the TAP plan ("1..N"), and return the number
+ * of failures. */
 int pc_done(void);
+/* The TSC rate CPUID leaf 15H reports (SDM Vol. 2A CPUID: ECX * EBX / EAX),
+ * or 0 when the CPU does not enumerate it. */
+uint64_t pc_tsc_hz(void);
 
 /* ---- registers ---- */
 #define PC_CR(n)                                                                    \

@@ -67,8 +67,8 @@ static inline unsigned trap_count(void)
 
 /*
  * Check that exactly one exception was captured since `before` and that it
- * had this vector, error code (err < 0: not checked), faulting IP, and RF
- * in the pushed flags (rf < 0: not checked). One TAP line.
+ * had this vector, error code (err < 0: not checked) and faulting IP: one TAP
+ * line; then RF in the pushed flags (rf < 0: not checked) in a second one.
  */
 void expect_trap(const char *what, unsigned before, unsigned vector, long err, ulong ip, int rf);
 /* The same for a saved record (see trap_snapshot()). */
