@@ -84,6 +84,16 @@ bool vcpu_wake(struct vcpu *v)
 		/* A pending SIPI came after the INIT (apic_deliver() voids
 		 * earlier ones). */
 		v->init_pending = false;
+		/* The event the vCPU was about to deliver is abandoned: INIT
+		 * is taken at the instruction boundary before NMIs and
+		 * interrupts (SDM Vol. 3A 6.9, Table 6-2), an exception belongs to the
+		 * instruction stream the INIT ends, and an acknowledged
+		 * interrupt left an ISR bit the INIT clears (11.4.7.3). An NMI
+		 * goes back to pending, as one not yet taken (nmi_pending is
+		 * not touched by INIT here). */
+		if (v->inject.valid && ((uint32_t)v->inject.type << 8) == INTR_TYPE_NMI)
+			v->nmi_pending = true;
+		v->inject.valid = false;
 		boot_init_vcpu(v);
 		lapic_init_signal(v->lapic);
 	}

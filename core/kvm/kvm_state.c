@@ -366,7 +366,15 @@ static int pull_fpu(struct vcpu *v)
 
 /* The interruptibility and NMI-blocking state of v->s (SDM Vol. 3C Table
  * 24-3), for a state tortuga sets as a whole (reset, INIT, SIPI, boot).
- * Pending events go through kvm_events_before_entry(). */
+ * Pending events go through kvm_events_before_entry().
+ *
+ * An interrupt or exception KVM still holds for injection (handed over by
+ * KVM_INTERRUPT or an exception queued before a kick ended KVM_RUN) is
+ * dropped, as core/intr.c drops v->inject on INIT: INIT comes before
+ * them at the instruction boundary (SDM Vol. 3A 6.9, Table 6-2) and
+ * clears the ISR bit of the acknowledged interrupt (11.4.7.3). Left in
+ * KVM, it would be delivered after the SIPI, through the real-mode IVT.
+ * A held NMI stays, as v->nmi_pending does. */
 static int push_events(struct vcpu *v)
 {
 	struct kvm_vcpu_data *kc = kvm_vcpu_of(v);
@@ -374,6 +382,13 @@ static int push_events(struct vcpu *v)
 	int err = vcpu_ioctl(v, KVM_GET_VCPU_EVENTS, &ev, "KVM_GET_VCPU_EVENTS");
 	if (err)
 		return err;
+	ev.interrupt.injected = 0;
+	ev.interrupt.nr = 0;
+	ev.exception.injected = 0;
+	ev.exception.pending = 0;
+	ev.exception.has_error_code = 0;
+	ev.exception.nr = 0;
+	ev.exception.error_code = 0;
 	ev.interrupt.shadow = kvm_shadow_from_intr(v->s.interruptibility);
 	ev.nmi.masked = (v->s.interruptibility & INTR_BLOCK_NMI) != 0;
 	ev.flags = KVM_VCPUEVENT_VALID_SHADOW;

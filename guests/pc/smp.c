@@ -156,9 +156,13 @@ static void bring_up(void)
 	apic_ipi(0, ICR_OTHERS | ICR_SIPI | (AP_TRAMPOLINE >> 12));
 	wait_ge(&ap_started, ncpus - 1);
 	pc_check_eq(ap_started, ncpus - 1, "every AP ran the trampoline once (two SIPIs, one start)");
+	/* An AP counts itself in ap_started before ap_main() checks in: on
+	 * KVM the APs run concurrently with the BSP, so wait for each. */
 	unsigned in = 0;
-	for (unsigned i = 1; i < ncpus; i++)
+	for (unsigned i = 1; i < ncpus; i++) {
+		wait_ge(&checked_in[i], 1);
 		in += checked_in[i] == 1;
+	}
 	pc_check_eq(in, ncpus - 1, "APIC IDs 1..N-1 checked in from 64-bit mode");
 }
 

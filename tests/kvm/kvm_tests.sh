@@ -160,7 +160,7 @@ if [ "$(rc probe)" != 1 ]; then
 	for c in "differential: every guest" "differential: selftest-exceptions" "differential: selftest-insn" \
 		"differential: selftest-paging" "differential: the PC-platform guests" "trace schema: hello" \
 		"trace schema: HLT" "trace schema: MMIO" "eBPF records KVM's in-kernel exits" "stats" "triple fault" \
-		"internal error" "entry failure" "state through KVM" "SMM" "stop from another thread" "MOV to CR8" \
+		"internal error" "entry failure" "state through KVM" "SMM" "stop from another thread" "MOV to CR8" "INIT drops" \
 		"stop by a signal" "--nested"; do
 		skip "kvm: $c" "kvm backend unavailable: ${why:-status $(rc probe)}"
 	done
@@ -448,6 +448,7 @@ vmcase "entry failure (KVM_EXIT_FAIL_ENTRY): exit record, message, state dump" e
 vmcase "state through KVM and back (regs, sregs, MSRs, FPU, debug, events)" state
 vmcase "SMM: SMRAM in address space 1, KVM_SMI, handler, RSM" smm "${KVM_STRICT:-0}"
 vmcase "stop from another thread ends KVM_RUN" kick
+vmcase "INIT drops the interrupt and exception KVM holds for injection" init
 vmcase "MOV to CR8 lowering the TPR (KVM_EXIT_SET_TPR): TPR below threshold, CR8 reads back" tpr "${KVM_STRICT:-0}"
 
 # Ctrl-C: SIGINT reaches KVM_RUN, tortuga stops with status 12.

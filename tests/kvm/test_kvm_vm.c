@@ -19,6 +19,8 @@
  *   kick        a stop requested from another thread ends KVM_RUN
  *   tpr         a MOV to CR8 that lowers the TPR: KVM_EXIT_SET_TPR, recorded
  *               as "TPR below threshold" after the MOV; CR8 reads back
+ *   init        an INIT drops the interrupt and the exception KVM still
+ *               holds for injection
  *   permission  a KVM device the user may not open: a clear message (needs
  *               no KVM; as root, checked in a child that drops to nobody)
  */
@@ -28,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,6 +38,7 @@
 #include <tortuga/tortuga.h>
 #include <tortuga/trace.h>
 
+#include "core/boot.h"
 #include "core/kvm/kvm.h"
 #include "core/kvm/kvm_smm.h"
 
@@ -341,6 +345,45 @@ static int case_tpr(void)
 	return check_failures ? 1 : 0;
 }
 
+/*
+ * INIT abandons the event being delivered (SDM Vol. 3A 6.9, Table 6-2: INIT
+ * before NMIs and interrupts; 11.4.7.3: the ISR of the acknowledged
+ * interrupt is cleared). An interrupt handed to KVM by KVM_INTERRUPT, or an
+ * exception KVM holds, must not survive it: after the SIPI KVM would
+ * deliver it through the real-mode IVT.
+ */
+static int case_init(void)
+{
+	tortuga_vm *vm = new_vm("hello", "");
+	if (!vm)
+		return check_failures ? 1 : SKIP;
+	struct vcpu *v = vcpu0(vm);
+	int fd = kvm_vcpu_of(v)->fd;
+	struct kvm_interrupt irq = { .irq = 0x56 };
+	CHECK_EQ(ioctl(fd, KVM_INTERRUPT, &irq), 0);
+	struct kvm_vcpu_events ev;
+	CHECK_EQ(ioctl(fd, KVM_GET_VCPU_EVENTS, &ev), 0);
+	CHECK(ev.interrupt.injected && ev.interrupt.nr == 0x56);
+	boot_init_vcpu(v);
+	CHECK_EQ(ioctl(fd, KVM_GET_VCPU_EVENTS, &ev), 0);
+	CHECK(!ev.interrupt.injected);
+	/* An exception (#GP(0)) KVM was about to deliver. */
+	ev.exception.injected = 1;
+	ev.exception.nr = 13;
+	ev.exception.has_error_code = 1;
+	ev.exception.error_code = 0;
+	ev.flags = 0;
+	CHECK_EQ(ioctl(fd, KVM_SET_VCPU_EVENTS, &ev), 0);
+	CHECK_EQ(ioctl(fd, KVM_GET_VCPU_EVENTS, &ev), 0);
+	CHECK(ev.exception.injected && ev.exception.nr == 13);
+	boot_init_vcpu(v);
+	CHECK_EQ(ioctl(fd, KVM_GET_VCPU_EVENTS, &ev), 0);
+	CHECK(!ev.exception.injected && !ev.exception.pending);
+	CHECK_EQ(((struct vm *)vm)->stop_reason, TORTUGA_STOP_NONE);
+	tortuga_vm_destroy(vm);
+	return check_failures ? 1 : 0;
+}
+
 static void *run_thread(void *arg)
 {
 	static struct tortuga_result r;
@@ -454,7 +497,7 @@ static int bpf_end(tortuga_bpf *b, int rc)
 int main(int argc, char **argv)
 {
 	if (argc != 3 && !(argc == 5 && !strcmp(argv[3], "--trace-bpf"))) {
-		fprintf(stderr, "usage: test_kvm_vm state|entry-fail|smm|kick|tpr|permission GUESTS_DIR "
+		fprintf(stderr, "usage: test_kvm_vm state|entry-fail|smm|kick|tpr|init|permission GUESTS_DIR "
 				"[--trace-bpf FILE]\n");
 		return 2;
 	}
@@ -480,6 +523,7 @@ int main(int argc, char **argv)
 		{ "smm", case_smm },
 		{ "kick", case_kick },
 		{ "tpr", case_tpr },
+		{ "init", case_init },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (strcmp(argv[1], cases[i].name))

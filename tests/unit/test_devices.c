@@ -16,6 +16,8 @@
 #include "core/devices/pci.h"
 #include "core/devices/pic8259.h"
 #include "core/devices/pit8254.h"
+#include "core/exit.h"
+#include "core/intr.h"
 #include "core/platform.h"
 #include "core/vm.h"
 
@@ -482,4 +484,39 @@ static void apic_destinations(void)
 	vm_destroy(vm);
 }
 
-TEST_MAIN(pit_modes, pit_new_counts, pit_gate, pic_priorities, ioapic_level, pci_bars, apic_destinations)
+/*
+ * INIT abandons the event a vCPU was about to deliver: INIT is taken at the
+ * instruction boundary before NMIs and maskable interrupts (SDM Vol. 3A 6.9,
+ * Table 6-2) and clears the ISR bit of the acknowledged interrupt
+ * (11.4.7.3). After the SIPI the vCPU starts at VV000H (9.4.4.1) with
+ * nothing to inject; an NMI not yet delivered is still pending.
+ */
+static void init_drops_inflight_event(void)
+{
+	struct vm *vm = make_vm(2);
+	struct vcpu *v = vm->vcpus[1];
+	struct apic_msg init = { .dest = 1, .mode = APIC_DM_INIT, .level = true };
+	struct apic_msg sipi = { .dest = 1, .mode = APIC_DM_SIPI, .vector = 0x08 };
+	v->s.activity = ACT_ACTIVE;
+	v->inject = (struct vcpu_event){ .valid = true, .vector = 0x56, .type = INTR_TYPE_EXT_INTR >> 8 };
+	apic_deliver(vm, NULL, &init);
+	CHECK(!vcpu_wake(v));
+	CHECK_EQ(v->s.activity, ACT_WAIT_SIPI);
+	CHECK(!v->inject.valid);
+	CHECK(!v->nmi_pending);
+	apic_deliver(vm, NULL, &sipi);
+	CHECK(vcpu_wake(v));
+	CHECK_EQ(v->s.seg[SEG_CS].base, 0x8000);
+	CHECK_EQ(v->s.rip, 0);
+	CHECK(!v->inject.valid);
+	/* An NMI being delivered goes back to pending. */
+	v->inject = (struct vcpu_event){ .valid = true, .vector = X86_NMI, .type = INTR_TYPE_NMI >> 8 };
+	apic_deliver(vm, NULL, &init);
+	CHECK(!vcpu_wake(v));
+	CHECK(!v->inject.valid);
+	CHECK(v->nmi_pending);
+	vm_destroy(vm);
+}
+
+TEST_MAIN(pit_modes, pit_new_counts, pit_gate, pic_priorities, ioapic_level, pci_bars, apic_destinations,
+	  init_drops_inflight_event)
