@@ -305,11 +305,16 @@ static emu_fn fuse_jcc(const struct emu_insn *i, const struct emu_insn *j)
  * (fast.h, enum fast_cfsrc): a forward pass over the chosen handlers finds,
  * for each INC/DEC that records its flags, the last handler that wrote the
  * record, if only flag-less specialised forms that cannot fall back ran
- * since, and gives it the handler specialised for that source.
+ * since, and gives it the handler specialised for that source. In a whole
+ * block, a logic operation whose record only such an INC/DEC would read
+ * (nothing in between reads a flag) need not record it at all: the INC/DEC
+ * takes CF = 0 and overwrites the rest.
  */
-static void spec_cf_sources(struct emu_insn *insn, unsigned n, uint32_t mode)
+static void spec_cf_sources(struct emu_insn *insn, unsigned n, uint32_t mode, bool whole)
 {
 	enum fast_cfsrc src = CFS_ANY; /* what left the record before insn[k] */
+	struct emu_insn *prod = NULL; /* the instruction that left it, if src != CFS_ANY */
+	bool read = false; /* whether an instruction since prod read a flag */
 	for (unsigned k = 0; k < n; k++) {
 		struct emu_insn *i = &insn[k];
 		if (i->exec == emu_exec_generic) {
@@ -328,14 +333,25 @@ static void spec_cf_sources(struct emu_insn *insn, unsigned n, uint32_t mode)
 				i->exec = fast_incdec_jcc[dec][sz][src][insn[k + 1].cc];
 			else
 				i = NULL; /* the no-flags handler: the record is older */
+			if (i && whole && src == CFS_LOGIC && !read) {
+				struct form pf = classify(prod, mode);
+				if (pf.nf)
+					prod->exec = pf.nf;
+			}
 			src = i ? CFS_INCDEC : CFS_ANY;
+			prod = i;
+			read = false;
 			continue;
 		}
 		if (op >= 0 && !f.may_fault && i->exec == f.full) {
 			enum lf_op lf = fast_alu_lf(op);
 			src = lf == LF_ADD ? CFS_ADD : lf == LF_SUB ? CFS_SUB : CFS_LOGIC;
+			prod = i;
+			read = false;
 		} else if (!(f.full && !f.may_fault && !f.writes)) {
 			src = CFS_ANY;
+		} else {
+			read |= f.reads != 0;
 		}
 	}
 }
@@ -361,7 +377,7 @@ void emu_spec_block(struct emu_insn *insn, unsigned n, uint32_t mode, bool whole
 		else
 			live = (live & ~f.writes) | f.reads;
 	}
-	spec_cf_sources(insn, n, mode);
+	spec_cf_sources(insn, n, mode, whole);
 	struct emu_insn *end = &insn[n];
 	memset(end, 0, sizeof(*end));
 	const struct emu_insn *last = &insn[n - 1];
