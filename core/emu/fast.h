@@ -279,26 +279,55 @@ static inline int fast_cc(const struct emu_cpu *c, unsigned cc)
 	return fast_cc_of(c, &c->lf, cc);
 }
 
+/*
+ * Where the CF an INC/DEC keeps ("The CF flag is not affected", SDM Vol. 2A
+ * INC, DEC) comes from, when spec.c knows which handler left the record:
+ * any record (fast_cf), or the record of an earlier instruction of the
+ * block with nothing but flag-less specialised forms in between: a logic
+ * operation (CF = 0), SUB/CMP, ADD, or INC/DEC (the CF it kept).
+ */
+enum fast_cfsrc { CFS_ANY, CFS_LOGIC, CFS_SUB, CFS_ADD, CFS_INCDEC, CFS_COUNT };
+
+/* CF from a record of the kind src (not CFS_ANY). */
+FAST_INLINE int fast_cf_of(const struct lazy_flags *lf, enum fast_cfsrc src)
+{
+	unsigned sh = 64 - 8 * lf->size;
+	switch (src) {
+	case CFS_SUB:
+		return (lf->dst << sh) < (lf->src << sh);
+	case CFS_ADD:
+		return (lf->res << sh) < (lf->dst << sh);
+	case CFS_INCDEC:
+		return lf->cf;
+	default:
+		return 0; /* CFS_LOGIC */
+	}
+}
+
 /* CF from the lazy record for the common producers (emu_cf()), or -1. */
 static inline int fast_cf(const struct emu_cpu *c)
 {
 	const struct lazy_flags *lf = &c->lf;
-	unsigned sh = 64 - 8 * lf->size;
 	switch (lf->op) {
 	case LF_NONE:
 		return (c->s->rflags & RFLAGS_CF) != 0;
 	case LF_LOGIC:
-		return 0;
+		return fast_cf_of(lf, CFS_LOGIC);
 	case LF_SUB:
-		return (lf->dst << sh) < (lf->src << sh);
+		return fast_cf_of(lf, CFS_SUB);
 	case LF_ADD:
-		return (lf->res << sh) < (lf->dst << sh);
+		return fast_cf_of(lf, CFS_ADD);
 	case LF_INC:
 	case LF_DEC:
-		return lf->cf;
+		return fast_cf_of(lf, CFS_INCDEC);
 	default:
 		return -1;
 	}
+}
+
+FAST_INLINE int fast_cf_src(const struct emu_cpu *c, enum fast_cfsrc src)
+{
+	return src == CFS_ANY ? fast_cf(c) : fast_cf_of(&c->lf, src);
 }
 
 /* Replace all six arithmetic flags with `arith` (instructions that compute
@@ -316,6 +345,8 @@ extern const emu_fn fast_alu_rr[FA_COUNT][FS_COUNT][2];
 extern const emu_fn fast_alu_ri[FA_COUNT][FS_COUNT][2];
 extern const emu_fn fast_inc_r[FS_COUNT][2];
 extern const emu_fn fast_dec_r[FS_COUNT][2];
+/* INC/DEC r recording flags with a known CF source: [0: INC, 1: DEC][size][src] */
+extern const emu_fn fast_incdec_cf[2][FS_COUNT][CFS_COUNT];
 extern const emu_fn fast_neg_r[FS_COUNT][2];
 extern const emu_fn fast_not_r[FS_COUNT][2]; /* NOT sets no flags: both the same */
 extern const emu_fn fast_mov_rr[FS_COUNT];
@@ -346,10 +377,10 @@ extern const emu_fn fast_extend_rm[2][3][2][EA_COUNT];
  * An ALU instruction on registers (or INC/DEC) and the Jcc after it, as one
  * handler, when fast_cc() answers the condition from the operation's record
  * (spec.c, fast_fusable): [op][0: reg, 1: imm][FS_8 or FS_4][cc], and
- * [0: INC, 1: DEC][FS_8 or FS_4][cc].
+ * [0: INC, 1: DEC][FS_8 or FS_4][enum fast_cfsrc][cc].
  */
 extern const emu_fn fast_alu_jcc[FA_COUNT][2][2][16];
-extern const emu_fn fast_incdec_jcc[2][2][16];
+extern const emu_fn fast_incdec_jcc[2][2][CFS_COUNT][16];
 bool fast_fusable(enum lf_op op, unsigned cc);
 
 /* Control transfers and the stack (64-bit mode). */

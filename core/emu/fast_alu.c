@@ -64,7 +64,8 @@ enum un_op { UN_INC, UN_DEC, UN_NEG, UN_NOT };
  * the CF of the flags before, which must be known without a call (else the
  * generic handler runs). NEG sets the flags of 0 - dst. NOT sets none.
  */
-FAST_INLINE bool unary_r(struct emu_cpu *c, const struct emu_insn *i, enum un_op op, enum fast_sz szk, bool flags)
+FAST_INLINE bool unary_r(struct emu_cpu *c, const struct emu_insn *i, enum un_op op, enum fast_sz szk, bool flags,
+			 enum fast_cfsrc cfs)
 {
 	uint64_t *gpr = c->s->gpr;
 	const struct emu_operand *d = &i->op[0];
@@ -73,7 +74,7 @@ FAST_INLINE bool unary_r(struct emu_cpu *c, const struct emu_insn *i, enum un_op
 	uint64_t dv = gpr[d->reg] & m, r;
 	int cf = 0;
 	if (flags && (op == UN_INC || op == UN_DEC)) {
-		cf = fast_cf(c);
+		cf = fast_cf_src(c, cfs);
 		if (unlikely(cf < 0))
 			return false;
 	}
@@ -100,18 +101,21 @@ FAST_INLINE bool unary_r(struct emu_cpu *c, const struct emu_insn *i, enum un_op
 	return true;
 }
 
-#define DEF_UNARY(op, szk)                                                                     \
-	static void un_##op##_##szk(struct emu_cpu *c, const struct emu_insn *i)               \
+/* A handler that records the flags (INC/DEC: with CF from cfs). */
+#define DEF_UNARY_FULL(name, op, szk, cfs)                                                     \
+	static void name(struct emu_cpu *c, const struct emu_insn *i)                          \
 	{                                                                                      \
-		if (unlikely(!unary_r(c, i, op, szk, true))) {                                 \
+		if (unlikely(!unary_r(c, i, op, szk, true, cfs))) {                            \
 			emu_exec_generic(c, i);                                                \
 			return;                                                                \
 		}                                                                              \
 		EMU_NEXT(c, i);                                                                \
-	}                                                                                      \
+	}
+#define DEF_UNARY(op, szk)                                                                     \
+	DEF_UNARY_FULL(un_##op##_##szk, op, szk, CFS_ANY)                                      \
 	static void un_nf_##op##_##szk(struct emu_cpu *c, const struct emu_insn *i)            \
 	{                                                                                      \
-		unary_r(c, i, op, szk, false);                                                 \
+		unary_r(c, i, op, szk, false, CFS_ANY);                                        \
 		EMU_NEXT(c, i);                                                                \
 	}
 FAST_FOR_SIZES(DEF_UNARY, UN_INC)
@@ -123,6 +127,22 @@ const emu_fn fast_inc_r[FS_COUNT][2] = ROW2(un, UN_INC);
 const emu_fn fast_dec_r[FS_COUNT][2] = ROW2(un, UN_DEC);
 const emu_fn fast_neg_r[FS_COUNT][2] = ROW2(un, UN_NEG);
 const emu_fn fast_not_r[FS_COUNT][2] = ROW2(un, UN_NOT);
+
+/* INC/DEC with a CF source known at specialisation (fast.h); CFS_ANY is
+ * the plain handler. */
+#define DEF_INCDEC_CF(op, szk, cfs) DEF_UNARY_FULL(un_cf_##op##_##szk##_##cfs, op, szk, cfs)
+#define DEF_INCDEC_CF_SRC(op, szk) \
+	DEF_INCDEC_CF(op, szk, CFS_LOGIC) DEF_INCDEC_CF(op, szk, CFS_SUB) \
+	DEF_INCDEC_CF(op, szk, CFS_ADD) DEF_INCDEC_CF(op, szk, CFS_INCDEC)
+FAST_FOR_SIZES(DEF_INCDEC_CF_SRC, UN_INC)
+FAST_FOR_SIZES(DEF_INCDEC_CF_SRC, UN_DEC)
+#define INCDEC_CF_ROW(op, szk) \
+	[szk] = { un_##op##_##szk, un_cf_##op##_##szk##_CFS_LOGIC, un_cf_##op##_##szk##_CFS_SUB, \
+		  un_cf_##op##_##szk##_CFS_ADD, un_cf_##op##_##szk##_CFS_INCDEC },
+const emu_fn fast_incdec_cf[2][FS_COUNT][CFS_COUNT] = {
+	{ FAST_FOR_SIZES(INCDEC_CF_ROW, UN_INC) },
+	{ FAST_FOR_SIZES(INCDEC_CF_ROW, UN_DEC) },
+};
 
 /* ---- MOV ---- */
 

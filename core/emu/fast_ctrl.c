@@ -256,15 +256,15 @@ FAST_FOR_ALU(DEF_ALU_JCC_OP)
 		   { FAST_FOR_CC_ARG3(ALU_JCC_ENTRY, op, 1, FS_4) } } },
 const emu_fn fast_alu_jcc[FA_COUNT][2][2][16] = { FAST_FOR_ALU(ALU_JCC_ROW) };
 
-/* INC/DEC r + Jcc: CF comes from the record before (fast_cf), else both run
- * on their own handlers. */
-#define DEF_INCDEC_JCC(dec, szk, cc)                                                           \
-	static void incdec_jcc_##dec##_##szk##_##cc(struct emu_cpu *c, const struct emu_insn *i) \
+/* INC/DEC r + Jcc: CF comes from the record before (fast_cf_src), else both
+ * run on their own handlers. */
+#define DEF_INCDEC_JCC(dec, szk, cfs, cc)                                                      \
+	static void incdec_jcc_##dec##_##szk##_##cfs##_##cc(struct emu_cpu *c, const struct emu_insn *i) \
 	{                                                                                      \
 		uint64_t *gpr = c->s->gpr;                                                     \
 		unsigned sz = FAST_SZ(szk), reg = i->op[0].reg;                                \
 		uint64_t m = size_mask(sz), dv = gpr[reg] & m, r = (dec ? dv - 1 : dv + 1) & m; \
-		int cf = fast_cf(c);                                                           \
+		int cf = fast_cf_src(c, cfs);                                                  \
 		if (unlikely(cf < 0)) {                                                        \
 			emu_exec_generic(c, i);                                                \
 			return;                                                                \
@@ -275,15 +275,16 @@ const emu_fn fast_alu_jcc[FA_COUNT][2][2][16] = { FAST_FOR_ALU(ALU_JCC_ROW) };
 		c->lf = lf;                                                                    \
 		fused_jcc(c, i + 1, &lf, cc);                                                  \
 	}
-#define FAST_FOR_CC_ARG2(M, a, b)                                                              \
-	M(a, b, 0) M(a, b, 1) M(a, b, 2) M(a, b, 3) M(a, b, 4) M(a, b, 5) M(a, b, 6) M(a, b, 7) \
-	M(a, b, 8) M(a, b, 9) M(a, b, 10) M(a, b, 11) M(a, b, 12) M(a, b, 13) M(a, b, 14) M(a, b, 15)
-FAST_FOR_CC_ARG2(DEF_INCDEC_JCC, 0, FS_8)
-FAST_FOR_CC_ARG2(DEF_INCDEC_JCC, 0, FS_4)
-FAST_FOR_CC_ARG2(DEF_INCDEC_JCC, 1, FS_8)
-FAST_FOR_CC_ARG2(DEF_INCDEC_JCC, 1, FS_4)
-#define INCDEC_JCC_ENTRY(dec, szk, cc) incdec_jcc_##dec##_##szk##_##cc,
-const emu_fn fast_incdec_jcc[2][2][16] = {
-	{ { FAST_FOR_CC_ARG2(INCDEC_JCC_ENTRY, 0, FS_8) }, { FAST_FOR_CC_ARG2(INCDEC_JCC_ENTRY, 0, FS_4) } },
-	{ { FAST_FOR_CC_ARG2(INCDEC_JCC_ENTRY, 1, FS_8) }, { FAST_FOR_CC_ARG2(INCDEC_JCC_ENTRY, 1, FS_4) } },
+#define FAST_FOR_CFS_ARG2(M, a, b) \
+	M(a, b, CFS_ANY) M(a, b, CFS_LOGIC) M(a, b, CFS_SUB) M(a, b, CFS_ADD) M(a, b, CFS_INCDEC)
+#define DEF_INCDEC_JCC_CC(dec, szk, cfs) FAST_FOR_CC_ARG3(DEF_INCDEC_JCC, dec, szk, cfs)
+FAST_FOR_CFS_ARG2(DEF_INCDEC_JCC_CC, 0, FS_8)
+FAST_FOR_CFS_ARG2(DEF_INCDEC_JCC_CC, 0, FS_4)
+FAST_FOR_CFS_ARG2(DEF_INCDEC_JCC_CC, 1, FS_8)
+FAST_FOR_CFS_ARG2(DEF_INCDEC_JCC_CC, 1, FS_4)
+#define INCDEC_JCC_ENTRY(dec, szk, cfs, cc) incdec_jcc_##dec##_##szk##_##cfs##_##cc,
+#define INCDEC_JCC_ROW(dec, szk, cfs) [cfs] = { FAST_FOR_CC_ARG3(INCDEC_JCC_ENTRY, dec, szk, cfs) },
+const emu_fn fast_incdec_jcc[2][2][CFS_COUNT][16] = {
+	{ { FAST_FOR_CFS_ARG2(INCDEC_JCC_ROW, 0, FS_8) }, { FAST_FOR_CFS_ARG2(INCDEC_JCC_ROW, 0, FS_4) } },
+	{ { FAST_FOR_CFS_ARG2(INCDEC_JCC_ROW, 1, FS_8) }, { FAST_FOR_CFS_ARG2(INCDEC_JCC_ROW, 1, FS_4) } },
 };

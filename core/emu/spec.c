@@ -296,8 +296,64 @@ static emu_fn fuse_jcc(const struct emu_insn *i, const struct emu_insn *j)
 	    fast_fusable(fast_alu_lf(op), j->cc))
 		return fast_alu_jcc[op][i->op[1].kind == OPK_IMM][sz][j->cc];
 	if ((i->fn == op_inc || i->fn == op_dec) && i->nops == 1 && fast_fusable(LF_INC, j->cc))
-		return fast_incdec_jcc[i->fn == op_dec][sz][j->cc];
+		return fast_incdec_jcc[i->fn == op_dec][sz][CFS_ANY][j->cc];
 	return NULL;
+}
+
+/*
+ * The CF an INC/DEC keeps, from the record of the instruction before it
+ * (fast.h, enum fast_cfsrc): a forward pass over the chosen handlers finds,
+ * for each INC/DEC that records its flags, the last handler that wrote the
+ * record, if only flag-less specialised forms that cannot fall back ran
+ * since, and gives it the handler specialised for that source. In a whole
+ * block, a logic operation whose record only such an INC/DEC would read
+ * (nothing in between reads a flag) need not record it at all: the INC/DEC
+ * takes CF = 0 and overwrites the rest.
+ */
+static void spec_cf_sources(struct emu_insn *insn, unsigned n, uint32_t mode, bool whole)
+{
+	enum fast_cfsrc src = CFS_ANY; /* what left the record before insn[k] */
+	struct emu_insn *prod = NULL; /* the instruction that left it, if src != CFS_ANY */
+	bool read = false; /* whether an instruction since prod read a flag */
+	for (unsigned k = 0; k < n; k++) {
+		struct emu_insn *i = &insn[k];
+		if (i->exec == emu_exec_generic) {
+			src = CFS_ANY;
+			continue;
+		}
+		struct form f = classify(i, mode);
+		int op = alu_of(i->fn);
+		if ((i->fn == op_inc || i->fn == op_dec) && f.full) {
+			int dec = i->fn == op_dec, sz = reg_sz(&i->op[0]);
+			const emu_fn *jt = k + 1 < n && (sz == FS_8 || sz == FS_4) ?
+						   fast_incdec_jcc[dec][sz][CFS_ANY] : NULL;
+			if (i->exec == f.full)
+				i->exec = fast_incdec_cf[dec][sz][src];
+			else if (jt && i->exec == jt[insn[k + 1].cc])
+				i->exec = fast_incdec_jcc[dec][sz][src][insn[k + 1].cc];
+			else
+				i = NULL; /* the no-flags handler: the record is older */
+			if (i && whole && src == CFS_LOGIC && !read) {
+				struct form pf = classify(prod, mode);
+				if (pf.nf)
+					prod->exec = pf.nf;
+			}
+			src = i ? CFS_INCDEC : CFS_ANY;
+			prod = i;
+			read = false;
+			continue;
+		}
+		if (op >= 0 && !f.may_fault && i->exec == f.full) {
+			enum lf_op lf = fast_alu_lf(op);
+			src = lf == LF_ADD ? CFS_ADD : lf == LF_SUB ? CFS_SUB : CFS_LOGIC;
+			prod = i;
+			read = false;
+		} else if (!(f.full && !f.may_fault && !f.writes)) {
+			src = CFS_ANY;
+		} else {
+			read |= f.reads != 0;
+		}
+	}
 }
 
 void emu_spec_block(struct emu_insn *insn, unsigned n, uint32_t mode, bool whole)
@@ -321,6 +377,7 @@ void emu_spec_block(struct emu_insn *insn, unsigned n, uint32_t mode, bool whole
 		else
 			live = (live & ~f.writes) | f.reads;
 	}
+	spec_cf_sources(insn, n, mode, whole);
 	struct emu_insn *end = &insn[n];
 	memset(end, 0, sizeof(*end));
 	const struct emu_insn *last = &insn[n - 1];
