@@ -16,6 +16,12 @@ enum fx_offset {
 #include "hw/fxsave.def"
 #undef X
 };
+/* ... and their sizes in bytes. */
+enum fx_len {
+#define X(name, off, size, desc) FX_LEN_##name = size,
+#include "hw/fxsave.def"
+#undef X
+};
 #define FX_SIZE 512u
 
 /* MXCSR (SDM Vol. 1 10.2.3, Figure 10-3): flags 5:0, DAZ, masks 12:7,

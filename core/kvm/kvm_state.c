@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "core/fpu.h"
 #include "kvm.h"
 
 /*
@@ -135,24 +136,24 @@ void kvm_sregs_to_x86(struct x86_state *s, const struct kvm_sregs *r)
 }
 
 /*
- * The FXSAVE image (SDM Vol. 1 10.5.1, Table 10-2, 64-bit format): FCW at 0,
- * FSW 2, abridged FTW 4, FOP 6, FIP 8, FDP 16, MXCSR 24, ST0-ST7/MM0-MM7 in
- * 16-byte slots from 32, XMM0-XMM15 from 160. MXCSR_MASK (28) is read-only.
+ * The FXSAVE image (core/hw/fxsave.def, SDM Vol. 1 10.5.1) against struct
+ * kvm_fpu, which holds the same fields apart from MXCSR_MASK (read-only).
  */
+#define FX_KVM_FIELDS(X)                                                                           \
+	X(FCW, fcw) X(FSW, fsw) X(FTW, ftwx) X(FOP, last_opcode) X(FIP, last_ip) X(FDP, last_dp)     \
+	X(MXCSR, mxcsr) X(ST0, fpr) X(XMM0, xmm)
+#define FX_KVM_SAME_SIZE(name, field)                                                              \
+	_Static_assert(sizeof(((struct kvm_fpu *)0)->field) == FX_LEN_##name, #name " vs kvm_fpu." #field);
+FX_KVM_FIELDS(FX_KVM_SAME_SIZE)
+#undef FX_KVM_SAME_SIZE
 static const struct {
 	uint16_t fx; /* offset in the FXSAVE image */
 	uint16_t kvm; /* offset in struct kvm_fpu */
 	uint16_t size;
 } fxsave_map[] = {
-	{ 0, offsetof(struct kvm_fpu, fcw), 2 },
-	{ 2, offsetof(struct kvm_fpu, fsw), 2 },
-	{ 4, offsetof(struct kvm_fpu, ftwx), 1 },
-	{ 6, offsetof(struct kvm_fpu, last_opcode), 2 },
-	{ 8, offsetof(struct kvm_fpu, last_ip), 8 },
-	{ 16, offsetof(struct kvm_fpu, last_dp), 8 },
-	{ 24, offsetof(struct kvm_fpu, mxcsr), 4 },
-	{ 32, offsetof(struct kvm_fpu, fpr), 8 * 16 },
-	{ 160, offsetof(struct kvm_fpu, xmm), 16 * 16 },
+#define FX_KVM(name, field) { FX_##name, offsetof(struct kvm_fpu, field), FX_LEN_##name },
+	FX_KVM_FIELDS(FX_KVM)
+#undef FX_KVM
 };
 
 void kvm_fpu_from_fxsave(struct kvm_fpu *f, const uint8_t fx[512])
@@ -323,9 +324,6 @@ static int pull_msrs(struct vcpu *v)
  * state instead of initializing it (13.8.1). MXCSR_MASK (bytes 31:28) is
  * read-only and stays KVM's.
  */
-#define XSAVE_HEADER 512
-#define XSTATE_X87_SSE 0x3ull
-#define FX_MXCSR_MASK 28
 
 static int push_fpu(struct vcpu *v)
 {
@@ -340,10 +338,10 @@ static int push_fpu(struct vcpu *v)
 		return err;
 	uint8_t *area = (uint8_t *)x.region;
 	memcpy(area, v->s.fxsave, FX_MXCSR_MASK);
-	memcpy(area + FX_MXCSR_MASK + 4, v->s.fxsave + FX_MXCSR_MASK + 4, 512 - FX_MXCSR_MASK - 4);
+	memcpy(area + FX_ST0, v->s.fxsave + FX_ST0, FX_SIZE - FX_ST0);
 	uint64_t bv;
 	memcpy(&bv, area + XSAVE_HEADER, 8);
-	bv |= XSTATE_X87_SSE;
+	bv |= XFEATURE_X87 | XFEATURE_SSE;
 	memcpy(area + XSAVE_HEADER, &bv, 8);
 	return vcpu_ioctl(v, KVM_SET_XSAVE, &x, "KVM_SET_XSAVE");
 }
@@ -360,7 +358,7 @@ static int pull_fpu(struct vcpu *v)
 	struct kvm_xsave x;
 	int err = vcpu_ioctl(v, KVM_GET_XSAVE, &x, "KVM_GET_XSAVE");
 	if (!err)
-		memcpy(v->s.fxsave, x.region, 512);
+		memcpy(v->s.fxsave, x.region, FX_SIZE);
 	return err;
 }
 
