@@ -150,6 +150,19 @@ static __always_inline __u8 isa_flags(__u64 isa)
 	return isa == TORTUGA_KVM_ISA_SVM ? TORTUGA_EVF_SVM : 0;
 }
 
+/* An entry's reason is the exit it ends (kvm_exit's record, still open);
+ * with none open -- a vCPU's first entry, one KVM makes itself -- it has
+ * none: TORTUGA_EVF_NO_REASON. */
+static __always_inline void name_by_open_exit(const struct vcpu_state *st, struct tortuga_event *e)
+{
+	if (st->last_exit) {
+		e->reason = st->last_reason;
+		e->flags |= st->last_flags & TORTUGA_EVF_SVM;
+	} else {
+		e->flags |= TORTUGA_EVF_NO_REASON;
+	}
+}
+
 SEC("tracepoint/kvm/kvm_exit")
 int kvm_exit(void *ctx)
 {
@@ -247,12 +260,7 @@ int kvm_nested_vmenter(void *ctx)
 	 * KVM_SET_NESTED_STATE, with no exit open) have reason 0, parent 0
 	 * and TORTUGA_EVF_NO_REASON; the ISA comes from the tracepoint where
 	 * the kernel has the field. */
-	if (st->last_exit) {
-		e->reason = st->last_reason;
-		e->flags |= st->last_flags & TORTUGA_EVF_SVM;
-	} else {
-		e->flags |= TORTUGA_EVF_NO_REASON;
-	}
+	name_by_open_exit(st, e);
 	if (kvm_layout.kvm_nested_vmenter__isa.size)
 		e->flags = (e->flags & ~TORTUGA_EVF_SVM) | isa_flags(FIELD(ctx, kvm_nested_vmenter, isa));
 	e->qual = FIELD(ctx, kvm_nested_vmenter, vmcb);
@@ -278,12 +286,7 @@ int kvm_entry(void *ctx)
 	if (!e)
 		return 0;
 	/* The entry names the exit it ends; a vCPU's first entry ends none. */
-	if (st->last_exit) {
-		e->reason = st->last_reason;
-		e->flags |= st->last_flags & TORTUGA_EVF_SVM;
-	} else {
-		e->flags |= TORTUGA_EVF_NO_REASON;
-	}
+	name_by_open_exit(st, e);
 	e->parent = st->last_exit;
 	e->rip = FIELD(ctx, kvm_entry, rip);
 	e->aux = FIELD(ctx, kvm_entry, intr_info) | FIELD(ctx, kvm_entry, error_code) << 32;
