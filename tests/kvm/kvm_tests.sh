@@ -174,8 +174,13 @@ fi
 # (by convention their names contain vmx or nested) prints the same serial
 # output and exits with the same status on kvm as on emu. Variants give a
 # few guests the arguments that make them interesting.
-# DIFF_IGNORE (a grep -E pattern): output lines left out of the comparison,
-# for a recorded reason; the pass line says how many.
+# Output lines may be left out of the comparison only where divergences.txt
+# records why ("ENV GUEST KEY,... lines": a line "PREFIX.KEY VALUE" is not
+# compared); the pass line says how many.
+ignored_keys() {
+	awk -v env="$KVM_ENV" -v guest="$1" '/^[^ \t#]/ && ($1 == env || $1 == "any") && $2 == guest && $4 == "lines" {
+		gsub(",", "|", $3); printf "%s%s", (n++ ? "|" : ""), $3 }' "$DATA/divergences.txt"
+}
 diff_case() {
 	tag=$1
 	shift
@@ -183,11 +188,13 @@ diff_case() {
 	krun "$tag.kvm" "$@"
 	[ -n "$EMU_ONLY" ] && return
 	ign=
-	if [ -n "${DIFF_IGNORE:-}" ]; then
+	keys=$(ignored_keys "${tag#d-}")
+	if [ -n "$keys" ]; then
+		pat="^[^ ]*\.($keys) "
 		for side in emu kvm; do
-			grep -Ev "$DIFF_IGNORE" "$T/$tag.$side.out" >"$T/$tag.$side.cmpd"
+			grep -Ev "$pat" "$T/$tag.$side.out" >"$T/$tag.$side.cmpd"
 		done
-		ign=", $(grep -Ec "$DIFF_IGNORE" "$T/$tag.emu.out") lines not compared: $DIFF_WHY"
+		ign=", $(grep -Ec "$pat" "$T/$tag.emu.out") lines not compared (divergences.txt: ${tag#d-} $keys)"
 	else
 		cp "$T/$tag.emu.out" "$T/$tag.emu.cmpd"
 		cp "$T/$tag.kvm.out" "$T/$tag.kvm.cmpd"
@@ -222,24 +229,6 @@ for g in "$GUESTS"/*.elf; do
 	tag=d-$(basename "$g" .elf)
 	case $(basename "$g") in
 	cpuloop.elf) diff_case "$tag" "$g" -- n=1 ;;
-	fpkernels.elf)
-		if [ "$KVM_ENV" = qemu-tcg-svm ]; then
-			# QEMU 7.2 TCG's x87 and SSE flags (seen in kvm-qemu):
-			# no C1 for a result rounded up (SDM 1 8.1.3.1, FSW
-			# 0x0220 vs 0x0020) and no MXCSR.DE for denormal
-			# operands (SDM 1 11.5.2.2, 0x3f vs 0x3d); a divide
-			# with FCW.PC = single (SDM 1 8.1.5.2) rounded
-			# differently in its last bit (the host CPU and
-			# tortuga 0x4008c2fe40000000, QEMU ...20000000). Every
-			# other computed value is compared bit for bit.
-			DIFF_IGNORE='^([a-z0-9]+\.(fsw|mxcsr_flags)|x87\.div_single) '
-			DIFF_WHY="QEMU TCG's FSW C1, MXCSR.DE and single-precision x87 rounding"
-			diff_case "$tag" "$g"
-			unset DIFF_IGNORE DIFF_WHY
-		else
-			diff_case "$tag" "$g"
-		fi
-		;;
 	*) diff_case "$tag" "$g" ;;
 	esac
 done

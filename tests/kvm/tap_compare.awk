@@ -18,6 +18,8 @@
 #   N stop         the kvm run may end before result N (the VM cannot go on
 #                  there); later results, the plan and the status are not
 #                  compared.
+#   K[,...] lines  (guests compared by output, not TAP: kvm_tests.sh) output
+#                  lines "PREFIX.K VALUE" are not compared; ignored here.
 # Prints one "# " line per finding; exits 0 when the runs agree.
 
 function note(s) { print "# " s }
@@ -77,8 +79,10 @@ BEGIN {
 			continue
 		}
 		nf = split(line, f, /[ \t]+/)
-		if (nf < 4 || f[3] !~ /^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$/ ||
-		    (f[4] != "result" && f[4] != "stop") || (f[4] == "stop" && f[3] !~ /^[0-9]+$/) ||
+		keys_ok = f[4] == "lines" && f[3] ~ /^[a-z0-9_]+(,[a-z0-9_]+)*$/
+		nums_ok = f[4] != "lines" && f[3] ~ /^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$/
+		if (nf < 4 || !(keys_ok || nums_ok) ||
+		    (f[4] != "result" && f[4] != "stop" && f[4] != "lines") || (f[4] == "stop" && f[3] !~ /^[0-9]+$/) ||
 		    (f[1] != "qemu-tcg-svm" && f[1] != "pvm" && f[1] != "hardware" && f[1] != "any")) {
 			bad("divergences: malformed entry: " line)
 			continue
@@ -93,7 +97,7 @@ BEGIN {
 	for (k = 1; k <= nent; k++) {
 		if (ent_reason[k] !~ /[^ ]/)
 			bad("divergences: entry " ent_env[k] " " ent_guest[k] " " ent_results[k] " gives no reason")
-		if ((ent_env[k] != env && ent_env[k] != "any") || ent_guest[k] != guest)
+		if ((ent_env[k] != env && ent_env[k] != "any") || ent_guest[k] != guest || ent_kind[k] == "lines")
 			continue
 		nr = split(ent_results[k], items, ",")
 		for (r = 1; r <= nr; r++) {
